@@ -1,0 +1,552 @@
+"""Piracy edits for the benchmark generator.
+
+Each edit has a short stable name, a sampler that draws its random parameters
+(plain JSON values) and a builder that turns the parameters into a closure:
+either a frame function ``fn(rgb) -> rgb`` on uint8 (H, W, 3) arrays or a
+stream function ``fn(stream) -> stream`` on ``(t, rgb)`` pairs, t in seconds
+from the start of the query. ``fps`` and ``low_bitrate`` are encoder settings
+and build to ``None``; the generator reads their parameters.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from .truth import BenchmarkError
+
+Stream = Iterator[tuple[float, np.ndarray]]
+FrameFn = Callable[[np.ndarray], np.ndarray]
+StreamFn = Callable[[Stream], Stream]
+
+BAR_COLOURS = {"black": 0, "grey": 128, "white": 255}
+LOGO_TEXTS = ("HDTV", "FLIX4U", "MOVIEZ", "TOPCLIPS", "STREAMKING", "4KHUB")
+CAPTION_TEXTS = ("FULL MOVIE HD", "subscribe for more!", "link in bio",
+                 "watch till the end", "best moments 2024", "like & share")
+
+
+class EditError(BenchmarkError):
+    """An edit name or its parameters are invalid."""
+
+
+@dataclass(frozen=True)
+class Footage:
+    """An unrelated clip available as splice or picture-in-picture material."""
+
+    path: str  # relative to the refs dir
+    duration: float
+
+
+@dataclass(frozen=True)
+class EditContext:
+    """What samplers and builders may need besides the parameters."""
+
+    footage: tuple[Footage, ...] = ()
+    source_fps: float = 30.0
+    max_height: int = 720
+    main_duration: float = 0.0  # seconds of copied material in the query
+    # open_footage(path, start_s) -> endless stream of that clip from start_s
+    open_footage: Callable[[str, float], Stream] | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A named edit with its drawn parameters."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+# -- frame helpers ----------------------------------------------------------
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2.0)) * 2)
+
+
+def resize_to(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    if frame.shape[1] == width and frame.shape[0] == height:
+        return frame
+    shrink = width * height < frame.shape[0] * frame.shape[1]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(frame, (width, height), interpolation=interp)
+
+
+def cover(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale to cover width x height, centre-crop the excess."""
+    src_h, src_w = frame.shape[:2]
+    scale = max(width / src_w, height / src_h)
+    new_w, new_h = max(width, round(src_w * scale)), max(height, round(src_h * scale))
+    big = resize_to(frame, new_w, new_h)
+    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+    return big[y0:y0 + height, x0:x0 + width]
+
+
+def _lut(frame: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return cv2.LUT(frame, np.clip(table, 0, 255).astype(np.uint8))
+
+
+def map_frames(fn: FrameFn) -> StreamFn:
+    """Lift a frame function to a stream function."""
+    def run(stream: Stream) -> Stream:
+        for t, frame in stream:
+            yield t, fn(frame)
+    return run
+
+
+# -- frame edits (closures) ---------------------------------------------------
+
+def mirror() -> FrameFn:
+    return lambda frame: np.ascontiguousarray(frame[:, ::-1])
+
+
+def crop(frac: float, x_pos: float, y_pos: float) -> FrameFn:
+    """Cut frac of width and height away (x_pos/y_pos in [0, 1] place the
+    window, 0.5 = centred) and scale back to the original size."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        crop_w, crop_h = round(width * (1 - frac)), round(height * (1 - frac))
+        x0 = round((width - crop_w) * x_pos)
+        y0 = round((height - crop_h) * y_pos)
+        return resize_to(frame[y0:y0 + crop_h, x0:x0 + crop_w], width, height)
+    return run
+
+
+def rotate(angle_deg: float) -> FrameFn:
+    """Rotate about the centre and zoom just enough to hide the corners."""
+    rad = math.radians(abs(angle_deg))
+
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        aspect = max(width / height, height / width)
+        zoom = math.cos(rad) + aspect * math.sin(rad)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle_deg, zoom)
+        return cv2.warpAffine(frame, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT)
+    return run
+
+
+def brightness(delta: float) -> FrameFn:
+    table = np.arange(256, dtype=np.float32) + delta
+    return lambda frame: _lut(frame, table)
+
+
+def contrast(factor: float) -> FrameFn:
+    table = (np.arange(256, dtype=np.float32) - 128.0) * factor + 128.0
+    return lambda frame: _lut(frame, table)
+
+
+def gamma(value: float) -> FrameFn:
+    table = 255.0 * (np.arange(256, dtype=np.float32) / 255.0) ** value
+    return lambda frame: _lut(frame, table)
+
+
+def saturation(factor: float) -> FrameFn:
+    def run(frame: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+        return cv2.addWeighted(frame, factor, grey, 1.0 - factor, 0.0)
+    return run
+
+
+def greyscale() -> FrameFn:
+    return lambda frame: cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY),
+                                      cv2.COLOR_GRAY2RGB)
+
+
+def gaussian_noise(sigma: float, seed: int) -> FrameFn:
+    rng = np.random.default_rng(seed)
+
+    def run(frame: np.ndarray) -> np.ndarray:
+        noise = rng.standard_normal(frame.shape, dtype=np.float32) * sigma
+        return np.clip(frame + noise, 0, 255).astype(np.uint8)
+    return run
+
+
+def blur(sigma_360p: float) -> FrameFn:
+    """Gaussian blur; sigma in pixels of a 360-line frame, scaled to the frame."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(frame, (0, 0), sigma_360p * frame.shape[0] / 360.0)
+    return run
+
+
+def bars(side: str, frac: float, style: str, seed: int = 0) -> FrameFn:
+    """Pad with bars of frac of the frame size on each side: 'letterbox' adds
+    them above and below, 'pillarbox' left and right. style: black, grey,
+    white or noise (grey with noise burnt in)."""
+    if side not in ("letterbox", "pillarbox"):
+        raise EditError(f"bars side must be letterbox or pillarbox, got {side!r}")
+    if style not in BAR_COLOURS and style != "noise":
+        raise EditError(f"unknown bar style {style!r}")
+    rng = np.random.default_rng(seed)
+
+    def fill(shape: tuple[int, ...]) -> np.ndarray:
+        if style != "noise":
+            return np.full(shape, BAR_COLOURS[style], np.uint8)
+        noise = rng.normal(100.0, 40.0, shape[:2] + (1,)).astype(np.float32)
+        return np.clip(np.repeat(noise, 3, axis=2), 0, 255).astype(np.uint8)
+
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        if side == "letterbox":
+            pad = max(1, round(height * frac))
+            return np.concatenate([fill((pad, width, 3)), frame, fill((pad, width, 3))], 0)
+        pad = max(1, round(width * frac))
+        return np.concatenate([fill((height, pad, 3)), frame, fill((height, pad, 3))], 1)
+    return run
+
+
+def reframe_vertical(blur_sigma: float, max_height: int = 720) -> FrameFn:
+    """9:16 canvas: a blurred, scaled-up copy behind the sharp frame, which is
+    fitted to the canvas width and centred."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        canvas_h = _even(min(max_height, max(height, width * 16 / 9)))
+        canvas_w = _even(canvas_h * 9 / 16)
+        small = cover(frame, max(2, canvas_w // 4), max(2, canvas_h // 4))
+        back = cv2.GaussianBlur(small, (0, 0), blur_sigma / 4)
+        canvas = resize_to(back, canvas_w, canvas_h).copy()
+        fg_h = min(canvas_h, round(height * canvas_w / width))
+        fg = resize_to(frame, canvas_w, fg_h)
+        y0 = (canvas_h - fg_h) // 2
+        canvas[y0:y0 + fg_h] = fg
+        return canvas
+    return run
+
+
+def _font_scale(font: int, text_height: float, thickness: int = 1) -> float:
+    """cv2 font scale giving capital letters about text_height pixels."""
+    (_, unit_h), _ = cv2.getTextSize("H", font, 1.0, thickness)
+    return max(6.0, text_height) / max(1, unit_h)
+
+
+def _logo_image(text: str, colour: Sequence[int], width: int) -> np.ndarray:
+    height = max(8, round(width * 0.4))
+    logo = np.zeros((height, width, 3), np.uint8)
+    logo[:] = colour
+    cv2.rectangle(logo, (0, 0), (width - 1, height - 1), (255, 255, 255), max(1, height // 12))
+    scale = _font_scale(cv2.FONT_HERSHEY_DUPLEX, height * 0.45, 2)
+    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, 2)
+    scale *= min(1.0, width * 0.85 / max(1, text_w))
+    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, 2)
+    org = ((width - text_w) // 2, (height + text_h) // 2)
+    cv2.putText(logo, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), 2,
+                cv2.LINE_AA)
+    return logo
+
+
+def logo(text: str, colour: Sequence[int], width_frac: float, corner: str,
+         opacity: float) -> FrameFn:
+    """A static logo box in a corner ('tl', 'tr', 'bl', 'br')."""
+    if corner not in ("tl", "tr", "bl", "br"):
+        raise EditError(f"logo corner must be tl, tr, bl or br, got {corner!r}")
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        if (height, width) not in cache:
+            cache[(height, width)] = _logo_image(text, colour, max(8, round(width * width_frac)))
+        image = cache[(height, width)]
+        logo_h, logo_w = image.shape[:2]
+        margin = round(0.03 * width)
+        x0 = margin if corner[1] == "l" else width - logo_w - margin
+        y0 = margin if corner[0] == "t" else height - logo_h - margin
+        x0, y0 = max(0, x0), max(0, y0)
+        out = frame.copy()
+        region = out[y0:y0 + logo_h, x0:x0 + logo_w]
+        cv2.addWeighted(image[:region.shape[0], :region.shape[1]], opacity, region,
+                        1.0 - opacity, 0.0, dst=region)
+        return out
+    return run
+
+
+def _put_text(frame: np.ndarray, text: str, x: int, y: int, scale: float,
+              colour: Sequence[int]) -> None:
+    thick = max(1, round(scale * 2))
+    cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                thick + 2, cv2.LINE_AA)
+    cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(colour),
+                thick, cv2.LINE_AA)
+
+
+def caption(text: str, y_frac: float, size_frac: float, colour: Sequence[int]) -> FrameFn:
+    """Static outlined text centred horizontally; size_frac = text height / frame height."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        scale = _font_scale(cv2.FONT_HERSHEY_SIMPLEX, height * size_frac)
+        (text_w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        scale *= min(1.0, width * 0.9 / max(1, text_w))
+        (text_w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        out = frame.copy()
+        _put_text(out, text, (width - text_w) // 2, round(height * y_frac), scale, colour)
+        return out
+    return run
+
+
+def scale_to_height(height: int) -> FrameFn:
+    def run(frame: np.ndarray) -> np.ndarray:
+        src_h, src_w = frame.shape[:2]
+        return resize_to(frame, _even(src_w * height / src_h), _even(height))
+    return run
+
+
+# -- stream edits (closures) --------------------------------------------------
+
+class _Follower:
+    """Frame of a stream at a growing time t (the latest frame with time <= t)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._current = next(stream)
+        self._next = next(stream, None)
+
+    def at(self, t: float) -> np.ndarray:
+        while self._next is not None and self._next[0] <= t + 1e-6:
+            self._current, self._next = self._next, next(self._stream, None)
+        return self._current[1]
+
+
+def caption_scroll(text: str, y_frac: float, size_frac: float, colour: Sequence[int],
+                   widths_per_s: float) -> StreamFn:
+    """Ticker text moving right to left at widths_per_s frame widths a second."""
+    def run(stream: Stream) -> Stream:
+        for t, frame in stream:
+            height, width = frame.shape[:2]
+            scale = _font_scale(cv2.FONT_HERSHEY_SIMPLEX, height * size_frac)
+            (text_w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+            travel = width + text_w
+            x = width - int(t * widths_per_s * width) % travel
+            out = frame.copy()
+            _put_text(out, text, x, round(height * y_frac), scale, colour)
+            yield t, out
+    return run
+
+
+def change_speed(factor: float) -> StreamFn:
+    """Play factor times as fast: query time = source time / factor."""
+    def run(stream: Stream) -> Stream:
+        for t, frame in stream:
+            yield t / factor, frame
+    return run
+
+
+def picture_in_picture(background: Stream, area: float, x_pos: float,
+                       y_pos: float) -> StreamFn:
+    """Shrink the copy to `area` of the frame and lay it over a background
+    stream that keeps playing (resized to the frame size)."""
+    def run(stream: Stream) -> Stream:
+        back = _Follower(background)
+        for t, frame in stream:
+            height, width = frame.shape[:2]
+            canvas = cover(back.at(t), width, height).copy()
+            scale = math.sqrt(area)
+            inner_w, inner_h = max(2, round(width * scale)), max(2, round(height * scale))
+            x0 = round((width - inner_w) * x_pos)
+            y0 = round((height - inner_h) * y_pos)
+            canvas[y0:y0 + inner_h, x0:x0 + inner_w] = resize_to(frame, inner_w, inner_h)
+            yield t, canvas
+    return run
+
+
+def splice(prefix: Stream, prefix_s: float, suffix: Stream, suffix_s: float,
+           main_s: float) -> StreamFn:
+    """Unrelated footage before (prefix_s) and after (suffix_s) the copy, which
+    lasts main_s seconds; the footage is fitted to the copy's frame size."""
+    def footage(source: Stream, length: float, offset: float, size: tuple[int, int]) -> Stream:
+        for t, frame in source:
+            if t >= length:
+                return
+            yield offset + t, cover(frame, *size)
+
+    def run(stream: Stream) -> Stream:
+        first = next(stream, None)
+        if first is None:
+            return
+        size = (first[1].shape[1], first[1].shape[0])
+        yield from footage(prefix, prefix_s, 0.0, size)
+        yield first[0] + prefix_s, first[1]
+        for t, frame in stream:
+            yield t + prefix_s, frame
+        yield from footage(suffix, suffix_s, prefix_s + main_s, size)
+    return run
+
+
+# -- registry: samplers and builders ------------------------------------------
+
+def _r(value: float) -> float:
+    return round(value, 4)
+
+
+def _away_from_one(rng: random.Random, low: float, high: float) -> float:
+    """A factor in [low, 1/(ish)] or [(ish), high], never close to 1."""
+    return _r(rng.uniform(low, 1 - (1 - low) / 3) if rng.random() < 0.5
+              else rng.uniform(1 + (high - 1) / 3, high))
+
+
+def _pick_footage(rng: random.Random, ctx: EditContext, length: float) -> dict:
+    if not ctx.footage:
+        raise EditError("this edit needs unrelated footage (negative clips), and there is none")
+    clip = rng.choice(ctx.footage)
+    start = rng.uniform(0.0, max(0.0, clip.duration - length)) if clip.duration > length else 0.0
+    return {"path": clip.path, "start": _r(start)}
+
+
+def _colour(rng: random.Random) -> list[int]:
+    return [rng.randrange(256) for _ in range(3)]
+
+
+def _sample_caption(rng: random.Random, ctx: EditContext) -> dict:
+    return {"text": rng.choice(CAPTION_TEXTS), "y_frac": _r(rng.uniform(0.8, 0.92)),
+            "size_frac": _r(rng.uniform(0.04, 0.07)),
+            "colour": rng.choice([[255, 255, 255], [255, 230, 0], [255, 255, 0]])}
+
+
+def _sample_bars(rng: random.Random, ctx: EditContext) -> dict:
+    return {"frac": _r(rng.uniform(0.08, 0.2)),
+            "style": rng.choice(["black", "grey", "white", "noise"]),
+            "seed": rng.randrange(2 ** 31)}
+
+
+def _sample_fps(rng: random.Random, ctx: EditContext) -> dict:
+    choices = [fps for fps in (15, 24, 60) if abs(fps - ctx.source_fps) > 0.5]
+    return {"fps": rng.choice(choices)}
+
+
+def _sample_splice(rng: random.Random, ctx: EditContext) -> dict:
+    prefix_s, suffix_s = _r(rng.uniform(1.0, 4.0)), _r(rng.uniform(0.0, 3.0))
+    return {"prefix_s": prefix_s, "prefix": _pick_footage(rng, ctx, prefix_s),
+            "suffix_s": suffix_s, "suffix": _pick_footage(rng, ctx, suffix_s)}
+
+
+def _build_pip(p: Mapping, ctx: EditContext) -> StreamFn:
+    back = p["background"]
+    return picture_in_picture(_open(ctx, back["path"], back["start"]), p["area"],
+                              p["x_pos"], p["y_pos"])
+
+
+def _build_splice(p: Mapping, ctx: EditContext) -> StreamFn:
+    return splice(_open(ctx, p["prefix"]["path"], p["prefix"]["start"]), p["prefix_s"],
+                  _open(ctx, p["suffix"]["path"], p["suffix"]["start"]), p["suffix_s"],
+                  ctx.main_duration)
+
+
+def _open(ctx: EditContext, path: str, start: float) -> Stream:
+    if ctx.open_footage is None:
+        raise EditError("this edit needs EditContext.open_footage to read unrelated footage")
+    return ctx.open_footage(path, start)
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """How to draw an edit's parameters and build its closure."""
+
+    name: str
+    sample: Callable[[random.Random, EditContext], dict]
+    build: Callable[[Mapping, EditContext], FrameFn | StreamFn | None]
+    stream: bool = False  # build returns a StreamFn (else a FrameFn or None)
+    needs_footage: bool = False
+
+
+def _specs() -> list[EditSpec]:
+    """All edits, in the order they are applied when combined."""
+    return [
+        EditSpec("mirror", lambda rng, ctx: {}, lambda p, ctx: mirror()),
+        EditSpec("crop", lambda rng, ctx: {"frac": _r(rng.uniform(0.1, 0.2)),
+                                           "x_pos": _r(rng.random()), "y_pos": _r(rng.random())},
+                 lambda p, ctx: crop(p["frac"], p["x_pos"], p["y_pos"])),
+        EditSpec("rotate", lambda rng, ctx: {"angle_deg": _r(rng.uniform(2, 6) * rng.choice([-1, 1]))},
+                 lambda p, ctx: rotate(p["angle_deg"])),
+        EditSpec("brightness", lambda rng, ctx: {"delta": _r(rng.uniform(20, 50) * rng.choice([-1, 1]))},
+                 lambda p, ctx: brightness(p["delta"])),
+        EditSpec("contrast", lambda rng, ctx: {"factor": _away_from_one(rng, 0.6, 1.5)},
+                 lambda p, ctx: contrast(p["factor"])),
+        EditSpec("gamma", lambda rng, ctx: {"gamma": _away_from_one(rng, 0.6, 1.6)},
+                 lambda p, ctx: gamma(p["gamma"])),
+        EditSpec("saturation", lambda rng, ctx: {"factor": _away_from_one(rng, 0.3, 1.8)},
+                 lambda p, ctx: saturation(p["factor"])),
+        EditSpec("greyscale", lambda rng, ctx: {}, lambda p, ctx: greyscale()),
+        EditSpec("blur", lambda rng, ctx: {"sigma_360p": _r(rng.uniform(1.5, 3.0))},
+                 lambda p, ctx: blur(p["sigma_360p"])),
+        EditSpec("noise", lambda rng, ctx: {"sigma": _r(rng.uniform(5, 15)),
+                                            "seed": rng.randrange(2 ** 31)},
+                 lambda p, ctx: gaussian_noise(p["sigma"], p["seed"])),
+        EditSpec("letterbox", _sample_bars,
+                 lambda p, ctx: bars("letterbox", p["frac"], p["style"], p["seed"])),
+        EditSpec("pillarbox", _sample_bars,
+                 lambda p, ctx: bars("pillarbox", p["frac"], p["style"], p["seed"])),
+        EditSpec("reframe_9x16", lambda rng, ctx: {"blur_sigma": _r(rng.uniform(15, 30))},
+                 lambda p, ctx: reframe_vertical(p["blur_sigma"], ctx.max_height)),
+        EditSpec("pip", lambda rng, ctx: {"area": _r(rng.uniform(1 / 3, 1 / 2)),
+                                          "x_pos": _r(rng.random()), "y_pos": _r(rng.random()),
+                                          "background": _pick_footage(rng, ctx, 30.0)},
+                 _build_pip, stream=True, needs_footage=True),
+        EditSpec("logo", lambda rng, ctx: {"text": rng.choice(LOGO_TEXTS), "colour": _colour(rng),
+                                           "width_frac": _r(rng.uniform(0.1, 0.2)),
+                                           "corner": rng.choice(["tl", "tr", "bl", "br"]),
+                                           "opacity": _r(rng.uniform(0.6, 1.0))},
+                 lambda p, ctx: logo(p["text"], p["colour"], p["width_frac"], p["corner"],
+                                     p["opacity"])),
+        EditSpec("caption", _sample_caption,
+                 lambda p, ctx: caption(p["text"], p["y_frac"], p["size_frac"], p["colour"])),
+        EditSpec("caption_scroll",
+                 lambda rng, ctx: dict(_sample_caption(rng, ctx),
+                                       widths_per_s=_r(rng.uniform(0.15, 0.4))),
+                 lambda p, ctx: caption_scroll(p["text"], p["y_frac"], p["size_frac"],
+                                               p["colour"], p["widths_per_s"]), stream=True),
+        EditSpec("scale_360p", lambda rng, ctx: {"height": 360},
+                 lambda p, ctx: scale_to_height(p["height"])),
+        EditSpec("scale_240p", lambda rng, ctx: {"height": 240},
+                 lambda p, ctx: scale_to_height(p["height"])),
+        EditSpec("speed", lambda rng, ctx: {"factor": _r(rng.choice([rng.uniform(0.9, 0.97),
+                                                                     rng.uniform(1.03, 1.1)]))},
+                 lambda p, ctx: change_speed(p["factor"]), stream=True),
+        EditSpec("splice", _sample_splice, _build_splice, stream=True, needs_footage=True),
+        EditSpec("fps", _sample_fps, lambda p, ctx: None),
+        EditSpec("low_bitrate", lambda rng, ctx: {"kbps_360p": rng.choice([120, 180, 250])},
+                 lambda p, ctx: None),
+    ]
+
+
+EDIT_SPECS: dict[str, EditSpec] = {spec.name: spec for spec in _specs()}
+EDIT_NAMES: tuple[str, ...] = tuple(EDIT_SPECS)
+# Edits that make no sense together in one query.
+EXCLUSIVE: tuple[frozenset[str], ...] = (frozenset({"scale_360p", "scale_240p"}),)
+
+
+def check_names(names: Sequence[str]) -> None:
+    unknown = [name for name in names if name not in EDIT_SPECS]
+    if unknown:
+        raise EditError(f"unknown edit name(s) {unknown}; known: {', '.join(EDIT_NAMES)}")
+
+
+def sample_edits(names: Sequence[str], rng: random.Random, ctx: EditContext) -> tuple[Edit, ...]:
+    """Draw parameters for the named edits, returned in application order."""
+    check_names(names)
+    ordered = sorted(set(names), key=EDIT_NAMES.index)
+    return tuple(Edit(name, EDIT_SPECS[name].sample(rng, ctx)) for name in ordered)
+
+
+def compatible(names: Sequence[str]) -> bool:
+    return all(len(group & set(names)) <= 1 for group in EXCLUSIVE)
+
+
+def build_pipeline(edits: Sequence[Edit], ctx: EditContext) -> StreamFn:
+    """Compose the edits (in the given order) into one stream function."""
+    steps: list[StreamFn] = []
+    for edit in edits:
+        check_names([edit.name])
+        spec = EDIT_SPECS[edit.name]
+        built = spec.build(edit.params, ctx)
+        if built is not None:
+            steps.append(built if spec.stream else map_frames(built))
+
+    def run(stream: Stream) -> Stream:
+        for step in steps:
+            stream = step(stream)
+        return stream
+    return run

@@ -1,0 +1,38 @@
+"""fp fingerprint FILE: print the timed hashes of a video."""
+from __future__ import annotations
+
+import click
+
+from fp.fingerprint.hashers import HASHERS
+from fp.fingerprint.pipeline import QUERY, REFERENCE, fingerprint_video
+from dataclasses import replace
+
+from .output import Progress, emit_json, json_option
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frames sampled per second (default 5).")
+@click.option("--hasher", type=click.Choice(sorted(HASHERS)), default="phash64", show_default=True)
+@click.option("--reference", is_flag=True, help="Also hash the crop views a library stores.")
+@click.option("--keyframes", is_flag=True, help="Decode keyframes only (fast triage).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Decoder threads.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def fingerprint(file, fps, hasher, reference, keyframes, threads, quiet, as_json):
+    """Print the timed perceptual hashes of FILE (one line per hash: time, hash, quality)."""
+    config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads)
+    if fps:
+        config = replace(config, fps=fps)
+    bar = Progress(1.0, file, quiet=quiet or as_json)
+    try:
+        fpr = fingerprint_video(file, config, progress=lambda done, total: bar.update(done / total if total else 0))
+    finally:
+        bar.close()
+    if as_json:
+        emit_json(fpr.to_dict())
+        return
+    click.echo(f"# {fpr.source} hasher={fpr.hasher} duration={fpr.duration:.3f}s hashes={len(fpr)}")
+    click.echo("# time_s,hash_hex,quality" + (",view" if reference else ""))
+    for h in fpr.frames():
+        click.echo(f"{h.t:.3f},{h.hex},{h.quality}" + (f",{h.view}" if reference else ""))

@@ -1,0 +1,59 @@
+"""fp index PATH...: add reference videos to the library."""
+from __future__ import annotations
+
+import os
+
+import click
+
+from fp.index.indexer import index_paths, read_metadata_csv
+from fp.index.library import Library
+
+from .options import library_option
+from .output import Exit, Progress, emit_json, json_option, warn
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@library_option
+@click.option("--title", help="Title for a single video (default: file name without extension).")
+@click.option("--metadata", "metadata_csv", type=click.Path(dir_okay=False, path_type=str),
+              help="CSV with a path column and title, rights_holder, licensed_sellers, ... columns.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores).")
+@click.option("--strict", is_flag=True, help="Stop at the first file that fails.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_json):
+    """Fingerprint reference videos (files or folders, walked recursively) into the library."""
+    metadata = read_metadata_csv(metadata_csv) if metadata_csv else {}
+    workers = workers or os.cpu_count() or 1
+    with Library(library_dir) as lib:
+        bar = Progress(1.0, "indexing", quiet=quiet)
+        stats = {"hours": 0.0}
+
+        def progress(outcome, done, total):
+            stats["hours"] += outcome.duration / 3600
+            bar.total = total
+            bar.update(done / total, f"{done}/{total} files, {stats['hours']:.2f} h")
+            if outcome.status == "failed" and not as_json:
+                bar_msg = f"fp: {outcome.path}: {outcome.reason}"
+                warn(("\n" if bar.bar else "") + bar_msg)
+
+        try:
+            report = index_paths(lib, paths, title=title, metadata=metadata, workers=workers, strict=strict, progress=progress)
+        finally:
+            bar.close()
+        summary = report.to_dict()
+        summary["library"] = lib.stats()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(
+            f"indexed {summary['indexed']}, skipped {summary['skipped']} (already indexed), failed {summary['failed']}; "
+            f"{summary['hours_indexed']:.3f} h of video, {summary['hashes_added']} hashes, {summary['elapsed']:.1f} s"
+            + (f" ({summary['realtime_multiple']}x real time)" if summary["realtime_multiple"] else "")
+        )
+        for f in report.failed:
+            click.echo(f"failed: {f.path}: {f.reason}")
+        lib_stats = summary["library"]
+        click.echo(f"library {lib_stats['library']}: {lib_stats['videos']} videos, {lib_stats['hours']:.3f} h, {lib_stats['hashes']} hashes")
+    return Exit.ERROR if report.failed else Exit.OK

@@ -1,0 +1,68 @@
+"""Shared output plumbing: --json flag, stdout results, stderr progress and messages."""
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from functools import wraps
+
+import click
+
+
+class Exit(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    MATCH_FOUND = 3  # only with --fail-on-match
+    INTERRUPTED = 130
+
+
+def json_option(fn):
+    """Adds --json to a command (results as JSON on stdout)."""
+    return click.option("--json", "as_json", is_flag=True, help="Write results as JSON to stdout.")(fn)
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def warn(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class Progress:
+    """A progress bar on stderr, silent when stderr is not a terminal or --quiet is given."""
+
+    def __init__(self, total: float, label: str, quiet: bool = False, unit: str = "files"):
+        self.enabled = not quiet
+        self.total = max(total, 1)
+        self.label = label
+        self.unit = unit
+        self.done = 0.0
+        self.bar = None
+        if self.enabled:
+            self.bar = click.progressbar(length=int(self.total * 1000), label=label, file=sys.stderr, show_pos=False, show_percent=True, show_eta=True)
+            self.bar.__enter__()
+
+    def update(self, done: float, info: str | None = None) -> None:
+        if not self.bar:
+            return
+        step = int(done * 1000) - self.bar.pos
+        if info:
+            self.bar.label = f"{self.label} {info}"
+        if step > 0:
+            self.bar.update(step)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def quiet_option(fn):
+    @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+    @wraps(fn)
+    def inner(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return inner

@@ -1,0 +1,27 @@
+"""The exceptions fp raises. The CLI maps them to one-line messages and exit codes."""
+from __future__ import annotations
+
+
+class FpError(Exception):
+    """Base of every error fp raises on purpose."""
+
+
+class InputError(FpError):
+    """Bad input from the user (exit code 2)."""
+
+
+class VideoDecodeError(InputError):
+    """A file that cannot be read as a usable video. `str()` names the file and the reason."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class LibraryError(FpError):
+    """The reference library could not be opened, read or written."""
+
+
+class LibraryFormatError(LibraryError):
+    """The library was made by another format version or hasher."""

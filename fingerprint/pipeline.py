@@ -1,0 +1,92 @@
+"""fingerprint_video: decode, sample, normalise and hash a video file."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from .decode import iter_frames, probe
+from .hashers import get_hasher
+from .normalise import VIEWS, WORK_SIDE, active_picture, view_image
+from .types import Fingerprint
+
+Progress = Callable[[float, float], None]  # (seconds done, seconds total)
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class FingerprintConfig:
+    """How a video is sampled and hashed. Library and queries must share hasher and work side."""
+
+    fps: float = 5.0  # frames sampled per second of video
+    crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
+    hasher: str = "phash64"
+    threads: int = 1  # decoder threads
+    keyframes_only: bool = False
+    max_seconds: float | None = None
+
+    def hash_params(self) -> dict:
+        """The settings that decide what a hash means (stored with a library)."""
+        return {"hasher": self.hasher, **get_hasher(self.hasher).params(), "work_side": WORK_SIDE, "normalise": "flat-borders-v1", "views": "full+crop15x9"}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
+QUERY = FingerprintConfig(fps=5.0)
+
+
+def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None = None, progress: Progress | None = None) -> Fingerprint:
+    config = config or FingerprintConfig()
+    hasher = get_hasher(config.hasher)
+    info = probe(path)
+    times: list[float] = []
+    views: list[int] = []
+    images: list[np.ndarray] = []
+    areas: list[float] = []
+    codes, mirrors, quality = [], [], []
+    view_every = max(1, round(config.fps / config.crop_views_fps)) if config.crop_views_fps else 0
+
+    def flush() -> None:
+        if images:
+            batch = hasher.hash_batch(images)
+            codes.append(batch.codes)
+            mirrors.append(batch.mirror_codes)
+            quality.append(batch.quality)
+            images.clear()
+
+    frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds)
+    for n_sampled, frame in enumerate(frames):
+        active, area = active_picture(frame.luma)
+        areas.append(area.area)
+        n_views = len(VIEWS) if view_every and n_sampled % view_every == 0 else 1
+        for view in range(n_views):
+            times.append(frame.t)
+            views.append(view)
+            images.append(view_image(active, view))
+        if len(images) >= BATCH:
+            flush()
+            if progress:
+                progress(frame.t, info.duration)
+    flush()
+    nbytes = hasher.nbits // 8
+    duration = max(info.duration, times[-1] if times else 0.0)
+    if progress:
+        progress(duration, duration)
+    return Fingerprint(
+        source=str(path),
+        hasher=hasher.name,
+        params=config.hash_params(),
+        duration=duration,
+        width=info.width,
+        height=info.height,
+        times=np.asarray(times, dtype=np.float64),
+        codes=np.concatenate(codes) if codes else np.zeros((0, nbytes), np.uint8),
+        quality=np.concatenate(quality) if quality else np.zeros(0, np.uint8),
+        mirror_codes=np.concatenate(mirrors) if mirrors else np.zeros((0, nbytes), np.uint8),
+        views=np.asarray(views, dtype=np.uint8),
+        meta={"sample_fps": config.fps, "mean_active_area": round(float(np.mean(areas)), 4) if areas else 1.0},
+    )

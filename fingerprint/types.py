@@ -1,0 +1,118 @@
+"""Core value types: a sampled frame, its hash, and a video's fingerprint."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded, sampled frame: presentation time in seconds and its grey pixels."""
+
+    t: float
+    index: int
+    luma: np.ndarray  # uint8 (H, W), display orientation and aspect
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    """A timed perceptual hash. `str()` of the code is hex, like imagehash."""
+
+    t: float
+    code: bytes
+    quality: int
+    view: int = 0  # 0: the whole active picture; >0: a crop view (reference side)
+
+    @property
+    def hex(self) -> str:
+        return self.code.hex()
+
+    def __sub__(self, other: "FrameHash") -> int:
+        return hamming(self.code, other.code)
+
+    def to_dict(self) -> dict:
+        out = {"t": round(self.t, 4), "hash": self.hex, "quality": self.quality}
+        if self.view:
+            out["view"] = self.view
+        return out
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    if len(a) != len(b):
+        raise ValueError(f"hash lengths differ: {len(a)} and {len(b)} bytes")
+    return int.from_bytes(bytes(x ^ y for x, y in zip(a, b)), "big").bit_count()
+
+
+def hamming_matrix(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """All pairwise Hamming distances between two (n, nbytes) uint8 code arrays."""
+    xor = codes_a[:, None, :] ^ codes_b[None, :, :]
+    return np.unpackbits(xor, axis=-1).sum(axis=-1, dtype=np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint:
+    """A video's timed hashes, as arrays (one row per hashed view of a sampled frame).
+
+    `codes` are the hashes of the normalised frames; `mirror_codes` the hashes of the same
+    images flipped left-right (used for queries); `views` says which view of the frame a row
+    hashes (0 = the whole active picture). Arrays are read-only.
+    """
+
+    source: str
+    hasher: str
+    params: dict
+    duration: float
+    width: int
+    height: int
+    times: np.ndarray  # float64 (n,)
+    codes: np.ndarray  # uint8 (n, nbytes)
+    quality: np.ndarray  # uint8 (n,), 0..100
+    mirror_codes: np.ndarray | None = None
+    views: np.ndarray | None = None  # uint8 (n,); None means all 0
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.times)
+        if self.codes.ndim != 2 or self.codes.shape[0] != n or self.quality.shape != (n,):
+            raise ValueError("times, codes and quality must describe the same frames")
+        if self.views is None:
+            object.__setattr__(self, "views", np.zeros(n, dtype=np.uint8))
+        for arr in (self.times, self.codes, self.quality, self.mirror_codes, self.views):
+            if arr is not None:
+                arr.flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def nbits(self) -> int:
+        return self.codes.shape[1] * 8
+
+    def frames(self) -> list[FrameHash]:
+        return [
+            FrameHash(float(t), bytes(c), int(q), int(v))
+            for t, c, q, v in zip(self.times, self.codes, self.quality, self.views)
+        ]
+
+    def select(self, mask: np.ndarray) -> "Fingerprint":
+        """The same fingerprint restricted to the rows where `mask` is true."""
+        mirror = self.mirror_codes[mask] if self.mirror_codes is not None else None
+        return Fingerprint(self.source, self.hasher, self.params, self.duration, self.width, self.height,
+                           self.times[mask], self.codes[mask], self.quality[mask], mirror, self.views[mask], dict(self.meta))
+
+    def to_dict(self, with_frames: bool = True) -> dict:
+        out = {
+            "source": self.source,
+            "hasher": self.hasher,
+            "params": self.params,
+            "duration": round(self.duration, 4),
+            "width": self.width,
+            "height": self.height,
+            "n_hashes": len(self),
+            "n_frames": int((self.views == 0).sum()),
+            **self.meta,
+        }
+        if with_frames:
+            out["frames"] = [f.to_dict() for f in self.frames()]
+        return out

@@ -1,0 +1,102 @@
+"""Temporal alignment: vote candidate frame pairs into (video, mirrored, speed, offset) hypotheses.
+
+A copy maps query time to reference time as ref_t = offset + speed * query_t. Each candidate
+pair votes for the offsets it implies at every speed on a small grid; consistent runs of
+pairs pile up in one bin while chance neighbours scatter (a Hough transform in 1-D per speed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPEEDS = np.round(np.arange(0.88, 1.1201, 0.02), 4)
+BIN = 0.5  # seconds of offset per vote bin
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Frame-level search hits, one row each."""
+
+    query_idx: np.ndarray  # int (row of the query fingerprint)
+    query_t: np.ndarray
+    video_id: np.ndarray
+    ref_t: np.ndarray
+    distance: np.ndarray
+    mirrored: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.query_idx)
+
+    def where(self, mask: np.ndarray) -> "Candidates":
+        return Candidates(*(getattr(self, f)[mask] for f in ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    video_id: int
+    mirrored: bool
+    speed: float
+    offset: float
+    votes: float  # summed weight of distinct query frames in the bin
+
+    def ref_time(self, query_t):
+        return self.offset + self.speed * np.asarray(query_t)
+
+
+def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 12) -> list[Hypothesis]:
+    """The strongest alignment hypotheses, best first."""
+    if len(cands) == 0:
+        return []
+    weight = (radius + 1 - cands.distance) / (radius + 1.0)
+    out: list[Hypothesis] = []
+    groups = np.unique(np.stack([cands.video_id, cands.mirrored.astype(np.int64)], axis=1), axis=0)
+    for video_id, mirrored in groups:
+        sel = (cands.video_id == video_id) & (cands.mirrored == bool(mirrored))
+        found = _vote(cands.query_idx[sel], cands.query_t[sel], cands.ref_t[sel], weight[sel], per_video)
+        out += [Hypothesis(int(video_id), bool(mirrored), s, o, v) for s, o, v in found]
+    out.sort(key=lambda h: -h.votes)
+    return out[:limit]
+
+
+def _vote(qidx, qt, rt, w, per_video):
+    """Top (speed, offset, votes) for one video: best weight per query frame per bin, summed."""
+    best = []
+    nq = int(qidx.max()) + 1
+    for speed in SPEEDS:
+        off = rt - speed * qt
+        b = np.floor(off / BIN).astype(np.int64)
+        b0 = b.min()
+        # A hit votes for its bin and the next, so a true offset near a bin edge is not split.
+        for shift in (0, 1):
+            key = (b - b0 + shift) * nq + qidx
+            order = np.lexsort((-w, key))
+            first = np.ones(len(key), bool)
+            first[1:] = key[order][1:] != key[order][:-1]
+            kept = order[first]
+            bins = (key[kept] // nq)
+            scores = np.bincount(bins, weights=w[kept])
+            for top in np.argsort(scores)[::-1][:per_video]:
+                if scores[top] <= 0:
+                    break
+                in_bin = kept[bins == top]
+                centre = float(np.median(off[in_bin]))
+                best.append((float(speed), centre, float(scores[top])))
+    best.sort(key=lambda x: -x[2])
+    picked = []
+    for s, o, v in best:
+        if all(abs(o - po) > 2 * BIN or abs(s - ps) > 0.05 for ps, po, _ in picked):
+            picked.append((s, o, v))
+        if len(picked) >= per_video:
+            break
+    return picked
+
+
+def fit_line(query_t: np.ndarray, ref_t: np.ndarray, speed: float, offset: float) -> tuple[float, float]:
+    """Least-squares speed and offset, kept near the voted ones when the points cannot decide."""
+    if len(query_t) < 4 or np.ptp(query_t) < 10.0:
+        return speed, float(np.median(ref_t - speed * query_t))
+    a, b = np.polyfit(query_t, ref_t, 1)
+    if not 0.8 <= a <= 1.25:
+        return speed, float(np.median(ref_t - speed * query_t))
+    return float(a), float(b)

@@ -1,0 +1,280 @@
+"""Build FAISS binary indexes for frame codes, sized for the expected library.
+
+The choice of index kind and its parameters comes from the measurements in
+``benchmarks/SCALE.md`` (``python -m fp.benchmarks.faiss_scale``).  Every index
+returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
+natively, every other kind wrapped in ``faiss.IndexBinaryIDMap``.
+
+Range search in FAISS binary indexes is strict: ``range_search(codes, r + 1)``
+returns the codes at Hamming distance ``<= r``.  ``hamming_radius_arg`` makes
+that explicit for callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Index kinds this module can build.
+KIND_FLAT = "flat"
+KIND_MULTIHASH = "multihash"
+KIND_IVF = "ivf"
+KIND_HNSW = "hnsw"
+KIND_HASH = "hash"
+ALL_KINDS = (KIND_FLAT, KIND_MULTIHASH, KIND_IVF, KIND_HNSW, KIND_HASH)
+
+
+@dataclass(frozen=True)
+class IndexChoice:
+    """One rung of the recommendation: use ``kind`` while ``n_expected < below_n``."""
+
+    kind: str
+    below_n: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "below_n": self.below_n, "note": self.note}
+
+
+#: The recommendation, in order; the first rung whose ``below_n`` exceeds the
+#: expected number of codes wins.  See benchmarks/SCALE.md for the numbers.
+INDEX_KINDS: tuple[IndexChoice, ...] = (
+    IndexChoice(
+        KIND_FLAT,
+        below_n=2_000_000,
+        note="exact k-NN and range search, no training, 8/32 B per 64/256-bit code "
+        "+ 8 B id; fast enough below ~2M codes (~400 h of video at 4 fps)",
+    ),
+    IndexChoice(
+        KIND_MULTIHASH,
+        below_n=math.inf,
+        note="multi-index hashing: exact range search for radius r when "
+        "nhash * (nflip + 1) > r and the substrings cover every bit; no training",
+    ),
+)
+
+#: Default Hamming radius (inclusive) per code width, used to size MultiHash.
+DEFAULT_RADIUS: Mapping[int, int] = {64: 10, 256: 40}
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """What to build: an index kind and its construction/search parameters."""
+
+    kind: str
+    nbits: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "nbits": self.nbits, "params": dict(self.params)}
+
+
+def hamming_radius_arg(max_distance: int) -> int:
+    """The ``radius`` to pass to FAISS binary ``range_search`` for distance <= max_distance."""
+    if max_distance < 0:
+        raise ValueError(f"max_distance must be >= 0, got {max_distance}")
+    return int(max_distance) + 1
+
+
+def _check_nbits(nbits: int) -> None:
+    if not isinstance(nbits, (int, np.integer)) or nbits <= 0 or nbits % 8 != 0:
+        raise ValueError(f"nbits must be a positive multiple of 8, got {nbits!r}")
+
+
+def multihash_params(nbits: int, radius: int | None = None) -> dict[str, int]:
+    """Tables and flips so that every code within ``radius`` is found.
+
+    Splits the code into ``nhash`` substrings of ``b`` bits covering all bits;
+    by pigeonhole a code at distance <= radius differs in at most
+    ``radius // nhash`` bits in one of them, so ``nflip = radius // nhash``
+    makes range search exact.  ``b`` is kept at 16 bits (few probes per table:
+    1 + 16 + 120 for nflip=2) and at most 64 (FAISS limit).
+    """
+    _check_nbits(nbits)
+    if radius is None:
+        radius = DEFAULT_RADIUS.get(int(nbits), max(1, round(nbits * 10 / 64)))
+    b = 16 if nbits >= 16 else nbits
+    nhash = nbits // b
+    nflip = radius // nhash
+    return {"nhash": nhash, "b": b, "nflip": nflip}
+
+
+def choose_spec(nbits: int, n_expected: int) -> IndexSpec:
+    """The recommended index for ``n_expected`` codes of ``nbits`` bits."""
+    _check_nbits(nbits)
+    if n_expected < 0:
+        raise ValueError(f"n_expected must be >= 0, got {n_expected}")
+    for choice in INDEX_KINDS:
+        if n_expected < choice.below_n:
+            kind = choice.kind
+            break
+    else:  # pragma: no cover - the last rung is unbounded
+        kind = INDEX_KINDS[-1].kind
+    return IndexSpec(kind, int(nbits), default_params(kind, nbits, n_expected))
+
+
+def default_params(kind: str, nbits: int, n_expected: int) -> dict[str, Any]:
+    """Parameters measured to be a good trade-off for ``kind`` (see SCALE.md)."""
+    if kind == KIND_FLAT:
+        return {}
+    if kind == KIND_MULTIHASH:
+        return multihash_params(nbits)
+    if kind == KIND_IVF:
+        nlist = ivf_nlist(n_expected)
+        return {"nlist": nlist, "nprobe": min(nlist, 32)}
+    if kind == KIND_HNSW:
+        return {"M": 32, "efSearch": 128}
+    if kind == KIND_HASH:
+        return {"b": 16, "nflip": 2}
+    raise ValueError(f"unknown index kind {kind!r}; expected one of {ALL_KINDS}")
+
+
+def ivf_nlist(n_expected: int) -> int:
+    """A power of two near ``sqrt(n)``, at least 16."""
+    target = max(16.0, math.sqrt(max(n_expected, 1)))
+    return int(2 ** round(math.log2(target)))
+
+
+def build_index(spec: IndexSpec) -> faiss.IndexBinary:
+    """Build an empty index for ``spec`` that accepts ``add_with_ids``."""
+    _check_nbits(spec.nbits)
+    d = int(spec.nbits)
+    p = dict(spec.params)
+    try:
+        if spec.kind == KIND_IVF:
+            nlist = int(p.get("nlist", 256))
+            if nlist < 1:
+                raise ValueError(f"nlist must be >= 1, got {nlist}")
+            quantizer = faiss.IndexBinaryFlat(d)
+            index = faiss.IndexBinaryIVF(quantizer, d, nlist)
+            index.nprobe = int(p.get("nprobe", min(nlist, 32)))
+            cp = index.cp
+            cp.niter = int(p.get("niter", 10))
+            cp.max_points_per_centroid = int(p.get("max_points_per_centroid", 64))
+            return index
+        if spec.kind == KIND_FLAT:
+            inner = faiss.IndexBinaryFlat(d)
+        elif spec.kind == KIND_MULTIHASH:
+            mh = {**multihash_params(d), **p}
+            if mh["nhash"] * mh["b"] > d or not 1 <= mh["b"] <= 64:
+                raise ValueError(f"multihash needs nhash*b <= {d} and 1 <= b <= 64: {mh}")
+            inner = faiss.IndexBinaryMultiHash(d, int(mh["nhash"]), int(mh["b"]))
+            inner.nflip = int(mh["nflip"])
+        elif spec.kind == KIND_HNSW:
+            inner = faiss.IndexBinaryHNSW(d, int(p.get("M", 32)))
+            inner.hnsw.efConstruction = int(p.get("efConstruction", 40))
+            inner.hnsw.efSearch = int(p.get("efSearch", 128))
+        elif spec.kind == KIND_HASH:
+            b = int(p.get("b", 16))
+            if not 1 <= b <= min(d, 64):
+                raise ValueError(f"hash needs 1 <= b <= {min(d, 64)}, got {b}")
+            inner = faiss.IndexBinaryHash(d, b)
+            inner.nflip = int(p.get("nflip", 2))
+        else:
+            raise ValueError(f"unknown index kind {spec.kind!r}; expected one of {ALL_KINDS}")
+        return faiss.IndexBinaryIDMap(inner)
+    except RuntimeError as exc:  # faiss reports its own failures as RuntimeError
+        raise ValueError(f"faiss could not build {spec.to_dict()}: {exc}") from exc
+
+
+def make_binary_index(nbits: int, n_expected: int) -> faiss.IndexBinary:
+    """The recommended empty index for about ``n_expected`` codes of ``nbits`` bits.
+
+    Add codes with ``index.add_with_ids(codes_uint8, ids_int64)``.  If
+    ``needs_training(index)`` is true, call ``train(index, sample_codes)`` first.
+    """
+    spec = choose_spec(nbits, n_expected)
+    logger.debug("binary index for n=%d nbits=%d: %s", n_expected, nbits, spec.to_dict())
+    return build_index(spec)
+
+
+def unwrap(index: faiss.IndexBinary) -> faiss.IndexBinary:
+    """The concrete inner index (through IndexBinaryIDMap), downcast."""
+    index = faiss.downcast_IndexBinary(index)
+    if isinstance(index, (faiss.IndexBinaryIDMap, faiss.IndexBinaryIDMap2)):
+        index = faiss.downcast_IndexBinary(index.index)
+    return index
+
+
+def index_kind(index: faiss.IndexBinary) -> str:
+    """Which of ``ALL_KINDS`` an index built here is."""
+    inner = unwrap(index)
+    for cls, kind in (
+        (faiss.IndexBinaryIVF, KIND_IVF),
+        (faiss.IndexBinaryMultiHash, KIND_MULTIHASH),
+        (faiss.IndexBinaryHash, KIND_HASH),
+        (faiss.IndexBinaryHNSW, KIND_HNSW),
+        (faiss.IndexBinaryFlat, KIND_FLAT),
+    ):
+        if isinstance(inner, cls):
+            return kind
+    raise ValueError(f"not an index kind built by this module: {type(inner).__name__}")
+
+
+def supports_range_search(index: faiss.IndexBinary) -> bool:
+    """IndexBinaryHNSW does not implement range_search in FAISS 1.x."""
+    return index_kind(index) != KIND_HNSW
+
+
+def needs_training(index: faiss.IndexBinary) -> bool:
+    """True if ``train`` must be called before adding codes (IVF)."""
+    return not bool(index.is_trained)
+
+
+def check_codes(codes: np.ndarray, nbits: int) -> np.ndarray:
+    """Codes as a C-contiguous (n, nbits/8) uint8 array, or ValueError."""
+    arr = np.asarray(codes)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"codes must be uint8 packed bits, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] * 8 != nbits:
+        raise ValueError(f"codes must have shape (n, {nbits // 8}), got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def train(index: faiss.IndexBinary, codes: np.ndarray, seed: int = 0) -> None:
+    """Train ``index`` on sample codes (a no-op for kinds that need none).
+
+    IVF needs at least ``nlist`` codes (FAISS k-means); ~40-256 per list is
+    better.  Codes should be representative: sample across many videos.
+    """
+    if not needs_training(index):
+        return
+    codes = check_codes(codes, index.d)
+    inner = unwrap(index)
+    nlist = int(getattr(inner, "nlist", 1))
+    if codes.shape[0] < nlist:
+        raise ValueError(f"training needs at least nlist={nlist} codes, got {codes.shape[0]}")
+    # IndexBinaryIVF.train converts *all* given codes to float (4 bytes per bit)
+    # before k-means subsamples them, so subsample here: 10M 256-bit codes
+    # would otherwise need 10 GB.
+    cap = nlist * int(getattr(getattr(inner, "cp", None), "max_points_per_centroid", 256))
+    if codes.shape[0] > cap:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(codes.shape[0], size=cap, replace=False))
+        codes = np.ascontiguousarray(codes[pick])
+    try:
+        index.train(codes)
+    except RuntimeError as exc:
+        raise ValueError(f"faiss training failed: {exc}") from exc
+
+
+def set_search_params(index: faiss.IndexBinary, **params: Any) -> None:
+    """Set search-time knobs on the inner index: ``nprobe`` (IVF),
+    ``efSearch`` (HNSW), ``nflip`` (hash, multihash).  Unknown names raise."""
+    inner = unwrap(index)
+    for name, value in params.items():
+        if name == "nprobe" and isinstance(inner, faiss.IndexBinaryIVF):
+            inner.nprobe = int(value)
+        elif name == "efSearch" and isinstance(inner, faiss.IndexBinaryHNSW):
+            inner.hnsw.efSearch = int(value)
+        elif name == "nflip" and isinstance(inner, (faiss.IndexBinaryHash, faiss.IndexBinaryMultiHash)):
+            inner.nflip = int(value)
+        else:
+            raise ValueError(f"{name!r} is not a search parameter of {type(inner).__name__}")

@@ -1,0 +1,211 @@
+"""Index many files into a library: walk, skip what is indexed, fingerprint in parallel, add."""
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from fp.fingerprint.decode import check_readable, probe
+from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
+from fp.fingerprint.pipeline import fingerprint_video
+
+from .library import Library, content_hash
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".3gp", ".ogv", ".y4m"}
+SKIP_EXTENSIONS = {".txt", ".md", ".json", ".csv", ".py", ".sqlite", ".faiss", ".npz", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".html"}
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: str  # "indexed" | "skipped" | "failed"
+    title: str | None = None
+    video_id: int | None = None
+    reason: str | None = None
+    duration: float = 0.0
+    hashes: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IndexReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def to_dict(self) -> dict:
+        hours = sum(o.duration for o in self.outcomes if o.status == "indexed") / 3600
+        return {
+            "indexed": self.count("indexed"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "hours_indexed": round(hours, 4),
+            "hashes_added": sum(o.hashes for o in self.outcomes),
+            "elapsed": round(self.elapsed, 3),
+            "realtime_multiple": round(hours * 3600 / self.elapsed, 2) if self.elapsed else None,
+            "files": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def find_videos(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileOutcome]]:
+    """Files named directly, and video files found (by content) under folders."""
+    found: list[Path] = []
+    problems: list[FileOutcome] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for sub in sorted(q for q in p.rglob("*") if q.is_file()):
+                if sub.suffix.lower() in SKIP_EXTENSIONS or sub.name.startswith("."):
+                    continue
+                if sub.suffix.lower() in VIDEO_EXTENSIONS or _looks_like_video(sub):
+                    found.append(sub)
+        elif p.exists() or p.is_symlink():
+            found.append(p)
+        else:
+            problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
+    return found, problems
+
+
+def _looks_like_video(path: Path) -> bool:
+    try:
+        return probe(path).width > 0
+    except FpError:
+        return False
+
+
+def read_metadata_csv(path: str | os.PathLike) -> dict[str, dict]:
+    """Rows of a metadata CSV keyed by resolved path; needs a `path` column."""
+    p = Path(path)
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{p}: cannot read metadata CSV ({exc})") from exc
+    if rows and "path" not in rows[0]:
+        raise InputError(f"{p}: metadata CSV needs a 'path' column (has: {', '.join(rows[0])})")
+    out = {}
+    for row in rows:
+        target = Path(row["path"])
+        if not target.is_absolute():
+            target = p.parent / target
+        out[str(target.resolve())] = {k: v for k, v in row.items() if k != "path" and v not in (None, "")}
+    return out
+
+
+def _fingerprint_job(path: str, config):
+    try:
+        return path, fingerprint_video(path, config), None
+    except VideoDecodeError as exc:
+        return path, None, exc.reason
+    except FpError as exc:
+        return path, None, str(exc)
+    except MemoryError:
+        return path, None, "out of memory while decoding"
+    except Exception as exc:  # a decoder crash inside one file must not stop the batch
+        log.exception("unexpected error fingerprinting %s", path)
+        return path, None, f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def index_paths(
+    library: Library,
+    paths: Iterable[str | os.PathLike],
+    *,
+    title: str | None = None,
+    metadata: dict[str, dict] | None = None,
+    workers: int = 1,
+    strict: bool = False,
+    progress: Callable[[FileOutcome, int, int], None] | None = None,
+    save_every: float = 300.0,
+) -> IndexReport:
+    """Index video files into `library`. Each file is added in one transaction, so a crash
+    loses at most the files in flight; re-running completes only what is missing."""
+    start = time.perf_counter()
+    files, problems = find_videos(paths)
+    report = IndexReport(outcomes=list(problems))
+    if strict and problems:
+        raise InputError(f"{problems[0].path}: {problems[0].reason}")
+    if title is not None and len(files) != 1:
+        raise InputError(f"--title names one video, but {len(files)} files were given")
+    metadata = metadata or {}
+    todo: list[tuple[Path, str, int]] = []
+    total = len(files) + len(problems)
+
+    def done(outcome: FileOutcome) -> None:
+        report.outcomes.append(outcome)
+        if progress:
+            progress(outcome, len(report.outcomes), total)
+        if strict and outcome.status == "failed":
+            raise VideoDecodeError(outcome.path, outcome.reason or "failed")
+
+    for f in files:
+        try:
+            check_readable(f)
+            digest = content_hash(f)
+        except VideoDecodeError as exc:
+            done(FileOutcome(str(f), "failed", reason=exc.reason))
+            continue
+        except OSError as exc:
+            done(FileOutcome(str(f), "failed", reason=exc.strerror or str(exc)))
+            continue
+        existing = library.find_content(digest)
+        if existing is not None:
+            done(FileOutcome(str(f), "skipped", title=existing.title, video_id=existing.id, reason="already indexed"))
+            continue
+        todo.append((f, digest, f.stat().st_size))
+
+    last_save = time.monotonic()
+    by_path = {str(f): (f, digest, size) for f, digest, size in todo}
+
+    def add(path: str, fpr, reason: str | None) -> None:
+        nonlocal last_save
+        f, digest, size = by_path[path]
+        if fpr is None:
+            done(FileOutcome(path, "failed", reason=reason))
+            return
+        meta = dict(metadata.get(str(f.resolve()), {}))
+        name = title or meta.pop("title", None) or f.stem
+        video_id = library.add(fpr, path=str(f), title=name, content_hash=digest, size=size, metadata=meta)
+        done(FileOutcome(path, "indexed", title=name, video_id=video_id, duration=fpr.duration, hashes=len(fpr)))
+        if time.monotonic() - last_save > save_every:
+            library.save_index()
+            last_save = time.monotonic()
+
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            for f, _, _ in todo:
+                add(*_fingerprint_job(str(f), library.config))
+        else:
+            _run_parallel(todo, workers, library.config, add)
+    finally:
+        if report.count("indexed"):
+            library.save_index()
+        report.elapsed = time.perf_counter() - start
+    return report
+
+
+def _run_parallel(todo, workers, config, add) -> None:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = set()
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < workers * 2:
+                f, _, _ = queue.pop(0)
+                pending.add(pool.submit(_fingerprint_job, str(f), config))
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                add(*fut.result())

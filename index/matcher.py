@@ -1,0 +1,215 @@
+"""Match suspect videos against the library: search, align, verify, decide."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
+from fp.fingerprint.types import Fingerprint
+
+from .align import SPEEDS, Candidates, hypotheses
+from .library import Library
+from .significance import null_cdf
+from .verify import TOL, Verified, group_keys, verify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    radius: int | None = None  # max Hamming distance of a frame hit (default: 14 per 64 bits)
+    k: int = 48  # neighbours fetched per query frame
+    max_matches: int = 5
+    max_chance: float = 0.01  # accept when the expected number of chance matches this strong is below this
+    min_keys: int = 2  # distinct query shots that must hit
+    min_quality: int = 8
+    verify_top: int = 8
+
+    def radius_for(self, nbits: int) -> int:
+        return self.radius if self.radius is not None else round(14 * nbits / 64)
+
+
+@dataclass(frozen=True)
+class Match:
+    title: str
+    ref_path: str
+    video_id: int
+    score: float  # -log10 of the chance probability for this one alignment
+    confidence: float  # 1 - expected number of chance matches this strong in this library
+    chance: float  # expected number of chance matches this strong in this library
+    query_span: tuple[float, float]
+    ref_span: tuple[float, float]
+    speed: float
+    offset: float
+    mirrored: bool
+    matched_frames: int
+    query_coverage: float
+    ref_coverage: float
+    mean_distance: float
+    metadata: dict = field(default_factory=dict)
+    pairs: tuple = ()  # (query_t, ref_t, distance) of hit frames, for evidence
+
+    def to_dict(self, with_pairs: bool = False) -> dict:
+        out = asdict(self)
+        out["query_span"] = [round(x, 3) for x in self.query_span]
+        out["ref_span"] = [round(x, 3) for x in self.ref_span]
+        for key in ("score", "speed", "offset", "query_coverage", "ref_coverage", "mean_distance"):
+            out[key] = round(out[key], 4)
+        out["confidence"] = round(self.confidence, 6)
+        out["chance"] = float(f"{self.chance:.3g}")
+        if not with_pairs:
+            out.pop("pairs")
+        else:
+            out["pairs"] = [[round(a, 3), round(b, 3), int(c)] for a, b, c in self.pairs]
+        return out
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    query: str
+    verdict: str  # "match" | "no_match" | "error"
+    error: str | None = None
+    matches: tuple[Match, ...] = ()
+    duration: float = 0.0
+    frames: int = 0
+    elapsed: float = 0.0
+    listing: dict = field(default_factory=dict)
+
+    def to_dict(self, with_pairs: bool = False) -> dict:
+        return {
+            "query": self.query,
+            "verdict": self.verdict,
+            "error": self.error,
+            "claimed_title": self.listing.get("claimed_title"),
+            "matches": [m.to_dict(with_pairs) for m in self.matches],
+            "duration": round(self.duration, 3),
+            "frames": self.frames,
+            "elapsed": round(self.elapsed, 3),
+            **({"listing": self.listing} if self.listing else {}),
+        }
+
+
+class Matcher:
+    """Holds the library's derived state (index, null distribution) across many queries."""
+
+    def __init__(self, library: Library, config: MatchConfig = MatchConfig(), query_config: FingerprintConfig | None = None):
+        self.library = library
+        self.config = config
+        self.query_config = query_config or replace(QUERY, hasher=library.config.hasher)
+        self.index = library.index
+        self.nbits = library.nbits
+        self.radius = config.radius_for(self.nbits)
+        self.videos = {v.id: v for v in library.videos()}
+        self.total_duration = sum(v.duration for v in self.videos.values())
+        self._cdf = None
+        self._video_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def cdf(self) -> np.ndarray:
+        if self._cdf is None:
+            idx = self.index
+            view0 = np.nonzero(idx.views == 0)[0]
+            take = view0[np.linspace(0, len(view0) - 1, min(len(view0), 3000)).astype(int)] if len(view0) else view0
+            codes = self.library.codes_for(idx.ids[take]) if len(take) else np.zeros((0, self.nbits // 8), np.uint8)
+            self._cdf = null_cdf(codes, idx.video_ids[take], self.nbits)
+        return self._cdf
+
+    def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+        if video_id not in self._video_cache:
+            if len(self._video_cache) > 32:
+                self._video_cache.clear()
+            times, _views, codes = self.library.store.video_frames(video_id)
+            self._video_cache[video_id] = (times, codes)
+        return self._video_cache[video_id]
+
+    def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
+        start = time.perf_counter()
+        fpr = fingerprint_video(path, self.query_config, progress)
+        result = self.match_fingerprint(fpr, query=str(path))
+        return replace(result, elapsed=time.perf_counter() - start)
+
+    def match_fingerprint(self, fpr: Fingerprint, query: str | None = None) -> MatchResult:
+        start = time.perf_counter()
+        query = query or fpr.source
+        usable = fpr.quality >= self.config.min_quality
+        base = MatchResult(query, "no_match", duration=fpr.duration, frames=len(fpr))
+        if usable.sum() < 2 or len(self.index) == 0:
+            return replace(base, elapsed=time.perf_counter() - start)
+        cands = self._candidates(fpr, usable)
+        keys = group_keys(fpr.codes, max_change=max(2, self.nbits // 16))
+        used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
+        n_hyp = self._n_hypotheses(fpr.duration)
+        matches: list[Match] = []
+        for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
+            if len(matches) >= self.config.max_matches:
+                break
+            ref_times, ref_codes = self._video(h.video_id)
+            if len(ref_times) == 0:
+                continue  # removed since the index was loaded
+            qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
+            ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
+            v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, self.videos[h.video_id].duration, self.radius, self.cdf)
+            chance = v.p_value * n_hyp
+            if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+                continue
+            match = self._to_match(v, fpr, chance)
+            if match is None:
+                continue
+            matches.append(match)
+            lo, hi = match.query_span
+            span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
+            used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
+        matches.sort(key=lambda m: (m.chance, -m.matched_frames))
+        verdict = "match" if matches else "no_match"
+        return replace(base, verdict=verdict, matches=tuple(matches), elapsed=time.perf_counter() - start)
+
+    def _candidates(self, fpr: Fingerprint, usable: np.ndarray) -> Candidates:
+        rows = np.nonzero(usable)[0]
+        parts = []
+        for mirrored, codes in ((False, fpr.codes), (True, fpr.mirror_codes)):
+            dist, ids = self.index.search(codes[rows], self.config.k)
+            qi = np.repeat(rows, dist.shape[1])
+            dist, ids = dist.ravel(), ids.ravel()
+            keep = (ids >= 0) & (dist <= self.radius)
+            found, vids, rts, _ = self.index.lookup(ids[keep])
+            qk = qi[keep][found]
+            parts.append(Candidates(qk, fpr.times[qk], vids[found], rts[found], dist[keep][found].astype(np.int32),
+                                    np.full(int(found.sum()), mirrored)))
+        return Candidates(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                            ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
+
+    def _n_hypotheses(self, query_duration: float) -> float:
+        """How many (video, offset, speed, mirror) alignments a query is tried against."""
+        n_videos = max(len(self.videos), 1)
+        return max(1.0, (self.total_duration + n_videos * query_duration) / (2 * TOL) * len(SPEEDS) * 2)
+
+    def _to_match(self, v: Verified, fpr: Fingerprint, chance: float) -> Match | None:
+        hit_t = fpr.times[v.hit]
+        if len(hit_t) == 0:
+            return None
+        order = np.argsort(hit_t)
+        hit_t = hit_t[order]
+        runs = np.split(np.arange(len(hit_t)), np.nonzero(np.diff(hit_t) > 3.0)[0] + 1)
+        biggest = max(len(r) for r in runs)
+        kept = np.concatenate([r for r in runs if len(r) >= max(2, 0.25 * biggest)] or [runs[0]])
+        step = 1.0 / self.query_config.fps if self.query_config.fps else 0.0
+        q0 = float(hit_t[kept].min())
+        q1 = float(min(hit_t[kept].max() + step, max(fpr.duration, hit_t.max())))
+        video = self.videos[v.hypothesis.video_id]
+        r0 = float(np.clip(v.offset + v.speed * q0, 0, video.duration))
+        r1 = float(np.clip(v.offset + v.speed * q1, 0, video.duration))
+        d = v.distance[v.hit]
+        pairs = tuple(zip(fpr.times[v.hit].tolist(), v.ref_t[v.hit].tolist(), d.tolist()))
+        return Match(
+            title=video.title, ref_path=video.path, video_id=video.id,
+            score=-math.log10(max(v.p_value, 1e-300)), confidence=max(0.0, 1.0 - chance), chance=chance,
+            query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
+            matched_frames=int(v.hit.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
+            ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
+            metadata=video.metadata, pairs=pairs,
+        )
