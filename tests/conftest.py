@@ -1,0 +1,70 @@
+"""Shared fixtures: the shipped real clips, small generated videos, a session library."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+CLIPS = Path(__file__).resolve().parents[1] / "data" / "sample_clips"
+
+
+def clip(name: str) -> Path:
+    path = CLIPS / name
+    assert path.exists(), f"missing sample clip {path}"
+    return path
+
+
+def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts=None, time_base=None) -> Path:
+    """Encode RGB uint8 frames to a real video file with PyAV."""
+    frames = list(frames)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else fps)
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "yuv420p"
+        if time_base is not None:
+            stream.codec_context.time_base = time_base
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            if pts is not None:
+                frame.pts = pts[i]
+                frame.time_base = time_base
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def textured_frames(n: int, w: int = 160, h: int = 120, seed: int = 0):
+    """Moving, textured synthetic frames (for shape/timing tests, not accuracy)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (h * 2, w * 2, 3), dtype=np.uint8)
+    import cv2
+
+    base = cv2.GaussianBlur(base, (0, 0), 3)
+    for i in range(n):
+        y, x = (i * 3) % h, (i * 5) % w
+        yield np.ascontiguousarray(base[y : y + h, x : x + w])
+
+
+@pytest.fixture(scope="session")
+def clips_dir() -> Path:
+    return CLIPS
+
+
+@pytest.fixture(scope="session")
+def session_library(tmp_path_factory):
+    """A library of five real sample clips (bbb, friday, flower, elf, cockatoo)."""
+    from fp.index.indexer import index_paths
+    from fp.index.library import Library
+
+    root = tmp_path_factory.mktemp("lib")
+    names = ["bbb_first60s.mp4", "friday.mp4", "flower.mp4", "elf.mp4", "cockatoo.mp4"]
+    with Library(root / "lib") as lib:
+        report = index_paths(lib, [clip(n) for n in names], workers=min(2, os.cpu_count() or 1))
+        assert report.count("indexed") == len(names), report.to_dict()
+    return root / "lib"
