@@ -81,7 +81,9 @@ def _vote(qidx, qt, rt, w, per_video):
                     break
                 in_bin = kept[bins == top]
                 centre = float(np.median(off[in_bin]))
-                best.append((float(speed), centre, float(scores[top])))
+                # At the right speed the votes sit tight; a wrong speed smears them across the bin.
+                spread = float(np.median(np.abs(off[in_bin] - centre)))
+                best.append((float(speed), centre, float(scores[top]) * (1 - 0.5 * min(spread / BIN, 1))))
     best.sort(key=lambda x: -x[2])
     picked = []
     for s, o, v in best:

