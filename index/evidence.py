@@ -392,7 +392,7 @@ def _nice_step(span: float) -> float:
 
 
 def _alignment(ax, cax, match: Match, chosen) -> None:
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
     pairs = np.array([(q, r, d) for q, r, d in match.pairs], dtype=float).reshape(-1, 3)
     ax.set_title("alignment of every matched frame", fontsize=11, loc="left", fontweight="bold")
@@ -406,6 +406,8 @@ def _alignment(ax, cax, match: Match, chosen) -> None:
         bar = ax.figure.colorbar(dots, cax=cax)
         bar.set_label("Hamming distance (0 = identical)", fontsize=9)
         bar.ax.tick_params(labelsize=8)
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
         q_lo, q_hi = float(pairs[:, 0].min()), float(pairs[:, 0].max())
     else:
         cax.set_visible(False)

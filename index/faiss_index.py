@@ -65,7 +65,14 @@ class FrameIndex:
         if len(self) == 0 or len(codes) == 0:
             return np.zeros((len(codes), 0), np.int32), np.zeros((len(codes), 0), np.int64)
         codes = faiss_factory.check_codes(codes, self.nbits)
-        distances, ids = self.index.search(codes, min(k, len(self)))
+        # OpenMP threads only pay for big searches; on small ones they spin and contend.
+        threads = faiss.omp_get_max_threads()
+        if len(codes) * len(self) < 50_000_000:
+            faiss.omp_set_num_threads(1)
+        try:
+            distances, ids = self.index.search(codes, min(k, len(self)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return distances, ids
 
     def lookup(self, frame_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

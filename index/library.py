@@ -147,8 +147,14 @@ class Library:
                 problems.append("no saved FAISS index (it will be rebuilt from SQLite on next use)")
             return problems
         ids, vids, times, views, codes = self.store.frames_after(0)
-        if len(saved) != len(ids) or not np.array_equal(np.sort(saved.ids), ids):
-            problems.append(f"FAISS index holds {len(saved)} hashes, SQLite {len(ids)} (stale: `fp library rebuild` or any `fp index` fixes it)")
+        removed = int(self.store.meta("removed_generation", "0"))
+        # A saved index that lags behind SQLite (killed before its periodic save) is fine:
+        # every open catches it up. It must never hold rows SQLite does not.
+        covered = ids[ids <= saved.state.max_frame_id]
+        if saved.state.removed_generation == removed and np.array_equal(np.sort(saved.ids), covered):
+            ids, vids, times, codes = (a[: len(covered)] for a in (ids, vids, times, codes))
+        else:
+            problems.append(f"FAISS index holds {len(saved)} hashes, SQLite {len(ids)} (stale: `fp library rebuild` fixes it)")
             return problems
         if len(ids):
             sample = np.linspace(0, len(ids) - 1, min(len(ids), 256)).astype(int)
