@@ -15,7 +15,7 @@ from fp.index.listings import flags_for, read_listings
 from fp.index.matcher import MatchConfig, Matcher, MatchResult
 
 from .options import library_option
-from .output import Exit, Progress, emit_json, json_option
+from .output import Exit, Progress, emit_json, json_option, warn
 from .render import match_table, timecode
 
 
@@ -67,6 +67,9 @@ def match(paths, library_dir, listings_csv, evidence_dir, as_csv, max_chance, fa
                     emit_json(result.to_dict())
         finally:
             bar.close()
+    for r in results:
+        if r.verdict == "error":
+            warn(f"fp: {r.query}: {r.error}")
     if as_json:
         for r in results[: len(missing)]:
             emit_json(r.to_dict())

@@ -14,7 +14,27 @@ from fp.fingerprint.errors import FpError, InputError
 from .output import Exit
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FpGroup(click.Group):
+    """Maps fp's exceptions and the commands' return values to messages and exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            code = super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"fp: error: {exc}", err=True)
+            ctx.exit(Exit.USAGE)
+        except FpError as exc:
+            click.echo(f"fp: error: {exc}", err=True)
+            ctx.exit(Exit.ERROR)
+        except KeyboardInterrupt:
+            click.echo("fp: interrupted", err=True)
+            ctx.exit(Exit.INTERRUPTED)
+        if isinstance(code, int) and code:
+            ctx.exit(int(code))
+        return code
+
+
+@click.group(cls=FpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug).")
 @click.version_option(package_name="fp-video", prog_name="fp")
 def cli(verbose: int) -> None:
@@ -39,25 +59,9 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        code = cli.main(args=argv, prog_name="fp", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("fp: interrupted", err=True)
-        sys.exit(Exit.INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("fp: interrupted", err=True)
-        sys.exit(Exit.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(Exit.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except InputError as exc:
-        click.echo(f"fp: error: {exc}", err=True)
-        sys.exit(Exit.USAGE)
-    except FpError as exc:
-        click.echo(f"fp: error: {exc}", err=True)
-        sys.exit(Exit.ERROR)
+        cli.main(args=argv, prog_name="fp")
     except BrokenPipeError:
         sys.exit(Exit.ERROR)
-    sys.exit(code if isinstance(code, int) else Exit.OK)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ def warn(message: str) -> None:
 
 
 class Progress:
-    """A progress bar on stderr, silent when stderr is not a terminal or --quiet is given."""
+    """A progress bar on stderr; silent when stderr is not a terminal or --quiet is given."""
 
     def __init__(self, total: float, label: str, quiet: bool = False, unit: str = "files"):
-        self.enabled = not quiet
+        self.enabled = not quiet and sys.stderr.isatty()
         self.total = max(total, 1)
         self.label = label
         self.unit = unit
