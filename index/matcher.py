@@ -79,6 +79,7 @@ class MatchResult:
     frames: int = 0
     elapsed: float = 0.0
     listing: dict = field(default_factory=dict)
+    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         return {
@@ -91,6 +92,7 @@ class MatchResult:
             "frames": self.frames,
             "elapsed": round(self.elapsed, 3),
             **({"listing": self.listing} if self.listing else {}),
+            **({"nearest": self.nearest} if self.nearest else {}),
         }
 
 
@@ -145,6 +147,7 @@ class Matcher:
         used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
         n_hyp = self._n_hypotheses(fpr.duration)
         matches: list[Match] = []
+        nearest: dict | None = None
         for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
             if len(matches) >= self.config.max_matches:
                 break
@@ -156,6 +159,10 @@ class Matcher:
             v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, self.videos[h.video_id].duration, self.radius, self.cdf)
             chance = v.p_value * n_hyp
             if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+                if nearest is None or chance < nearest["chance"]:
+                    video = self.videos[h.video_id]
+                    nearest = {"video_id": video.id, "title": video.title, "ref_path": video.path,
+                               "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
                 continue
             match = self._to_match(v, fpr, chance)
             if match is None:
@@ -166,7 +173,7 @@ class Matcher:
             used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
         verdict = "match" if matches else "no_match"
-        return replace(base, verdict=verdict, matches=tuple(matches), elapsed=time.perf_counter() - start)
+        return replace(base, verdict=verdict, matches=tuple(matches), nearest=nearest, elapsed=time.perf_counter() - start)
 
     def _candidates(self, fpr: Fingerprint, usable: np.ndarray) -> Candidates:
         rows = np.nonzero(usable)[0]

@@ -1,0 +1,188 @@
+"""Run a benchmark: index the references, match every query, measure accuracy and speed.
+
+fp and the naive baseline run on the same files in the same run; throughput is reported as
+a ratio to pure decoding of the same files, measured in the same run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from fp.fingerprint.decode import decode_all, probe
+from fp.fingerprint.errors import FpError
+from fp.index.indexer import index_paths
+from fp.index.library import Library
+from fp.index.matcher import MatchConfig, Matcher
+
+from . import metrics
+from .baseline import Baseline
+from .truth import Truth, load_truth, resolve_query
+
+Progress = Callable[[str, int, int], None]
+
+
+def _decode_seconds(paths: list[Path], workers: int) -> float:
+    """Wall time to decode every frame of `paths` with `workers` processes."""
+    start = time.perf_counter()
+    if workers <= 1:
+        for p in paths:
+            decode_all(p)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(decode_all, paths))
+    return time.perf_counter() - start
+
+
+def _duration(path: Path) -> float:
+    try:
+        return probe(path).duration
+    except FpError:
+        return 0.0
+
+
+def _score(chance: float | None) -> float:
+    if chance is None:
+        return float("-inf")
+    return -math.log10(max(chance, 1e-300))
+
+
+def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
+                  workers: int | None = None, baseline: bool = True, progress: Progress | None = None) -> dict:
+    truth_path, refs_dir, out_dir = Path(truth_path), Path(refs_dir), Path(out_dir)
+    truth = load_truth(truth_path)
+    workers = workers or os.cpu_count() or 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    note = progress or (lambda label, done, total: None)
+
+    ref_paths = [refs_dir / r for r in truth.references]
+    query_paths = [resolve_query(truth_path, q) for q in truth.queries]
+    ref_seconds = sum(_duration(p) for p in ref_paths)
+
+    # -- index ---------------------------------------------------------------------------
+    lib_dir = out_dir / "library"
+    shutil.rmtree(lib_dir, ignore_errors=True)
+    note("decoding references", 0, 1)
+    ref_decode = _decode_seconds(ref_paths, workers)
+    with Library(lib_dir) as lib:
+        report = index_paths(lib, ref_paths, workers=workers,
+                             progress=lambda o, d, t: note("indexing", d, t))
+        index_seconds = report.elapsed
+        stats = lib.stats()
+        matcher = Matcher(lib, MatchConfig())
+        # -- match -------------------------------------------------------------------------
+        outcomes, rows = [], []
+        match_seconds = 0.0
+        for i, (q, path) in enumerate(zip(truth.queries, query_paths)):
+            note("matching", i, len(truth.queries))
+            start = time.perf_counter()
+            try:
+                result = matcher.match_file(path)
+                error = None
+            except FpError as exc:
+                result, error = None, str(exc)
+            match_seconds += time.perf_counter() - start
+            outcomes.append(_outcome(q, result, error, refs_dir))
+            rows.append({"query": q.query, "truth": q.to_dict(), "result": result.to_dict() if result else {"error": error}})
+    note("decoding queries", 0, 1)
+    query_decode = _decode_seconds(query_paths, 1)
+    query_seconds = sum(_duration(p) for p in query_paths)
+
+    results = {
+        "truth": str(truth_path),
+        "refs_dir": str(refs_dir),
+        "seed": truth.seed,
+        "workers": workers,
+        "fp": {
+            **metrics.summary(outcomes),
+            "recall_by_edit": metrics.recall_by_edit(outcomes),
+            "pr_curve": metrics.pr_curve(outcomes),
+            "false_match_queries": [o.query for o in outcomes if o.false_match],
+            "missed_queries": [o.query for o in outcomes if o.truth_ref and not o.correct],
+        },
+        "speed": {
+            "reference_video_seconds": round(ref_seconds, 2),
+            "index_seconds": round(index_seconds, 3),
+            "index_realtime_multiple": round(ref_seconds / index_seconds, 2) if index_seconds else None,
+            "reference_decode_seconds": round(ref_decode, 3),
+            "index_vs_decode": round(ref_decode / index_seconds, 3) if index_seconds else None,
+            "query_video_seconds": round(query_seconds, 2),
+            "match_seconds": round(match_seconds, 3),
+            "match_realtime_multiple": round(query_seconds / match_seconds, 2) if match_seconds else None,
+            "query_decode_seconds": round(query_decode, 3),
+            "match_vs_decode": round(query_decode / match_seconds, 3) if match_seconds else None,
+        },
+        "library": {**stats, "bytes_per_video_hour": stats["bytes_per_video_hour"]},
+    }
+    if baseline:
+        results["baseline"] = _run_baseline(truth, ref_paths, query_paths, refs_dir, note)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    (out_dir / "queries.jsonl").write_text("\n".join(json.dumps(r, default=str) for r in rows) + "\n")
+    from .report import write_report
+
+    write_report(results, outcomes, out_dir)
+    return results
+
+
+def _rel(path: str | None, refs_dir: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(refs_dir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _outcome(q, result, error, refs_dir: Path) -> metrics.Outcome:
+    best = result.matches[0] if result and result.matches else None
+    nearest = result.nearest if result else None
+    if best is not None:
+        score, cand = _score(best.chance), _rel(best.ref_path, refs_dir)
+    elif nearest is not None:
+        score, cand = _score(nearest["chance"]), _rel(nearest["ref_path"], refs_dir)
+    else:
+        score, cand = float("-inf"), None
+    return metrics.Outcome(
+        query=q.query, truth_ref=q.reference, predicted_ref=_rel(best.ref_path, refs_dir) if best else None,
+        score=score, edits=tuple(q.edits), kind=q.kind,
+        true_query_span=tuple(q.query_span) if q.query_span else None,
+        true_ref_span=tuple(q.ref_span) if q.ref_span else None,
+        query_span=best.query_span if best else None, ref_span=best.ref_span if best else None,
+        candidate_ref=cand, error=error,
+    )
+
+
+def _run_baseline(truth: Truth, ref_paths, query_paths, refs_dir: Path, note) -> dict:
+    base = Baseline()
+    start = time.perf_counter()
+    for i, (rel, p) in enumerate(zip(truth.references, ref_paths)):
+        note("baseline indexing", i, len(ref_paths))
+        try:
+            base.add(rel, p)
+        except FpError:
+            pass
+    index_seconds = time.perf_counter() - start
+    outcomes = []
+    start = time.perf_counter()
+    for i, (q, p) in enumerate(zip(truth.queries, query_paths)):
+        note("baseline matching", i, len(query_paths))
+        try:
+            m = base.match(p)
+        except FpError as exc:
+            outcomes.append(metrics.Outcome(q.query, q.reference, None, float("-inf"), tuple(q.edits), q.kind, error=str(exc)))
+            continue
+        outcomes.append(metrics.Outcome(
+            q.query, q.reference, m.ref, m.score, tuple(q.edits), q.kind,
+            true_query_span=tuple(q.query_span) if q.query_span else None,
+            true_ref_span=tuple(q.ref_span) if q.ref_span else None,
+            query_span=(0.0, _duration(p)) if m.ref else None, ref_span=m.ref_span if m.ref else None,
+            candidate_ref=m.candidate))
+    return {**metrics.summary(outcomes), "recall_by_edit": metrics.recall_by_edit(outcomes),
+            "pr_curve": metrics.pr_curve(outcomes), "index_seconds": round(index_seconds, 3),
+            "match_seconds": round(time.perf_counter() - start, 3),
+            "description": "64-bit pHash of 1 frame/s, no normalisation, flat FAISS, vote by count (hit: distance <= 10; match: >= 30% of query frames)"}

@@ -1,0 +1,136 @@
+"""Accuracy figures from (truth, prediction) pairs. Pure functions, checked by hand-made cases."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One query: what is true and what a system said (its best match only)."""
+
+    query: str
+    truth_ref: str | None  # None: unrelated footage
+    predicted_ref: str | None  # None: no match at the system's default threshold
+    score: float  # ranking score of the best candidate (higher = surer); -inf when none
+    edits: tuple[str, ...] = ()
+    kind: str = "copy"
+    true_query_span: tuple[float, float] | None = None
+    true_ref_span: tuple[float, float] | None = None
+    query_span: tuple[float, float] | None = None
+    ref_span: tuple[float, float] | None = None
+    candidate_ref: str | None = None  # best candidate even below threshold (for ranking)
+    error: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.truth_ref is not None and self.predicted_ref == self.truth_ref
+
+    @property
+    def false_match(self) -> bool:
+        return self.predicted_ref is not None and self.predicted_ref != self.truth_ref
+
+
+def iou(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
+    if a is None or b is None:
+        return None
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0
+
+
+def _ratio(n: float, d: float) -> float | None:
+    return n / d if d else None
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    copies = [o for o in outcomes if o.truth_ref is not None]
+    negatives = [o for o in outcomes if o.truth_ref is None]
+    tp = sum(o.correct for o in outcomes)
+    fm = sum(o.false_match for o in outcomes)
+    ious_q = [x for o in copies if o.correct for x in [iou(o.query_span, o.true_query_span)] if x is not None]
+    ious_r = [x for o in copies if o.correct for x in [iou(o.ref_span, o.true_ref_span)] if x is not None]
+    return {
+        "queries": len(outcomes),
+        "copies": len(copies),
+        "negatives": len(negatives),
+        "true_matches": tp,
+        "false_matches": fm,
+        "false_matches_on_negatives": sum(o.false_match for o in negatives),
+        "wrong_title_on_copies": sum(o.false_match for o in copies),
+        "errors": sum(o.error is not None for o in outcomes),
+        "precision": _ratio(tp, tp + fm),
+        "recall": _ratio(tp, len(copies)),
+        "false_match_rate": _ratio(sum(o.false_match for o in negatives), len(negatives)),
+        "average_precision": average_precision(outcomes),
+        "recall_at_zero_false_matches": recall_at_zero_false(outcomes),
+        "query_span_iou": _ratio(sum(ious_q), len(ious_q)),
+        "ref_span_iou": _ratio(sum(ious_r), len(ious_r)),
+    }
+
+
+def ranking(outcomes: list[Outcome]) -> list[tuple[float, bool]]:
+    """(score, is it a correct identification) for every query's best candidate, best first."""
+    ranked = []
+    for o in outcomes:
+        ref = o.candidate_ref or o.predicted_ref
+        if ref is None or o.score == float("-inf"):
+            continue
+        ranked.append((o.score, o.truth_ref is not None and ref == o.truth_ref))
+    ranked.sort(key=lambda x: -x[0])
+    return ranked
+
+
+def average_precision(outcomes: list[Outcome]) -> float | None:
+    """Area under the precision-recall curve of the score ranking (copies found / all copies)."""
+    n_copies = sum(o.truth_ref is not None for o in outcomes)
+    if not n_copies:
+        return None
+    hits, total = 0, 0.0
+    for rank, (_, ok) in enumerate(ranking(outcomes), start=1):
+        if ok:
+            hits += 1
+            total += hits / rank
+    return total / n_copies
+
+
+def pr_curve(outcomes: list[Outcome]) -> list[tuple[float, float, float]]:
+    """(threshold, precision, recall) at every distinct score."""
+    n_copies = sum(o.truth_ref is not None for o in outcomes)
+    out, hits = [], 0
+    for rank, (score, ok) in enumerate(ranking(outcomes), start=1):
+        hits += ok
+        out.append((score, hits / rank, hits / n_copies if n_copies else 0.0))
+    return out
+
+
+def recall_at_zero_false(outcomes: list[Outcome]) -> float | None:
+    """Recall when the threshold sits just above the best-scoring wrong answer."""
+    n_copies = sum(o.truth_ref is not None for o in outcomes)
+    if not n_copies:
+        return None
+    hits = 0
+    for _, ok in ranking(outcomes):
+        if not ok:
+            break
+        hits += 1
+    return hits / n_copies
+
+
+def recall_by_edit(outcomes: list[Outcome]) -> dict[str, dict]:
+    """Recall per single edit, plus 'combo2'/'combo3' buckets and 'natural' copies."""
+    buckets: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.truth_ref is None:
+            continue
+        if o.kind == "natural":
+            key = "natural"
+        elif len(o.edits) == 0:
+            key = "plain"
+        elif len(o.edits) == 1:
+            key = o.edits[0]
+        else:
+            key = f"combo{len(o.edits)}"
+        buckets[key].append(o)
+    return {k: {"n": len(v), "found": sum(o.correct for o in v), "recall": sum(o.correct for o in v) / len(v)}
+            for k, v in sorted(buckets.items())}

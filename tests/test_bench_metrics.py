@@ -1,0 +1,49 @@
+"""The benchmark's figures against hand-made cases."""
+import math
+
+import pytest
+
+from fp.benchmarks.metrics import Outcome, average_precision, iou, pr_curve, recall_at_zero_false, recall_by_edit, summary
+
+NEG = float("-inf")
+
+CASES = [
+    Outcome("q1", "A", "A", 9.0, ("crop",), true_query_span=(0, 10), query_span=(0, 10), true_ref_span=(5, 15), ref_span=(5, 15)),
+    Outcome("q2", "A", "B", 7.0, ("mirror",)),  # wrong title: a false match on a copy
+    Outcome("q3", "B", None, 3.0, ("crop",), candidate_ref="B"),  # missed at the threshold, right below it
+    Outcome("q4", None, None, 2.0, candidate_ref="A"),  # negative, below threshold
+    Outcome("q5", None, "B", 8.0),  # negative matched: false match
+    Outcome("q6", "B", "B", 10.0, ("crop", "logo"), true_query_span=(0, 10), query_span=(5, 10), true_ref_span=(0, 10), ref_span=(0, 5)),
+]
+
+
+def test_summary_counts():
+    s = summary(CASES)
+    assert (s["copies"], s["negatives"], s["true_matches"], s["false_matches"]) == (4, 2, 2, 2)
+    assert s["precision"] == pytest.approx(0.5)
+    assert s["recall"] == pytest.approx(0.5)
+    assert s["false_match_rate"] == pytest.approx(0.5)
+    assert s["wrong_title_on_copies"] == 1 and s["false_matches_on_negatives"] == 1
+    assert s["query_span_iou"] == pytest.approx((1.0 + 0.5) / 2)
+    assert s["ref_span_iou"] == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_ranking_metrics():
+    # Ranked: q6 10 ok, q1 9 ok, q5 8 wrong, q2 7 wrong, q3 3 ok, q4 2 wrong.
+    assert recall_at_zero_false(CASES) == pytest.approx(2 / 4)
+    assert average_precision(CASES) == pytest.approx((1 / 1 + 2 / 2 + 3 / 5) / 4)
+    curve = pr_curve(CASES)
+    assert curve[0] == (10.0, 1.0, 0.25) and curve[-1][2] == pytest.approx(0.75)
+
+
+def test_recall_by_edit_and_iou():
+    by = recall_by_edit(CASES)
+    assert by["crop"] == {"n": 2, "found": 1, "recall": 0.5}
+    assert by["mirror"]["recall"] == 0.0 and by["combo2"]["recall"] == 1.0
+    assert iou((0, 10), (5, 15)) == pytest.approx(5 / 15)
+    assert iou((0, 1), (2, 3)) == 0.0 and iou(None, (0, 1)) is None
+
+
+def test_empty():
+    s = summary([])
+    assert s["precision"] is None and s["recall"] is None and average_precision([]) is None
