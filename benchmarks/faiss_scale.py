@@ -131,9 +131,8 @@ class Config:
     family: str = ""  # same family across sizes: its build time predicts the next size's
 
 
-def configs_for(nbits: int, n: int, kinds: set[str]) -> list[Config]:
+def configs_for(nbits: int, n: int, kinds: set[str], ivf_nlists: list[int] | None = None) -> list[Config]:
     out: list[Config] = []
-    scale = nbits // 64
     if "flat" in kinds:
         out.append(Config("flat", IndexSpec("flat", nbits)))
     if "multihash" in kinds:
@@ -141,6 +140,8 @@ def configs_for(nbits: int, n: int, kinds: set[str]) -> list[Config]:
             mh = [(4, 16, (1, 2)), (3, 21, (2, 3)), (2, 32, (2,))]
         else:
             mh = [(16, 16, (1, 2)), (8, 32, (2, 3)), (4, 64, (2,))]
+        if n > 200_000:  # the fewer/longer-key variants lose on recall or speed at 1e5; keep the budget
+            mh = mh[:1]
         for nhash, b, nflips in mh:
             out.append(Config(f"multihash h{nhash} b{b}",
                               IndexSpec("multihash", nbits, {"nhash": nhash, "b": b, "nflip": nflips[-1]}),
@@ -151,17 +152,18 @@ def configs_for(nbits: int, n: int, kinds: set[str]) -> list[Config]:
     if "ivf" in kinds:
         root = math.sqrt(n)
         nlists = sorted({int(2 ** round(math.log2(root))), int(2 ** round(math.log2(root * 4)))})
-        if n >= 5_000_000:  # k-means + assignment cost at 4*sqrt(n) lists is too high for the budget
-            nlists = nlists[:1]
-        for nlist in nlists:
-            probes = [p for p in (1, 8, 32, 128) if p <= nlist]
+        if n >= 5_000_000:  # assigning 1e7 codes to 4*sqrt(n) lists (single thread) is too slow for the budget
+            nlists = [int(2 ** math.floor(math.log2(root)))]
+        if ivf_nlists:
+            nlists = ivf_nlists
+        for rank, nlist in enumerate(nlists):
+            probes = sorted(p for p in {8, 32, 128, nlist // 8} if 1 <= p <= nlist)  # nlist/8: the factory default
             out.append(Config(f"ivf nlist{nlist}", IndexSpec("ivf", nbits, {"nlist": nlist}),
-                              tuple({"nprobe": p} for p in probes), family=f"ivf#{len(out)}"))
+                              tuple({"nprobe": p} for p in probes), family=f"ivf#{rank}"))
     if "hnsw" in kinds:
         for m in (16, 32):
             out.append(Config(f"hnsw M{m}", IndexSpec("hnsw", nbits, {"M": m}),
                               ({"efSearch": 64}, {"efSearch": 256}), build_cost="nlogn"))
-    del scale
     return out
 
 
@@ -246,28 +248,31 @@ def search_all(index: faiss.IndexBinary, queries: np.ndarray, radius_arg: int, d
         out[f"knn_{t}t"] = secs
         out["knn"] = (dist, labels)
         if do_range:
-            (lims, rdist, rlabels), secs = timed_min(lambda: index.range_search(queries, radius_arg))
+            (lims, _, _), secs = timed_min(lambda: index.range_search(queries, radius_arg))
             out[f"range_{t}t"] = secs
             out["range"] = lims
     return out
 
 
 def run_size(n: int, nbits: int, nq: int, kinds: set[str], max_build_s: float, seed: int,
-             prev_build: dict[str, tuple[int, float]], threads: tuple[int, ...],
-             build_threads: int) -> Iterator[Row]:
+             prev_build: dict[str, tuple[int, float, int]], threads: tuple[int, ...],
+             build_threads: int, max_search_s: float,
+             prev_search: dict[str, tuple[int, float]], ivf_nlists: list[int] | None = None) -> Iterator[Row]:
     work = make_workload(n, nbits, nq, seed)
     logger.info("n=%d nbits=%d: data %.1fs, %d queries (%d positive), radius %d",
                 n, nbits, work.gen_s, len(work.queries), work.n_pos, work.radius)
     radius_arg = hamming_radius_arg(work.radius)
     pos = slice(0, work.n_pos)
     exact: dict[str, Any] = {}
-    for cfg in configs_for(nbits, n, kinds):
+    for cfg in configs_for(nbits, n, kinds, ivf_nlists):
         faiss.omp_set_num_threads(build_threads)
         base = Row(n=n, nbits=nbits, index=cfg.label, params=dict(cfg.spec.params))
         key = f"{nbits}:{cfg.family or cfg.label}"
+        nlist = int(cfg.spec.params.get("nlist", 1))
         if key in prev_build:
-            n0, s0 = prev_build[key]
+            n0, s0, nlist0 = prev_build[key]
             factor = (n / n0) * (math.log(n) / math.log(n0) if cfg.build_cost == "nlogn" else 1.0)
+            factor *= nlist / nlist0  # IVF: assignment ~ n * nlist, k-means ~ nlist^2 (conservative)
             est = s0 * factor
             if est > max_build_s:
                 base.skipped = (f"estimated build {est:.0f}s > budget {max_build_s:.0f}s "
@@ -285,7 +290,7 @@ def run_size(n: int, nbits: int, nq: int, kinds: set[str], max_build_s: float, s
         build_s = train_s + add_s
         heap1 = heap_bytes()
         mem = (heap1 - heap0) / n if heap0 is not None and heap1 is not None else math.nan
-        prev_build[key] = (n, build_s)
+        prev_build[key] = (n, build_s, nlist)
         with tempfile.NamedTemporaryFile(suffix=".faissbin", dir=os.environ.get("FP_BENCH_TMP")) as fh:
             faiss.write_index_binary(index, fh.name)
             disk = os.path.getsize(fh.name) / n
@@ -293,13 +298,26 @@ def run_size(n: int, nbits: int, nq: int, kinds: set[str], max_build_s: float, s
                     cfg.label, build_s, train_s, mem, disk)
         do_range = cfg.spec.kind != "hnsw"
         for variant in cfg.search_variants:
+            row = Row(**{**asdict(base), "params": {**cfg.spec.params, **variant}})
+            skey = f"{key}:{sorted(variant.items())}"
+            if skey in prev_search and cfg.spec.kind != "flat":  # flat is the ground truth: always run
+                n0, per_query_s = prev_search[skey]
+                est = per_query_s * (n / n0) * len(work.queries)
+                if est > max_search_s:
+                    row.skipped = (f"estimated search {est:.0f}s > budget {max_search_s:.0f}s "
+                                   f"({1e3 * per_query_s:.1f} ms/query over all timings at n={n0:.0e})")
+                    logger.info("skip %s %s: %s", cfg.label, variant, row.skipped)
+                    yield row
+                    continue
             if variant:
                 set_search_params(index, **variant)
+            t_search = time.perf_counter()
             res = search_all(index, work.queries, radius_arg, do_range, threads)
-            row = Row(**{**asdict(base), "params": {**cfg.spec.params, **variant}})
+            prev_search[skey] = (n, (time.perf_counter() - t_search) / len(work.queries))
             row.build_s, row.train_s = round(build_s, 2), round(train_s, 2)
             row.mem_bytes_per_code, row.disk_bytes_per_code = round(mem, 1), round(disk, 1)
             row.nq = len(work.queries)
+            row.extra["loadavg_1min"] = round(os.getloadavg()[0], 1)  # the box is shared: context for timings
             us = lambda s: round(1e6 * s / len(work.queries), 1)  # noqa: E731
             row.knn_us_1t = us(res["knn_1t"]) if "knn_1t" in res else None
             row.knn_us_2t = us(res["knn_2t"]) if "knn_2t" in res else None
@@ -323,8 +341,8 @@ def run_size(n: int, nbits: int, nq: int, kinds: set[str], max_build_s: float, s
                 row.range_recall = round(found / truth, 4) if truth else None
             else:
                 row.extra["range"] = "range_search not implemented for IndexBinaryHNSW"
-            logger.info("  %s %s: knn %s/%s us, range %s/%s us, R@10 %.3f R@32 %.3f range-R %s",
-                        cfg.label, variant, row.knn_us_1t, row.knn_us_2t, row.range_us_1t,
+            logger.info("  [load %.1f] %s %s: knn %s/%s us, range %s/%s us, R@10 %.3f R@32 %.3f range-R %s",
+                        row.extra["loadavg_1min"], cfg.label, variant, row.knn_us_1t, row.knn_us_2t, row.range_us_1t,
                         row.range_us_2t, row.recall_at_10, row.recall_at_32, row.range_recall)
             yield row
         del index
@@ -332,28 +350,29 @@ def run_size(n: int, nbits: int, nq: int, kinds: set[str], max_build_s: float, s
 
 def default_nq(n: int) -> int:
     if n <= 200_000:
-        return 5000
-    if n <= 2_000_000:
         return 2000
-    return 500
+    if n <= 2_000_000:
+        return 1000
+    return 200
 
 
 def markdown_table(rows: list[Row]) -> str:
     head = ("| n | bits | index | search params | build s | B/code mem | B/code disk | "
-            "kNN us/q 1t | kNN us/q 2t | range us/q 1t | range us/q 2t | R@10 | R@32 | range R |")
+            "kNN us/q 1t | kNN us/q 2t | range us/q 1t | range us/q 2t | R@10 | R@32 | range R | load |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     fmt = lambda v: "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))  # noqa: E731
     for r in rows:
         search = {k: v for k, v in r.params.items() if k in ("nprobe", "efSearch", "nflip")}
         if r.skipped:
-            lines.append(f"| {r.n:.0e} | {r.nbits} | {r.index} | skipped: {r.skipped} |" + " |" * 10)
+            lines.append(f"| {r.n:.0e} | {r.nbits} | {r.index} | "
+                         f"{' '.join(f'{k}={v}' for k, v in search.items())} skipped: {r.skipped} |" + " |" * 11)
             continue
         sp = " ".join(f"{k}={v}" for k, v in search.items())
         lines.append(
             f"| {r.n:.0e} | {r.nbits} | {r.index} | {sp} | {fmt(r.build_s)} | {fmt(r.mem_bytes_per_code)} | "
             f"{fmt(r.disk_bytes_per_code)} | {fmt(r.knn_us_1t)} | {fmt(r.knn_us_2t)} | {fmt(r.range_us_1t)} | "
             f"{fmt(r.range_us_2t)} | {fmt(r.recall_at_10)} | {fmt(r.recall_at_32)} | "
-            f"{fmt(r.range_recall) if r.range_recall is not None else 'n/a'} |")
+            f"{fmt(r.range_recall) if r.range_recall is not None else 'n/a'} | {r.extra.get('loadavg_1min', '')} |")
     return "\n".join(lines)
 
 
@@ -367,9 +386,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1e5,1e6,1e7", help="library sizes (codes)")
     parser.add_argument("--bits", default="64,256", help="code widths")
     parser.add_argument("--kinds", default="flat,multihash,hash,ivf,hnsw")
-    parser.add_argument("--nq", type=int, default=0, help="queries per size (default: 5000/2000/500)")
-    parser.add_argument("--max-build-s", type=float, default=240.0,
+    parser.add_argument("--nq", type=int, default=0,
+                        help="queries per size (default: 2000 / 1000 / 200 for n <= 2e5 / 2e6 / more)")
+    parser.add_argument("--max-build-s", type=float, default=150.0,
                         help="skip a config whose build, extrapolated from the previous size, exceeds this")
+    parser.add_argument("--max-search-s", type=float, default=60.0,
+                        help="skip a search variant whose timings, extrapolated linearly from the previous size, "
+                        "exceed this")
+    parser.add_argument("--ivf-nlists", default="",
+                        help="IVF nlist values to try (default: ~sqrt(n) and ~4 sqrt(n), powers of two)")
     parser.add_argument("--threads", default="1,2", help="thread counts to time search with")
     parser.add_argument("--build-threads", type=int, default=1,
                         help="threads for training/adding (1: robust on a shared box)")
@@ -383,14 +408,16 @@ def main(argv: list[str] | None = None) -> int:
     kinds = set(parse_list(args.kinds, str.strip))
     threads = tuple(parse_list(args.threads, int))
     rows: list[Row] = []
-    prev_build: dict[str, tuple[int, float]] = {}
+    prev_build: dict[str, tuple[int, float, int]] = {}
+    prev_search: dict[str, tuple[int, float]] = {}
     t_start = time.perf_counter()
     for nbits in bits:
         for n in sizes:
             nq = args.nq or default_nq(n)
             t0 = time.perf_counter()
             for row in run_size(n, nbits, nq, kinds, args.max_build_s, args.seed, prev_build, threads,
-                                args.build_threads):
+                                args.build_threads, args.max_search_s, prev_search,
+                                parse_list(args.ivf_nlists, int) or None):
                 rows.append(row)
                 if args.json_path:  # keep partial results if interrupted
                     with open(args.json_path, "w") as fh:

@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import av
+import cv2
 import numpy as np
+
+from fp.fingerprint.errors import VideoDecodeError
 
 from .transforms import (EDIT_NAMES, EDIT_SPECS, Edit, EditContext, Footage, Stream,
                          build_pipeline, check_names, compatible, resize_to, sample_edits)
@@ -33,12 +36,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 EXCERPT_RANGE = (5.0, 30.0)
 DEFAULT_CRF = 23
+DEFAULT_MAX_HEIGHT = 480
+DEFAULT_PRESET = "veryfast"  # x264 encode is most of the run time
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 QUERY_DIR = "queries"
 TRUTH_NAME = "truth.json"
-
-
-class VideoDecodeError(BenchmarkError):
-    """A clip could not be read."""
 
 
 class VideoEncodeError(BenchmarkError):
@@ -102,6 +104,15 @@ def _fit_height(width: int, height: int, max_height: int | None) -> tuple[int, i
     return max(2, round(width * max_height / height / 2) * 2), max_height
 
 
+def _to_rgb(frame: av.VideoFrame, max_height: int | None) -> np.ndarray:
+    width, height = _fit_height(frame.width, frame.height, max_height)
+    if (width, height) == (frame.width, frame.height) and frame.format.name == "yuv420p" \
+            and width % 2 == 0 and height % 2 == 0:
+        # cv2 converts I420 several times faster than swscale here
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24", width=width, height=height)
+
+
 def iter_frames(path: str | os.PathLike, start: float = 0.0, end: float = math.inf,
                 max_height: int | None = None) -> Stream:
     """Decoded (frame.time, RGB) pairs with start <= time < end."""
@@ -110,17 +121,16 @@ def iter_frames(path: str | os.PathLike, start: float = 0.0, end: float = math.i
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            if start > 0:
-                container.seek(int(start / stream.time_base), stream=stream, backward=True)
+            # No seeking: some real files flag keyframes that are not clean entry points, and
+            # decoding after such a seek gives grey/green garbage. Clips are short; decode from 0.
             for frame in container.decode(stream):
                 if frame.time is None or frame.time < start - eps:
                     continue
                 if frame.time >= end - eps:
                     break
-                width, height = _fit_height(frame.width, frame.height, max_height)
-                yield frame.time, frame.to_ndarray(format="rgb24", width=width, height=height)
+                yield frame.time, _to_rgb(frame, max_height)
     except (av.FFmpegError, OSError, IndexError) as exc:
-        raise VideoDecodeError(f"{path}: cannot decode video: {exc}") from exc
+        raise VideoDecodeError(path, f"cannot decode video: {exc}") from exc
 
 
 def loop_frames(path: str | os.PathLike, start: float, max_height: int | None = None) -> Stream:
@@ -133,7 +143,7 @@ def loop_frames(path: str | os.PathLike, start: float, max_height: int | None = 
             yield offset + t - begin, frame
         if last is None:
             if begin == 0.0:
-                raise VideoDecodeError(f"{path}: no frames to loop")
+                raise VideoDecodeError(path, "no frames to loop")
             begin = 0.0
             continue
         offset += last - begin + 1.0 / 30
@@ -148,7 +158,7 @@ def frame_at(path: str | os.PathLike, t: float, max_height: int | None = None) -
     if found is None:
         found = next(iter_frames(path, 0.0, max_height=max_height), (0, None))[1]
     if found is None:
-        raise VideoDecodeError(f"{path}: no frame at {t:.3f} s")
+        raise VideoDecodeError(path, f"no frame at {t:.3f} s")
     return found
 
 
@@ -158,11 +168,13 @@ class EncodeSettings:
     duration: float  # seconds; the writer emits round(duration * fps) frames
     crf: int = DEFAULT_CRF
     kbps_360p: int | None = None  # set: constant bitrate scaled by frame area
-    max_height: int = 720
+    max_height: int = DEFAULT_MAX_HEIGHT
+    preset: str = DEFAULT_PRESET
 
     def to_dict(self) -> dict:
         return {"fps": self.fps, "duration": self.duration, "crf": self.crf,
-                "kbps_360p": self.kbps_360p, "max_height": self.max_height}
+                "kbps_360p": self.kbps_360p, "max_height": self.max_height,
+                "preset": self.preset}
 
 
 def write_video(path: str | os.PathLike, stream: Stream, settings: EncodeSettings,
@@ -179,7 +191,7 @@ def write_video(path: str | os.PathLike, stream: Stream, settings: EncodeSetting
     width, height = _fit_height(width - width % 2, height - height % 2, settings.max_height)
     try:
         with av.open(str(path), "w") as container:
-            options = {"preset": "veryfast"}
+            options = {"preset": settings.preset}
             if not settings.kbps_360p:
                 options["crf"] = str(settings.crf)
             out = container.add_stream("libx264", rate=rate, options=options)
@@ -192,8 +204,9 @@ def write_video(path: str | os.PathLike, stream: Stream, settings: EncodeSetting
                 tick = index / settings.fps
                 while upcoming is not None and upcoming[0] <= tick + 1e-6:
                     current, upcoming = upcoming, next(stream, None)
-                pixels = np.ascontiguousarray(resize_to(current[1], width, height))
-                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                pixels = resize_to(current[1], width, height)
+                frame = av.VideoFrame.from_ndarray(
+                    cv2.cvtColor(pixels, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
                 frame.pts, frame.time_base = index, 1 / rate
                 container.mux(out.encode(frame))
             container.mux(out.encode(None))
@@ -322,13 +335,16 @@ class _Planner:
     footage: tuple[Footage, ...]
     max_height: int
     excerpt_range: tuple[float, float]
+    preset: str = DEFAULT_PRESET
     used: set = field(default_factory=set)
     names: random.Random = field(default_factory=random.Random)
 
     def excerpt(self, rng: random.Random, clip: ClipInfo, length: float | None
                 ) -> tuple[float, float]:
         low, high = self.excerpt_range
-        length = rng.uniform(low, high) if length is None else length
+        if length is None:  # log-uniform: short excerpts are the common, hard case
+            high = min(high, clip.duration)
+            length = math.exp(rng.uniform(math.log(low), math.log(high))) if high > low else low
         length = min(length, clip.duration)
         start = rng.uniform(clip.start, clip.end - length)
         return round(start, 4), round(min(clip.end, start + length), 4)
@@ -346,7 +362,7 @@ class _Planner:
             fps=float(by_name.get("fps", {}).get("fps", round(clip.fps, 3))),
             duration=round(prefix + main + suffix, 4),
             kbps_360p=by_name.get("low_bitrate", {}).get("kbps_360p"),
-            max_height=self.max_height)
+            max_height=self.max_height, preset=self.preset)
         params = {"edits": {e.name: dict(e.params) for e in edits},
                   "encode": encode.to_dict(), **(extra or {})}
         related = kind != "negative"
@@ -410,11 +426,13 @@ def _combos(rng: random.Random, names: Sequence[str], count: int) -> list[tuple[
 
 def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
                    negatives_fraction: float = 0.25, copies_per_ref: int = 1,
-                   combos: bool = True, combos_per_ref: int = 4, whole_title: bool = True,
+                   combos: bool = True, combos_per_ref: int = 3, whole_title: bool = True,
                    edits: Sequence[str] | None = None,
                    groups: Mapping[str, str] | None = None,
-                   variants: Mapping[str, Variant] | None = None, max_height: int = 720,
-                   excerpt_range: tuple[float, float] = EXCERPT_RANGE
+                   variants: Mapping[str, Variant] | None = None,
+                   max_height: int = DEFAULT_MAX_HEIGHT,
+                   excerpt_range: tuple[float, float] = EXCERPT_RANGE,
+                   preset: str = DEFAULT_PRESET
                    ) -> tuple[list[ClipInfo], list[ClipInfo], list[QueryPlan]]:
     """Draw every random choice: (references, negatives, query plans)."""
     names = list(EDIT_NAMES if edits is None else edits)
@@ -425,6 +443,10 @@ def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
         raise BenchmarkError("copies_per_ref and combos_per_ref must be >= 0")
     if not 0 < excerpt_range[0] <= excerpt_range[1]:
         raise BenchmarkError(f"excerpt_range must be 0 < low <= high, got {excerpt_range}")
+    if preset not in X264_PRESETS:
+        raise BenchmarkError(f"unknown x264 preset {preset!r}; use one of {X264_PRESETS}")
+    if max_height < 16:
+        raise BenchmarkError(f"max_height must be at least 16, got {max_height}")
     if not clips:
         raise BenchmarkError("no readable video clips to build a benchmark from")
     variants = dict(variants or {})
@@ -438,7 +460,8 @@ def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
             log.warning("no negative clips, so no unrelated footage: dropping %s", dropped)
         names = [n for n in names if not EDIT_SPECS[n].needs_footage]
     planner = _Planner(seed=seed, footage=footage, max_height=max_height,
-                       excerpt_range=excerpt_range, names=random.Random(f"{seed}:names"))
+                       excerpt_range=excerpt_range, preset=preset,
+                       names=random.Random(f"{seed}:names"))
     plans: list[QueryPlan] = []
     for ref in references:
         rng = random.Random(f"{seed}:ref:{ref.path}")
@@ -510,22 +533,25 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
 
 def make_benchmark(refs_dir: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
                    negatives_fraction: float = 0.25, copies_per_ref: int = 1,
-                   combos: bool = True, combos_per_ref: int = 4, whole_title: bool = True,
+                   combos: bool = True, combos_per_ref: int = 3, whole_title: bool = True,
                    edits: Sequence[str] | None = None,
                    groups: Mapping[str, str] | None = None,
-                   variants: Mapping[str, Variant] | None = None, max_height: int = 720,
+                   variants: Mapping[str, Variant] | None = None,
+                   max_height: int = DEFAULT_MAX_HEIGHT,
                    excerpt_range: tuple[float, float] = EXCERPT_RANGE,
-                   workers: int | None = None, overwrite: bool = False,
+                   preset: str = DEFAULT_PRESET, workers: int | None = None,
+                   overwrite: bool = False,
                    progress: Progress | None = None) -> Truth:
     """Generate queries and truth.json in out_dir from the clips in refs_dir.
 
     Per reference: each edit in `edits` (default: all, see EDIT_NAMES) on
-    `copies_per_ref` excerpts (lengths drawn from excerpt_range, the first one
-    at the low end), one whole-title copy with a random edit, `combos_per_ref`
-    combinations of 2-3 edits, and the group's other clips as "natural"
-    queries when `variants` says how they map. Per negative: a plain re-encode
-    and one edited excerpt. `workers` processes render in parallel (default:
-    CPU count).
+    `copies_per_ref` excerpts (log-uniform lengths in excerpt_range, clamped
+    to the clip; the first one at the low end), one whole-title copy with a
+    random edit, `combos_per_ref` combinations of 2-3 edits, and the group's
+    other clips as "natural" queries when `variants` says how they map. Per
+    negative: a plain re-encode and one edited excerpt. Frames are capped at
+    max_height lines. Run time is mostly x264 (`preset`); `workers` processes
+    render in parallel (default: CPU count). Raises BenchmarkError.
     """
     refs_dir, out_dir = Path(refs_dir), Path(out_dir)
     clips = find_clips(refs_dir, exclude=out_dir)
@@ -533,7 +559,7 @@ def make_benchmark(refs_dir: str | os.PathLike, out_dir: str | os.PathLike, *, s
         clips, seed=seed, negatives_fraction=negatives_fraction,
         copies_per_ref=copies_per_ref, combos=combos, combos_per_ref=combos_per_ref,
         whole_title=whole_title, edits=edits, groups=groups, variants=variants,
-        max_height=max_height, excerpt_range=excerpt_range)
+        max_height=max_height, excerpt_range=excerpt_range, preset=preset)
     _prepare_out_dir(out_dir, overwrite)
     workers = max(1, workers or os.cpu_count() or 1)
     jobs = [(plan, refs_dir, out_dir, 0 if workers == 1 else 1) for plan in plans]

@@ -159,12 +159,19 @@ def greyscale() -> FrameFn:
                                       cv2.COLOR_GRAY2RGB)
 
 
-def gaussian_noise(sigma: float, seed: int) -> FrameFn:
+def gaussian_noise(sigma: float, seed: int, bank_size: int = 8) -> FrameFn:
+    """Additive Gaussian noise; fields are drawn once per frame size from a
+    seeded bank and picked at random per frame (drawing per frame is slow)."""
     rng = np.random.default_rng(seed)
+    banks: dict[tuple[int, ...], list[np.ndarray]] = {}
 
     def run(frame: np.ndarray) -> np.ndarray:
-        noise = rng.standard_normal(frame.shape, dtype=np.float32) * sigma
-        return np.clip(frame + noise, 0, 255).astype(np.uint8)
+        if frame.shape not in banks:
+            banks[frame.shape] = [
+                np.round(rng.standard_normal(frame.shape, dtype=np.float32) * sigma)
+                .astype(np.int16) for _ in range(bank_size)]
+        noise = banks[frame.shape][int(rng.integers(bank_size))]
+        return cv2.add(frame, noise, dtype=cv2.CV_8U)
     return run
 
 
@@ -382,6 +389,10 @@ def _r(value: float) -> float:
     return round(value, 4)
 
 
+def _sign(rng: random.Random) -> int:
+    return rng.choice([-1, 1])
+
+
 def _away_from_one(rng: random.Random, low: float, high: float) -> float:
     """A factor in [low, 1/(ish)] or [(ish), high], never close to 1."""
     return _r(rng.uniform(low, 1 - (1 - low) / 3) if rng.random() < 0.5
@@ -459,9 +470,9 @@ def _specs() -> list[EditSpec]:
         EditSpec("crop", lambda rng, ctx: {"frac": _r(rng.uniform(0.1, 0.2)),
                                            "x_pos": _r(rng.random()), "y_pos": _r(rng.random())},
                  lambda p, ctx: crop(p["frac"], p["x_pos"], p["y_pos"])),
-        EditSpec("rotate", lambda rng, ctx: {"angle_deg": _r(rng.uniform(2, 6) * rng.choice([-1, 1]))},
+        EditSpec("rotate", lambda rng, ctx: {"angle_deg": _r(rng.uniform(2, 6) * _sign(rng))},
                  lambda p, ctx: rotate(p["angle_deg"])),
-        EditSpec("brightness", lambda rng, ctx: {"delta": _r(rng.uniform(20, 50) * rng.choice([-1, 1]))},
+        EditSpec("brightness", lambda rng, ctx: {"delta": _r(rng.uniform(20, 50) * _sign(rng))},
                  lambda p, ctx: brightness(p["delta"])),
         EditSpec("contrast", lambda rng, ctx: {"factor": _away_from_one(rng, 0.6, 1.5)},
                  lambda p, ctx: contrast(p["factor"])),

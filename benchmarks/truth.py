@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from fp.fingerprint.errors import FpError, InputError
+
 TRUTH_VERSION = 1
 KINDS = ("copy", "negative", "natural")
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(FpError):
     """Base error of the benchmark generator and truth files."""
 
 
-class TruthFormatError(BenchmarkError):
+class TruthFormatError(BenchmarkError, InputError):
     """A truth file is missing, unreadable or malformed."""
 
 

@@ -15,13 +15,14 @@ from .output import Progress, emit_json, json_option
 @click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frames sampled per second (default 5).")
 @click.option("--hasher", type=click.Choice(sorted(HASHERS)), default="phash64", show_default=True)
 @click.option("--reference", is_flag=True, help="Also hash the crop views a library stores.")
+@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset (as matching does).")
 @click.option("--keyframes", is_flag=True, help="Decode keyframes only (fast triage).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Decoder threads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def fingerprint(file, fps, hasher, reference, keyframes, threads, quiet, as_json):
+def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, as_json):
     """Print the timed perceptual hashes of FILE (one line per hash: time, hash, quality)."""
-    config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads)
+    config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads, inset_view=inset)
     if fps:
         config = replace(config, fps=fps)
     bar = Progress(1.0, file, quiet=quiet or as_json)
@@ -33,6 +34,6 @@ def fingerprint(file, fps, hasher, reference, keyframes, threads, quiet, as_json
         emit_json(fpr.to_dict())
         return
     click.echo(f"# {fpr.source} hasher={fpr.hasher} duration={fpr.duration:.3f}s hashes={len(fpr)}")
-    click.echo("# time_s,hash_hex,quality" + (",view" if reference else ""))
+    click.echo("# time_s,hash_hex,quality" + (",view" if reference or inset else ""))
     for h in fpr.frames():
-        click.echo(f"{h.t:.3f},{h.hex},{h.quality}" + (f",{h.view}" if reference else ""))
+        click.echo(f"{h.t:.3f},{h.hex},{h.quality}" + (f",{h.view}" if reference or inset else ""))

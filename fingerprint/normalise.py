@@ -1,8 +1,10 @@
 """Frame normalisation: find the active picture (drop flat borders), then a fixed-size grey image.
 
-Bars are found per frame as runs of flat rows/columns at the edges, whatever their colour
-and even with noise burnt in. Stripping flat borders is idempotent: a padded copy and its
-original normalise to nearly the same image, which is what makes bars and pillarboxing vanish.
+Bars are runs of flat rows/columns at the edges, whatever their colour and even with noise
+burnt in. They are decided over a window of frames: a line is a bar only when it is flat in
+nearly every (non-blank) frame of the window, so smooth skies or soft backgrounds that
+re-encoding flattens in a few frames are not mistaken for bars. Stripping flat borders is
+idempotent: a padded copy and its original normalise to nearly the same image.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ DETECT_SIDE = 256  # longest side of the image bars are detected on
 WORK_SIDE = 64  # the normalised image is WORK_SIDE x WORK_SIDE
 FLAT_STD = 6.0  # a line whose blurred grey levels vary less than this is a bar line
 MIN_KEEP = 0.3  # never keep less than this share of a side
+BLANK_STD = 8.0  # frames flatter than this overall are ignored for bar detection
+BAR_SHARE = 0.9  # a line is a bar when flat in this share of a window's frames
 
 
 @dataclass(frozen=True)
@@ -51,18 +55,33 @@ def shrink(grey: np.ndarray) -> np.ndarray:
     h, w = grey.shape
     f = max(1, max(h, w) // DETECT_SIDE)
     if f == 1:
-        return np.ascontiguousarray(grey)
+        return np.array(grey)  # a copy: the decoder may reuse its buffer
     return cv2.resize(grey, (w // f, h // f), interpolation=cv2.INTER_AREA)
 
 
 def detect_active_area(small: np.ndarray) -> ActiveArea:
-    """Where the picture is inside a (shrunk) grey frame."""
-    blurred = cv2.blur(small, (3, 3)).astype(np.float32)
-    sh, sw = blurred.shape
-    top, bottom = _edge_run(_flat_lines(blurred))
-    if top + bottom > sh * (1 - MIN_KEEP):
+    """Where the picture is inside one (shrunk) grey frame."""
+    return detect_active_area_window([small])
+
+
+def detect_active_area_window(smalls: list[np.ndarray]) -> ActiveArea:
+    """Where the picture is, from a window of shrunk grey frames of one size."""
+    rows, cols = [], []
+    for small in smalls:
+        blurred = cv2.blur(small, (3, 3)).astype(np.float32)
+        if blurred.std() < BLANK_STD:
+            continue  # blank frames (fades, black) say nothing about bars
+        rows.append(_flat_lines(blurred))
+        cols.append(_flat_lines(blurred.T))
+    if not rows:
         return FULL
-    left, right = _edge_run(_flat_lines(blurred[top : sh - bottom].T))
+    row_bar = np.mean(rows, axis=0) >= BAR_SHARE
+    col_bar = np.mean(cols, axis=0) >= BAR_SHARE
+    sh, sw = len(row_bar), len(col_bar)
+    top, bottom = _edge_run(row_bar)
+    if top + bottom > sh * (1 - MIN_KEEP):
+        top = bottom = 0
+    left, right = _edge_run(col_bar)
     if left + right > sw * (1 - MIN_KEEP):
         left = right = 0
     return ActiveArea(left / sw, top / sh, (sw - right) / sw, (sh - bottom) / sh)
@@ -81,6 +100,9 @@ CROP_FRACTION = 0.15
 VIEWS: tuple[tuple[float, float, float], ...] = ((0.0, 0.5, 0.5),) + tuple(
     (CROP_FRACTION, ox, oy) for oy in (0.0, 0.5, 1.0) for ox in (0.0, 0.5, 1.0)
 )
+
+
+INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows
 
 
 def active_picture(grey: np.ndarray) -> tuple[np.ndarray, ActiveArea]:

@@ -9,11 +9,12 @@ import numpy as np
 
 from .decode import iter_frames, probe
 from .hashers import get_hasher
-from .normalise import VIEWS, WORK_SIDE, active_picture, view_image
+from .inset import detect_inset
+from .normalise import INSET_VIEW, VIEWS, WORK_SIDE, crop_to, detect_active_area_window, shrink, view_image
 from .types import Fingerprint
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
-BATCH = 64
+WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps)
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class FingerprintConfig:
 
     fps: float = 5.0  # frames sampled per second of video
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
+    inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
     hasher: str = "phash64"
     threads: int = 1  # decoder threads
     keyframes_only: bool = False
@@ -29,14 +31,32 @@ class FingerprintConfig:
 
     def hash_params(self) -> dict:
         """The settings that decide what a hash means (stored with a library)."""
-        return {"hasher": self.hasher, **get_hasher(self.hasher).params(), "work_side": WORK_SIDE, "normalise": "flat-borders-v1", "views": "full+crop15x9"}
+        return {"hasher": self.hasher, **get_hasher(self.hasher).params(), "work_side": WORK_SIDE, "normalise": "flat-borders-window-v2", "views": "full+crop15x9"}
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
-QUERY = FingerprintConfig(fps=5.0)
+QUERY = FingerprintConfig(fps=5.0, inset_view=True)
+
+
+def _inset_rows(pending: list[tuple[float, np.ndarray]], times: list[float], views: list[int]) -> list[np.ndarray]:
+    """Rows for a picture-in-picture inset found in this window (none when there is none)."""
+    shapes = {small.shape for _, small in pending}
+    if len(shapes) != 1:
+        return []
+    inset = detect_inset([small for _, small in pending])
+    if inset is None:
+        return []
+    inner = [crop_to(small, inset) for _, small in pending]
+    area = detect_active_area_window(inner)
+    images = []
+    for (t, _), img in zip(pending, inner):
+        times.append(t)
+        views.append(INSET_VIEW)
+        images.append(view_image(crop_to(img, area), 0))
+    return images
 
 
 def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None = None, progress: Progress | None = None) -> Fingerprint:
@@ -45,29 +65,44 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
     info = probe(path)
     times: list[float] = []
     views: list[int] = []
-    images: list[np.ndarray] = []
     areas: list[float] = []
     codes, mirrors, quality = [], [], []
     view_every = max(1, round(config.fps / config.crop_views_fps)) if config.crop_views_fps else 0
 
+    pending: list[tuple[float, np.ndarray]] = []  # (time, shrunk grey) awaiting a bar decision
+    n_sampled = 0
+
     def flush() -> None:
-        if images:
-            batch = hasher.hash_batch(images)
-            codes.append(batch.codes)
-            mirrors.append(batch.mirror_codes)
-            quality.append(batch.quality)
-            images.clear()
+        nonlocal n_sampled
+        if not pending:
+            return
+        by_shape: dict[tuple, list[np.ndarray]] = {}
+        for _, small in pending:
+            by_shape.setdefault(small.shape, []).append(small)
+        area_of = {shape: detect_active_area_window(group) for shape, group in by_shape.items()}
+        images = []
+        for t, small in pending:
+            area = area_of[small.shape]
+            areas.append(area.area)
+            active = crop_to(small, area)
+            n_views = len(VIEWS) if view_every and n_sampled % view_every == 0 else 1
+            n_sampled += 1
+            for view in range(n_views):
+                times.append(t)
+                views.append(view)
+                images.append(view_image(active, view))
+        if config.inset_view:
+            images += _inset_rows(pending, times, views)
+        batch = hasher.hash_batch(images)
+        codes.append(batch.codes)
+        mirrors.append(batch.mirror_codes)
+        quality.append(batch.quality)
+        pending.clear()
 
     frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds)
-    for n_sampled, frame in enumerate(frames):
-        active, area = active_picture(frame.luma)
-        areas.append(area.area)
-        n_views = len(VIEWS) if view_every and n_sampled % view_every == 0 else 1
-        for view in range(n_views):
-            times.append(frame.t)
-            views.append(view)
-            images.append(view_image(active, view))
-        if len(images) >= BATCH:
+    for frame in frames:
+        pending.append((frame.t, shrink(frame.luma)))
+        if len(pending) >= WINDOW:
             flush()
             if progress:
                 progress(frame.t, info.duration)

@@ -23,6 +23,7 @@ from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
 
+SEEK_MARGIN = 10.0  # seconds decoded before a target time after a seek
 log = logging.getLogger(__name__)
 
 THUMB_WIDTH = 320
@@ -197,8 +198,10 @@ class FrameGrabber:
         last_t = self._last[0] if self._last else None
         if last_t is not None and last_t >= target and last_t - target < 1.0 / self._fps:
             return self._thumb(self._last[1])  # the frame we already hold is the one asked for
-        if last_t is None or target < last_t or target - last_t > 2.0:
-            self._restart(seek_to=self._origin + max(0.0, t))  # seeking lands on the keyframe before
+        if last_t is None or target < last_t or target - last_t > SEEK_MARGIN:
+            # Land well before t: some files flag keyframes that are not clean entry points,
+            # and decoding must pass through them from an earlier one to get real pictures.
+            self._restart(seek_to=self._origin + max(0.0, t - SEEK_MARGIN))
         best = None
         while True:
             got = self._next()

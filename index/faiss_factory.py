@@ -1,5 +1,12 @@
 """Build FAISS binary indexes for frame codes, sized for the expected library.
 
+Recommendation (``INDEX_KINDS``): IndexBinaryFlat until the packed codes reach
+80 MB (10M 64-bit / 2.5M 256-bit codes), then IndexBinaryIVF with
+nlist ~ sqrt(n) and nprobe = nlist / 8.  MultiHash, single-table Hash and
+HNSW can be built (``build_index``) for experiments but lost on the clustered
+benchmark: MultiHash was slower than flat for exact range search, Hash missed
+35-47% of in-radius codes, HNSW has no range search and builds too slowly.
+
 The choice of index kind and its parameters comes from the measurements in
 ``benchmarks/SCALE.md`` (``python -m fp.benchmarks.faiss_scale``).  Every index
 returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
@@ -33,32 +40,46 @@ ALL_KINDS = (KIND_FLAT, KIND_MULTIHASH, KIND_IVF, KIND_HNSW, KIND_HASH)
 
 @dataclass(frozen=True)
 class IndexChoice:
-    """One rung of the recommendation: use ``kind`` while ``n_expected < below_n``."""
+    """One rung of the recommendation: use ``kind`` while the packed codes
+    (``n * nbits / 8`` bytes) are fewer than ``below_code_bytes``.
+
+    Flat search cost is proportional to the bytes scanned, so one byte budget
+    covers 64- and 256-bit codes alike (80 MB = 10M 64-bit or 2.5M 256-bit codes).
+    """
 
     kind: str
-    below_n: float
+    below_code_bytes: float
     note: str = ""
 
+    def below_n(self, nbits: int) -> float:
+        """The rung's limit in number of codes of ``nbits`` bits."""
+        return self.below_code_bytes / (nbits / 8)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "below_n": self.below_n, "note": self.note}
+        return {"kind": self.kind, "below_code_bytes": self.below_code_bytes, "note": self.note}
 
 
-#: The recommendation, in order; the first rung whose ``below_n`` exceeds the
-#: expected number of codes wins.  See benchmarks/SCALE.md for the numbers.
+#: The recommendation, in order; the first rung whose limit exceeds the
+#: expected library wins.  Numbers: benchmarks/SCALE.md.
 INDEX_KINDS: tuple[IndexChoice, ...] = (
     IndexChoice(
         KIND_FLAT,
-        below_n=2_000_000,
-        note="exact k-NN and range search, no training, 8/32 B per 64/256-bit code "
-        "+ 8 B id; fast enough below ~2M codes (~400 h of video at 4 fps)",
+        below_code_bytes=80e6,
+        note="exact k-NN and range search, no training, code + 8 B id per frame; "
+        "range search ~1 ms/query at 1M 64-bit codes, ~10 ms at 10M (one thread)",
     ),
     IndexChoice(
-        KIND_MULTIHASH,
-        below_n=math.inf,
-        note="multi-index hashing: exact range search for radius r when "
-        "nhash * (nflip + 1) > r and the substrings cover every bit; no training",
+        KIND_IVF,
+        below_code_bytes=math.inf,
+        note="IndexBinaryIVF, nlist ~ sqrt(n) (power of two), nprobe = nlist/8: "
+        "0.98-1.0 range recall vs flat on clustered pHash-like codes, ~4-8x faster at 10M; "
+        "needs training; still linear in n (scans ~1/8 of the codes)",
     ),
 )
+
+#: Share of inverted lists probed by default (see SCALE.md: 1/8 kept range
+#: recall 0.98-1.0 from 1e5 to 1e7 codes; 1/16 gave 0.95 and 1/64 0.78 at 1e7).
+IVF_PROBE_FRACTION = 1 / 8
 
 #: Default Hamming radius (inclusive) per code width, used to size MultiHash.
 DEFAULT_RADIUS: Mapping[int, int] = {64: 10, 256: 40}
@@ -112,7 +133,7 @@ def choose_spec(nbits: int, n_expected: int) -> IndexSpec:
     if n_expected < 0:
         raise ValueError(f"n_expected must be >= 0, got {n_expected}")
     for choice in INDEX_KINDS:
-        if n_expected < choice.below_n:
+        if n_expected < choice.below_n(nbits):
             kind = choice.kind
             break
     else:  # pragma: no cover - the last rung is unbounded
@@ -128,7 +149,7 @@ def default_params(kind: str, nbits: int, n_expected: int) -> dict[str, Any]:
         return multihash_params(nbits)
     if kind == KIND_IVF:
         nlist = ivf_nlist(n_expected)
-        return {"nlist": nlist, "nprobe": min(nlist, 32)}
+        return {"nlist": nlist, "nprobe": max(1, int(nlist * IVF_PROBE_FRACTION))}
     if kind == KIND_HNSW:
         return {"M": 32, "efSearch": 128}
     if kind == KIND_HASH:
@@ -154,7 +175,7 @@ def build_index(spec: IndexSpec) -> faiss.IndexBinary:
                 raise ValueError(f"nlist must be >= 1, got {nlist}")
             quantizer = faiss.IndexBinaryFlat(d)
             index = faiss.IndexBinaryIVF(quantizer, d, nlist)
-            index.nprobe = int(p.get("nprobe", min(nlist, 32)))
+            index.nprobe = int(p.get("nprobe", max(1, int(nlist * IVF_PROBE_FRACTION))))
             cp = index.cp
             cp.niter = int(p.get("niter", 10))
             cp.max_points_per_centroid = int(p.get("max_points_per_centroid", 64))

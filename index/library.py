@@ -143,9 +143,7 @@ class Library:
         saved = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
         counts = self.store.counts()
         if saved is None:
-            if counts["hashes"]:
-                problems.append("no saved FAISS index (it will be rebuilt from SQLite on next use)")
-            return problems
+            return problems  # derived state not saved yet (e.g. killed early): rebuilt on next open
         ids, vids, times, views, codes = self.store.frames_after(0)
         removed = int(self.store.meta("removed_generation", "0"))
         # A saved index that lags behind SQLite (killed before its periodic save) is fine:

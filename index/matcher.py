@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from fp.fingerprint.normalise import INSET_VIEW
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
 from fp.fingerprint.types import Fingerprint
 
@@ -109,7 +110,7 @@ class Matcher:
         self.videos = {v.id: v for v in library.videos()}
         self.total_duration = sum(v.duration for v in self.videos.values())
         self._cdf = None
-        self._video_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._video_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
     def cdf(self) -> np.ndarray:
@@ -121,12 +122,13 @@ class Matcher:
             self._cdf = null_cdf(codes, idx.video_ids[take], self.nbits)
         return self._cdf
 
-    def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, codes, usable) of every hash of one reference video."""
         if video_id not in self._video_cache:
             if len(self._video_cache) > 32:
                 self._video_cache.clear()
-            times, _views, codes = self.library.store.video_frames(video_id)
-            self._video_cache[video_id] = (times, codes)
+            times, _views, codes, quality = self.library.store.video_frames(video_id)
+            self._video_cache[video_id] = (times, codes, quality >= self.config.min_quality)
         return self._video_cache[video_id]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
@@ -136,27 +138,52 @@ class Matcher:
         return replace(result, elapsed=time.perf_counter() - start)
 
     def match_fingerprint(self, fpr: Fingerprint, query: str | None = None) -> MatchResult:
+        """Match the whole picture and, when one was found, a picture-in-picture inset."""
         start = time.perf_counter()
         query = query or fpr.source
+        parts = [fpr.select(fpr.views == 0)]
+        if (fpr.views == INSET_VIEW).any():
+            parts.append(fpr.select(fpr.views == INSET_VIEW))
+        matches: list[Match] = []
+        nearest: dict | None = None
+        for part in parts:
+            found, near = self._match_part(part, tests=len(parts))
+            for m in found:
+                twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
+                             and abs(x.offset - m.offset) <= 1.0), None)
+                if twin is None:
+                    matches.append(m)
+                elif m.chance < twin.chance:
+                    matches[matches.index(twin)] = m
+            if near and (nearest is None or near["chance"] < nearest["chance"]):
+                nearest = near
+        matches.sort(key=lambda m: (m.chance, -m.matched_frames))
+        matches = matches[: self.config.max_matches]
+        return MatchResult(query, "match" if matches else "no_match", matches=tuple(matches), nearest=None if matches else nearest,
+                           duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start)
+
+    def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
+        """Matches of one query view (rows in time order); `tests` views share the chance budget."""
         usable = fpr.quality >= self.config.min_quality
-        base = MatchResult(query, "no_match", duration=fpr.duration, frames=len(fpr))
         if usable.sum() < 2 or len(self.index) == 0:
-            return replace(base, elapsed=time.perf_counter() - start)
-        cands = self._candidates(fpr, usable)
+            return [], None
+        cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, max_change=max(2, self.nbits // 16))
         used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
-        n_hyp = self._n_hypotheses(fpr.duration)
+        n_hyp = self._n_hypotheses(fpr.duration) * tests
         matches: list[Match] = []
         nearest: dict | None = None
         for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
             if len(matches) >= self.config.max_matches:
                 break
-            ref_times, ref_codes = self._video(h.video_id)
+            ref_times, ref_codes, ref_usable = self._video(h.video_id)
             if len(ref_times) == 0:
                 continue  # removed since the index was loaded
             qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
             ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-            v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, self.videos[h.video_id].duration, self.radius, self.cdf)
+            density = self._density(neighbours[h.mirrored], h.video_id, len(ref_times))
+            v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, ref_usable,
+                       self.videos[h.video_id].duration, self.radius, self.cdf, density)
             chance = v.p_value * n_hyp
             if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
                 if nearest is None or chance < nearest["chance"]:
@@ -171,24 +198,41 @@ class Matcher:
             lo, hi = match.query_span
             span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
             used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
-        matches.sort(key=lambda m: (m.chance, -m.matched_frames))
-        verdict = "match" if matches else "no_match"
-        return replace(base, verdict=verdict, matches=tuple(matches), nearest=nearest, elapsed=time.perf_counter() - start)
+        return matches, nearest
 
-    def _candidates(self, fpr: Fingerprint, usable: np.ndarray) -> Candidates:
+    def _candidates(self, fpr: Fingerprint, usable: np.ndarray):
+        """Frame hits within the radius, and every query row's raw neighbours (for density)."""
         rows = np.nonzero(usable)[0]
-        parts = []
+        parts, neighbours = [], {}
         for mirrored, codes in ((False, fpr.codes), (True, fpr.mirror_codes)):
             dist, ids = self.index.search(codes[rows], self.config.k)
+            found, vids, rts, _ = self.index.lookup(ids.ravel())
+            found &= ids.ravel() >= 0
+            all_vids = np.where(found, vids, -1).reshape(dist.shape)
+            full_d = np.full((len(fpr), dist.shape[1]), 10**6, np.int32)
+            full_v = np.full((len(fpr), dist.shape[1]), -1, np.int64)
+            full_d[rows], full_v[rows] = dist, all_vids
+            neighbours[mirrored] = (full_d, full_v)
             qi = np.repeat(rows, dist.shape[1])
-            dist, ids = dist.ravel(), ids.ravel()
-            keep = (ids >= 0) & (dist <= self.radius)
-            found, vids, rts, _ = self.index.lookup(ids[keep])
-            qk = qi[keep][found]
-            parts.append(Candidates(qk, fpr.times[qk], vids[found], rts[found], dist[keep][found].astype(np.int32),
-                                    np.full(int(found.sum()), mirrored)))
-        return Candidates(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                            ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
+            keep = found & (dist.ravel() <= self.radius)
+            parts.append(Candidates(qi[keep], fpr.times[qi[keep]], vids[keep], rts[keep],
+                                    dist.ravel()[keep].astype(np.int32), np.full(int(keep.sum()), mirrored)))
+        cands = Candidates(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                             ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
+        return cands, neighbours
+
+    def _density(self, neighbours, video_id: int, video_hashes: int):
+        """Chance of a hit this close near each query frame, from its neighbours in other videos."""
+        dist, vids = neighbours
+        other = max(len(self.index) - video_hashes, 1)
+        others = vids != video_id
+
+        def p(thr: np.ndarray, window_rows: np.ndarray) -> np.ndarray:
+            count = ((dist <= thr[:, None]) & others).sum(axis=1)
+            rate = count / other
+            return -np.expm1(np.maximum(window_rows, 1) * np.log1p(-np.minimum(rate, 1 - 1e-12)))
+
+        return p
 
     def _n_hypotheses(self, query_duration: float) -> float:
         """How many (video, offset, speed, mirror) alignments a query is tried against."""

@@ -178,13 +178,14 @@ class Store:
         return (np.asarray(ids, np.int64), np.asarray(vids, np.int64), np.asarray(ts, np.float64),
                 np.asarray(views, np.uint8), np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1))
 
-    def video_frames(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, views, codes) of one video."""
-        rows = self.db.execute("SELECT t, view, code FROM frames WHERE video_id = ? ORDER BY id", (video_id,)).fetchall()
+    def video_frames(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(times, views, codes, quality) of one video."""
+        rows = self.db.execute("SELECT t, view, code, quality FROM frames WHERE video_id = ? ORDER BY id", (video_id,)).fetchall()
         if not rows:
-            return np.zeros(0), np.zeros(0, np.uint8), np.zeros((0, 0), np.uint8)
-        ts, views, codes = zip(*rows)
-        return np.asarray(ts), np.asarray(views, np.uint8), np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1)
+            return np.zeros(0), np.zeros(0, np.uint8), np.zeros((0, 0), np.uint8), np.zeros(0, np.uint8)
+        ts, views, codes, quality = zip(*rows)
+        return (np.asarray(ts), np.asarray(views, np.uint8),
+                np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8))
 
     def counts(self) -> dict:
         n_videos, hours = self.db.execute("SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0 FROM videos").fetchone()

@@ -43,9 +43,12 @@ def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
 
 
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
-           ref_times: np.ndarray, ref_codes: np.ndarray, ref_duration: float, radius: int, cdf: np.ndarray) -> Verified:
-    nbits = query_codes.shape[1] * 8
+           ref_times: np.ndarray, ref_codes: np.ndarray, ref_usable: np.ndarray, ref_duration: float, radius: int,
+           cdf: np.ndarray, density=None) -> Verified:
+    """`density(distances, window_rows)`: per query row, the chance of a hit that close from
+    unrelated library footage near that very frame (None: use only the library-wide `cdf`)."""
     dist = popcount_distances(query_codes, ref_codes)  # (n_q, n_ref)
+    dist[:, ~ref_usable] = 10**6  # blank reference frames (fades, black) never count
     speed, offset = _best_line(h, dist, usable, query_t, ref_times, radius)
     best_d, best_t, in_window = _closest_in_window(dist, query_t, ref_times, speed, offset)
     hit = usable & (best_d <= radius)
@@ -53,6 +56,8 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     thr = np.where(hit, best_d, radius)
     p_lib = window_probability(cdf, thr, in_window)
     p = np.maximum(p_within, p_lib)
+    if density is not None:
+        p = np.maximum(p, density(thr, in_window))
     key_ids = np.unique(keys[usable])
     # Frames of one key are near-identical, so their chance events are one event.
     p_key = np.array([p[usable & (keys == k)].max() for k in key_ids])

@@ -23,7 +23,7 @@ def test_sampling_rate_and_times_on_real_clip():
 
 
 def test_fingerprint_shapes_and_views():
-    q = fingerprint_video(clip("friday.mp4"), QUERY)
+    q = fingerprint_video(clip("friday.mp4"), FingerprintConfig())
     r = fingerprint_video(clip("friday.mp4"), REFERENCE)
     assert q.codes.shape == (len(q), 8) and (q.views == 0).all()
     assert (r.views > 0).any() and (r.views == 0).sum() == len(q)
