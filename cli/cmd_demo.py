@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from fp.index.demo import run_demo
+from fp.benchmarks.demo import run_demo
 
-from .output import emit_json, json_option
+from .output import Exit, emit_json, json_option
 from .render import match_table
 
 
@@ -26,8 +26,9 @@ def demo(clips, workdir, quiet, as_json):
         workdir = Path(tempfile.mkdtemp(prefix="fp-demo-"))
     outcome = run_demo(workdir, clips=clips, log=log)
     if as_json:
-        emit_json(outcome)
-        return
-    click.echo(match_table([outcome["result_obj"]]))
-    click.echo("")
-    click.echo(outcome["summary"])
+        emit_json({k: v for k, v in outcome.items() if k != "result_obj"})
+    else:
+        click.echo(match_table([outcome["result_obj"]]))
+        click.echo("")
+        click.echo(outcome["summary"])
+    return Exit.OK if outcome["found"] else Exit.ERROR

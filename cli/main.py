@@ -44,14 +44,14 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_fingerprint, cmd_index, cmd_library, cmd_match
+    from . import cmd_bench, cmd_demo, cmd_fingerprint, cmd_index, cmd_library, cmd_match
 
     cli.add_command(cmd_fingerprint.fingerprint)
     cli.add_command(cmd_index.index)
     cli.add_command(cmd_library.library)
     cli.add_command(cmd_match.match)
-    # cli.add_command(cmd_bench.bench)
-    # cli.add_command(cmd_demo.demo)
+    cli.add_command(cmd_bench.bench)
+    cli.add_command(cmd_demo.demo)
 
 
 _register()

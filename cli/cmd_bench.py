@@ -1,0 +1,67 @@
+"""fp bench: generate (or load) a benchmark, run fp and the baseline, report with plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from fp.benchmarks.demo import SAMPLE_CLIPS
+from fp.benchmarks.generate import groups_from_clips_json, make_benchmark
+from fp.benchmarks.harness import run_benchmark
+from fp.benchmarks.truth import resolve_refs_dir, load_truth
+from fp.fingerprint.errors import InputError
+
+from .output import Progress, emit_json, json_option
+
+QUICK_EDITS = ["crop", "mirror", "letterbox", "logo", "pip", "speed"]
+
+
+@click.command()
+@click.option("--refs", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Reference clips (default: the shipped data/sample_clips).")
+@click.option("--queries", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Existing benchmark queries folder (with --truth).")
+@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Existing truth.json (see benchmarks/TRUTH_FORMAT.md); skips generation.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("fp-bench"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--edits", help="Comma-separated edit names to generate (default: all).")
+@click.option("--quick", is_flag=True, help="A small benchmark: a few edits, no combinations (minutes).")
+@click.option("--no-baseline", is_flag=True, help="Skip the naive baseline.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+def bench(refs, queries, truth, out, seed, edits, quick, no_baseline, workers, quiet, as_json):
+    """Measure match accuracy and speed on disguised copies and unrelated clips."""
+    bar = Progress(1.0, "bench", quiet=quiet)
+
+    def progress(label, done, total):
+        bar.update(done / total if total else 0, label)
+
+    try:
+        if truth is None:
+            if queries is not None:
+                raise InputError("--queries needs --truth")
+            refs = refs or SAMPLE_CLIPS
+            groups = variants = None
+            if (refs / "clips.json").exists():
+                groups, variants = groups_from_clips_json(refs / "clips.json")
+            names = [e.strip() for e in edits.split(",")] if edits else (QUICK_EDITS if quick else None)
+            truth = out / "data" / "truth.json"
+            make_benchmark(refs, truth.parent, seed=seed, edits=names, combos=not quick, groups=groups, variants=variants,
+                           preset="superfast", workers=workers, overwrite=True,
+                           progress=lambda d, t, label="": progress("generating", d, t))
+        else:
+            spec = load_truth(truth)
+            refs = refs or resolve_refs_dir(truth, spec)
+            if refs is None:
+                raise InputError(f"{truth}: no refs_dir recorded; pass --refs")
+        results = run_benchmark(truth, refs, out, workers=workers, baseline=not no_baseline, progress=progress)
+    finally:
+        bar.close()
+    if as_json:
+        emit_json(results)
+        return
+    click.echo((out / "report.md").read_text())
+    click.echo(f"\nreport: {out / 'report.md'}  results: {out / 'results.json'}  plots: {out}/*.png")
