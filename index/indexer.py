@@ -1,7 +1,6 @@
 """Index many files into a library: walk, skip what is indexed, fingerprint in parallel, add."""
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import time
@@ -15,6 +14,7 @@ from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
 from fp.fingerprint.pipeline import fingerprint_video
 
 from .library import Library, content_hash
+from .listings import read_path_csv
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +89,8 @@ def _looks_like_video(path: Path) -> bool:
 
 
 def read_metadata_csv(path: str | os.PathLike) -> dict[str, dict]:
-    """Rows of a metadata CSV keyed by resolved path; needs a `path` column."""
-    p = Path(path)
-    try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{p}: cannot read metadata CSV ({exc})") from exc
-    if rows and "path" not in rows[0]:
-        raise InputError(f"{p}: metadata CSV needs a 'path' column (has: {', '.join(rows[0])})")
-    out = {}
-    for row in rows:
-        target = Path(row["path"])
-        if not target.is_absolute():
-            target = p.parent / target
-        out[str(target.resolve())] = {k: v for k, v in row.items() if k != "path" and v not in (None, "")}
-    return out
+    """Reference metadata (title, rights_holder, licensed_sellers, ...) keyed by resolved path."""
+    return read_path_csv(path, "metadata", keep_path=False)
 
 
 def _fingerprint_job(path: str, config):

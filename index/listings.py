@@ -8,23 +8,29 @@ from pathlib import Path
 from fp.fingerprint.errors import InputError
 
 
-def read_listings(path) -> dict[str, dict]:
-    """Listing rows keyed by the resolved suspect path; needs a `path` column."""
+def read_path_csv(path, what: str, keep_path: bool) -> dict[str, dict]:
+    """Rows of a CSV with a `path` column, keyed by resolved path (relative paths are taken
+    from the CSV's folder); empty cells are dropped."""
     p = Path(path)
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{p}: cannot read listings CSV ({exc})") from exc
+        raise InputError(f"{p}: cannot read {what} CSV ({exc})") from exc
     if rows and "path" not in rows[0]:
-        raise InputError(f"{p}: listings CSV needs a 'path' column (has: {', '.join(rows[0])})")
+        raise InputError(f"{p}: {what} CSV needs a 'path' column (has: {', '.join(rows[0])})")
     out = {}
     for row in rows:
         target = Path(row["path"])
         if not target.is_absolute():
             target = p.parent / target
-        out[str(target.resolve())] = {k: v for k, v in row.items() if v not in (None, "")}
+        out[str(target.resolve())] = {k: v for k, v in row.items() if v not in (None, "") and (keep_path or k != "path")}
     return out
+
+
+def read_listings(path) -> dict[str, dict]:
+    """Seller listings keyed by the resolved suspect path."""
+    return read_path_csv(path, "listings", keep_path=True)
 
 
 def _norm(title: str) -> str:
