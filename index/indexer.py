@@ -5,6 +5,7 @@ import logging
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -185,13 +186,27 @@ def index_paths(
 
 
 def _run_parallel(todo, workers, config, add) -> None:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = set()
-        queue = list(todo)
-        while queue or pending:
-            while queue and len(pending) < workers * 2:
-                f, _, _ = queue.pop(0)
-                pending.add(pool.submit(_fingerprint_job, str(f), config))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                add(*fut.result())
+    """Fingerprint in worker processes. A worker that dies (a decoder crash) takes the files in
+    flight with it: those are retried one at a time, and the one that crashes alone fails."""
+    queue = [str(f) for f, _, _ in todo]
+    isolate: list[str] = []
+    while queue or isolate:
+        alone = bool(isolate)
+        batch = [isolate.pop(0)] if alone else queue
+        with ProcessPoolExecutor(max_workers=1 if alone else workers) as pool:
+            pending: dict = {}
+            try:
+                while batch or pending:
+                    while batch and len(pending) < (1 if alone else workers * 2):
+                        path = batch.pop(0)
+                        pending[pool.submit(_fingerprint_job, path, config)] = path
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        outcome = fut.result()  # raises BrokenProcessPool while fut is still pending
+                        del pending[fut]
+                        add(*outcome)
+            except BrokenProcessPool:
+                if alone:
+                    add(next(iter(pending.values())), None, "the decoder crashed on this file (worker process died)")
+                else:
+                    isolate += list(pending.values())

@@ -127,3 +127,32 @@ def test_metadata_csv(tmp_path):
         v = lib.videos()[0]
         assert v.title == "His Girl Friday"
         assert v.metadata == {"rights_holder": "Public", "licensed_sellers": "shop1;shop2", "genre": "comedy"}
+
+
+def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
+    """A decoder that kills its process (segfault-like) must not stop or poison the batch."""
+    import multiprocessing
+    import os
+    import shutil
+
+    import fp.index.indexer as indexer
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("needs fork so workers see the crashing job")
+    real_job = indexer._fingerprint_job
+
+    def crashing_job(path, config):
+        if "crash" in path:
+            os._exit(9)
+        return real_job(path, config)
+
+    monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)
+    for n in ("friday.mp4", "flower.mp4", "elf.mp4"):
+        shutil.copy(clip(n), tmp_path / n)
+    shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
+    with Library(tmp_path / "lib") as lib:
+        report = indexer.index_paths(lib, [tmp_path], workers=2)
+        status = {o.path.rsplit("/", 1)[-1]: o.status for o in report.outcomes}
+        assert status == {"friday.mp4": "indexed", "flower.mp4": "indexed", "elf.mp4": "indexed", "crash.mp4": "failed"}
+        assert "crashed" in report.failed[0].reason
+        assert lib.verify() == []
