@@ -129,6 +129,20 @@ def test_metadata_csv(tmp_path):
         assert v.metadata == {"rights_holder": "Public", "licensed_sellers": "shop1;shop2", "genre": "comedy"}
 
 
+_REAL_JOB = None
+
+
+def crashing_job(path, config):
+    """Kills its worker process on files named crash*, like a decoder segfault would."""
+    import os
+
+    if os.path.basename(path).startswith("crash"):
+        os._exit(9)
+    import fp.index.indexer as indexer
+
+    return (_REAL_JOB or indexer._fingerprint_job)(path, config)
+
+
 def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
     """A decoder that kills its process (segfault-like) must not stop or poison the batch."""
     import multiprocessing
@@ -137,15 +151,10 @@ def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
 
     import fp.index.indexer as indexer
 
+    global _REAL_JOB
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("needs fork so workers see the crashing job")
-    real_job = indexer._fingerprint_job
-
-    def crashing_job(path, config):
-        if "crash" in path:
-            os._exit(9)
-        return real_job(path, config)
-
+    _REAL_JOB = indexer._fingerprint_job
     monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)
     for n in ("friday.mp4", "flower.mp4", "elf.mp4"):
         shutil.copy(clip(n), tmp_path / n)
