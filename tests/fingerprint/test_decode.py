@@ -125,3 +125,18 @@ def test_unreadable_file(tmp_path):
 def test_probe_real_clip():
     info = probe(clip("cockatoo.mp4"))
     assert (info.width, info.height) == (1280, 720) and abs(info.duration - 14.0) < 0.2
+
+
+def test_non_square_pixels_are_shown_at_display_aspect(tmp_path):
+    path = tmp_path / "anamorphic.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(2, 1)
+        for img in textured_frames(20):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    frame = next(iter(iter_frames(path)))
+    assert frame.luma.shape == (120, 320)
