@@ -16,6 +16,7 @@ MIN_SIDE = 0.3  # the inset spans at least this share of each side (a third of t
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
 CANDIDATES = 8
+MAX_FRAMES = 12  # frames of a window looked at (evenly spaced)
 
 
 def _peaks(support: np.ndarray, n: int) -> list[int]:
@@ -31,7 +32,8 @@ def _peaks(support: np.ndarray, n: int) -> list[int]:
 
 
 def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
-    frames = [cv2.blur(s, (3, 3)).astype(np.float32) for s in smalls]
+    step = max(1, len(smalls) // MAX_FRAMES)
+    frames = [cv2.blur(s, (3, 3)).astype(np.float32) for s in smalls[::step]]
     frames = [f for f in frames if f.std() >= BLANK_STD]
     if len(frames) < 5:
         return None
@@ -41,30 +43,31 @@ def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
     h, w = stack.shape[1:]
     cols = [c + 1 for c in _peaks(gx.mean(axis=0), CANDIDATES)] + [0, w - 1]
     rows = [r + 1 for r in _peaks(gy.mean(axis=1), CANDIDATES)] + [0, h - 1]
-    gxp = np.pad(gx, ((0, 0), (1, 1)))
-    gyp = np.pad(gy, ((1, 1), (0, 0)))
-    best, best_score = None, 0.0
-    for x1 in cols:
-        for x2 in cols:
-            if x2 - x1 < MIN_SIDE * w:
-                continue
-            for y1 in rows:
-                for y2 in rows:
-                    if y2 - y1 < MIN_SIDE * h or (x2 - x1) * (y2 - y1) > MAX_AREA * w * h:
-                        continue
-                    sides = [
-                        1.0 if x1 == 0 else gxp[y1:y2, x1].mean(),
-                        1.0 if x2 == w - 1 else gxp[y1:y2, x2].mean(),
-                        1.0 if y1 == 0 else gyp[y1, x1:x2].mean(),
-                        1.0 if y2 == h - 1 else gyp[y2, x1:x2].mean(),
-                    ]
-                    inner = sum(s for s, edge in zip(sides, (x1 == 0, x2 == w - 1, y1 == 0, y2 == h - 1)) if not edge)
-                    n_inner = sum(not e for e in (x1 == 0, x2 == w - 1, y1 == 0, y2 == h - 1))
-                    if n_inner < 2 or min(sides) < 0.3:
-                        continue
-                    score = inner / n_inner
-                    if score > best_score + 1e-9 or (abs(score - best_score) < 1e-9 and best is not None and (x2 - x1) * (y2 - y1) > (best[2] - best[0]) * (best[3] - best[1])):
-                        best, best_score = (x1, y1, x2, y2), score
+    # Prefix sums give the edge share along any side in O(1); all rectangles are scored at once.
+    vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(gx, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
+    hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(gy, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)
+    x1, x2, y1, y2 = (a.ravel() for a in np.meshgrid(cols, cols, rows, rows, indexing="ij"))
+    ok = (x2 - x1 >= MIN_SIDE * w) & (y2 - y1 >= MIN_SIDE * h) & ((x2 - x1) * (y2 - y1) <= MAX_AREA * w * h)
+    x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
+    if len(x1) == 0:
+        return None
+    span_y, span_x = np.maximum(y2 - y1, 1), np.maximum(x2 - x1, 1)
+    left = (vx[y2, x1] - vx[y1, x1]) / span_y
+    right = (vx[y2, x2] - vx[y1, x2]) / span_y
+    top = (hy[y1, x2] - hy[y1, x1]) / span_x
+    bottom = (hy[y2, x2] - hy[y2, x1]) / span_x
+    on_edge = np.stack([x1 == 0, x2 == w - 1, y1 == 0, y2 == h - 1])
+    sides = np.where(on_edge, 1.0, np.stack([left, right, top, bottom]))
+    n_inner = (~on_edge).sum(axis=0)
+    score = np.where(~on_edge, sides, 0.0).sum(axis=0) / np.maximum(n_inner, 1)
+    valid = (n_inner >= 2) & (sides.min(axis=0) >= 0.3)
+    if not valid.any():
+        return None
+    # Best perimeter support; among equals, the larger rectangle.
+    area = (x2 - x1) * (y2 - y1)
+    pick = np.lexsort((area, np.round(score, 9)))[::-1]
+    pick = pick[valid[pick]][0]
+    best, best_score = (int(x1[pick]), int(y1[pick]), int(x2[pick]), int(y2[pick])), float(score[pick])
     if best is None or best_score < MIN_COVERAGE:
         return None
     x1, y1, x2, y2 = best
