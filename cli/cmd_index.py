@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import click
 
@@ -28,12 +29,12 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
     workers = workers or os.cpu_count() or 1
     with Library(library_dir) as lib:
         bar = Progress(1.0, "indexing", quiet=quiet)
-        stats = {"hours": 0.0}
+        stats = {"hours": 0.0, "start": time.monotonic()}
 
         def progress(outcome, done, total):
             stats["hours"] += outcome.duration / 3600
-            bar.total = total
-            bar.update(done / total, f"{done}/{total} files, {stats['hours']:.2f} h")
+            speed = stats["hours"] * 3600 / max(time.monotonic() - stats["start"], 1e-6)
+            bar.update(done / total, f"{done}/{total} files, {stats['hours']:.2f} h of video, {speed:.1f}x real time")
             if outcome.status == "failed" and not as_json:
                 bar_msg = f"fp: {outcome.path}: {outcome.reason}"
                 warn(("\n" if bar.bar else "") + bar_msg)
