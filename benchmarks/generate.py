@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import av
+
+from fp.fingerprint.decode import NOT_VIDEO_FORMATS, STILL_FORMATS
 import cv2
 import numpy as np
 
@@ -70,12 +72,18 @@ class ClipInfo:
                 "width": self.width, "height": self.height, "frames": self.frames}
 
 
+def is_not_video(format_name: str | None) -> bool:
+    """Text (FFmpeg's tty demuxer) and still-image formats open as "video" but are not."""
+    name = format_name or ""
+    return name in NOT_VIDEO_FORMATS or any(name.startswith(f) for f in STILL_FORMATS)
+
+
 def probe_clip(path: str | os.PathLike, rel: str | None = None) -> ClipInfo | None:
     """Time bounds of a video from its packets (no decoding); None if `path`
     is not a video with at least two frames."""
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
+            if not container.streams.video or is_not_video(container.format.name):
                 return None
             stream = container.streams.video[0]
             base = stream.time_base

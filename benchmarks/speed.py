@@ -12,6 +12,8 @@ gets that many threads):
 * their ratio, fingerprint realtime / decode realtime (goal: >= 0.9 on one core);
 * sampled decode alone (``iter_frames``: luma of the sampled frames, no
   normalising or hashing), to show where the rest of the time goes;
+* sampled decode with ``skip_frame=NONREF`` on packets that are not sample
+  points (bit-identical sampled frames): what fingerprinting could cost;
 * keyframe-only: raw NONKEY decode and ``fingerprint_video(keyframes_only=True)``.
 
 With ``--workers 2`` it also runs two single-threaded ``fingerprint_video``
@@ -35,7 +37,7 @@ from typing import Callable
 
 import av
 
-from fp.benchmarks.decode_compare import DEFAULT_CACHE, pinned, probe, resolve_files
+from fp.benchmarks.decode_compare import DEFAULT_CACHE, pinned, probe, pyav_sampled, resolve_files
 from fp.fingerprint.decode import iter_frames
 from fp.fingerprint.pipeline import FingerprintConfig, fingerprint_video
 
@@ -112,6 +114,9 @@ def measure_file(path: Path, workers: int, repeat: int, sample_fps: float) -> li
         ("full decode", lambda: full_decode(path, threads)),
         ("fingerprint_video", lambda: _fingerprint_frames(path, config)),
         ("sampled decode only", lambda: sum(1 for _ in iter_frames(path, sample_fps, threads))),
+        # What sampling could cost if packets that are not sample points were decoded with
+        # skip_frame=NONREF (same sampled pixels; see DECODE.md): below a full decode.
+        ("sampled decode, skip NONREF", lambda: pyav_sampled(path, threads, sample_fps, skip_unneeded=True)[0]),
         ("keyframe decode", lambda: full_decode(path, threads, skip_frame="NONKEY")),
         ("fingerprint_video keyframes_only", lambda: _fingerprint_frames(path, key_config)),
     ]
@@ -152,6 +157,7 @@ def summarise(timings: list[Timing]) -> list[dict]:
                "ratio": round(fingerprint.realtime / decode.realtime, 3),
                "ratio_cpu": round(decode.cpu_s / fingerprint.cpu_s, 3) if fingerprint.cpu_s else None,
                "sampled_decode_realtime": by_mode["sampled decode only"].realtime,
+               "sampled_skip_nonref_realtime": by_mode["sampled decode, skip NONREF"].realtime,
                "keyframe_decode_realtime": by_mode["keyframe decode"].realtime,
                "keyframe_fingerprint_realtime": by_mode["fingerprint_video keyframes_only"].realtime,
                "keyframe_hashes": by_mode["fingerprint_video keyframes_only"].frames,
@@ -167,7 +173,7 @@ def summarise(timings: list[Timing]) -> list[dict]:
 
 def format_table(rows: list[dict], infos: dict) -> str:
     header = ("| file | size | cores | decode x rt | decode fps | fingerprint x rt | ratio | ratio (cpu) "
-              "| sampled decode x rt "
+              "| sampled decode x rt | sampled + skip NONREF x rt "
               "| keyframe decode x rt | keyframe fingerprint x rt |")
     if any("processes_realtime_combined" in r for r in rows):
         header += " 2 procs fingerprint x rt |"
@@ -177,7 +183,8 @@ def format_table(rows: list[dict], infos: dict) -> str:
         line = (f"| {r['file']} | {info.width}x{info.height} | {r['workers']} | {r['decode_realtime']:.2f} | "
                 f"{r['decode_fps']:.0f} | {r['fingerprint_realtime']:.2f} | **{r['ratio']:.2f}** | "
                 f"{r['ratio_cpu'] or 0:.2f} | "
-                f"{r['sampled_decode_realtime']:.2f} | {r['keyframe_decode_realtime']:.1f} | "
+                f"{r['sampled_decode_realtime']:.2f} | {r['sampled_skip_nonref_realtime']:.2f} | "
+                f"{r['keyframe_decode_realtime']:.1f} | "
                 f"{r['keyframe_fingerprint_realtime']:.1f} |")
         if "processes_realtime_combined" in r:
             line += f" {r['processes_realtime_combined']:.2f} |"

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 MIN_SIDE = 32
 MIN_FRAMES = 2
 _DIRECT_Y = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray", "yuv411p", "yuv410p", "yuv440p"}
-_STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng", "psd_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe")
+NOT_VIDEO_FORMATS = ("tty",)  # FFmpeg renders any text file as "video" through its tty demuxer
+STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng", "psd_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe")
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ def _open(p: Path):
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise VideoDecodeError(p, f"not a readable video ({_reason(exc)})") from exc
     fmt = container.format.name or ""
+    if fmt in NOT_VIDEO_FORMATS:
+        container.close()
+        raise VideoDecodeError(p, "a text file, not a video")
     if not container.streams.video:
         container.close()
         kind = "audio-only file" if container.streams.audio else "no video stream"
         raise VideoDecodeError(p, f"{kind}, nothing to fingerprint")
-    if any(fmt.startswith(s) for s in _STILL_FORMATS):
+    if any(fmt.startswith(s) for s in STILL_FORMATS):
         container.close()
         raise VideoDecodeError(p, f"a still image ({fmt}), not a video")
     return container

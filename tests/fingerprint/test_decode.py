@@ -92,8 +92,9 @@ BAD = {
     "one frame": lambda p: write_video(p, textured_frames(1)),
     "16x16": lambda p: write_video(p, textured_frames(10, 16, 16)),
     "text file": lambda p: (p.write_text("not a video\n" * 100), p)[1],
+    "text file .txt": lambda p: (p.write_text("frame,quality,hash\n" * 200), p)[1],
 }
-SUFFIX = {"still image": ".png", "audio only": ".m4a"}
+SUFFIX = {"still image": ".png", "audio only": ".m4a", "text file .txt": ".txt"}
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
