@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import sys
@@ -150,8 +151,8 @@ def luma_view(frame: av.VideoFrame) -> np.ndarray:
 
 def sample_times_wanted(t: float, duration: float, rate: float) -> bool:
     """True when a 1/rate grid point falls in (t - duration, t]: the frame shown at that point."""
-    k = np.floor(t * rate + 1e-9)
-    return k / rate > t - duration - 1e-9
+    k = math.floor(t * rate + 1e-9)
+    return k / rate > t - duration + 1e-9
 
 
 # --------------------------------------------------------------------------- measurements

@@ -47,13 +47,18 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
            cdf: np.ndarray, density=None) -> Verified:
     """`density(distances, window_rows)`: per query row, the chance of a hit that close from
     unrelated library footage near that very frame (None: use only the library-wide `cdf`)."""
-    dist = popcount_distances(query_codes, ref_codes)  # (n_q, n_ref)
-    dist[:, ~ref_usable] = 10**6  # blank reference frames (fades, black) never count
-    speed, offset = _best_line(h, dist, usable, query_t, ref_times, radius)
-    best_d, best_t, in_window = _closest_in_window(dist, query_t, ref_times, speed, offset)
+    # Only reference hashes near the hypothesised line can be hits (the refit may move it a little).
+    pred = h.offset + h.speed * query_t[[0, -1]] if len(query_t) else np.zeros(2)
+    slack = 2.0 + 0.15 * float(np.ptp(query_t)) if len(query_t) else 2.0
+    near = np.nonzero((ref_times >= pred.min() - slack) & (ref_times <= pred.max() + slack))[0]
+    dist = popcount_distances(query_codes, ref_codes[near])
+    dist[:, ~ref_usable[near]] = 10**6  # blank reference frames (fades, black) never count
+    near_times = ref_times[near]
+    speed, offset = _best_line(h, dist, usable, query_t, near_times, radius)
+    best_d, best_t, in_window = _closest_in_window(dist, query_t, near_times, speed, offset)
     hit = usable & (best_d <= radius)
-    p_within = _background(dist, best_d, hit, radius, query_t, ref_times, ref_duration, speed, offset)
     thr = np.where(hit, best_d, radius)
+    p_within = _background(query_codes, ref_codes, ref_usable, ref_times, thr, query_t, ref_duration, speed, offset)
     p_lib = window_probability(cdf, thr, in_window)
     p = np.maximum(p_within, p_lib)
     if density is not None:
@@ -98,18 +103,22 @@ def _closest_in_window(dist, query_t, ref_times, speed, offset):
     return best, ref_times[j], window.sum(axis=1)
 
 
-def _background(dist, best_d, hit, radius, query_t, ref_times, duration, speed, offset) -> np.ndarray:
-    """Per query row: share of other reference times with a hash at least as close as its hit."""
+def _background(query_codes, ref_codes, ref_usable, ref_times, thr, query_t, duration, speed, offset,
+                chunk: int = 16384) -> np.ndarray:
+    """Per query row: share of the reference's other time windows holding a hash at least as
+    close as its hit (or the radius). Computed in chunks so long films fit in memory."""
     bw = TOL / 2
     n_bins = int(np.ceil(max(duration, ref_times.max(initial=0)) / bw)) + 1
-    thr = np.where(hit, best_d, radius)
-    close = dist <= thr[:, None]
     bins = np.minimum((ref_times / bw).astype(np.int64), n_bins - 1)
     occupied = np.zeros((len(thr), n_bins), bool)
-    rows, cols = np.nonzero(close)
-    occupied[rows, bins[cols]] = True
+    for start in range(0, len(ref_times), chunk):
+        part = slice(start, start + chunk)
+        d = popcount_distances(query_codes, ref_codes[part])
+        d[:, ~ref_usable[part]] = 10**6
+        rows, cols = np.nonzero(d <= thr[:, None])
+        occupied[rows, bins[part][cols]] = True
     reach = int(round(TOL / bw))  # a close hash covers offsets within TOL of it
-    csum = np.concatenate([np.zeros((len(thr), 1), np.int64), np.cumsum(occupied, axis=1)], axis=1)
+    csum = np.concatenate([np.zeros((len(thr), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
     lo = np.clip(np.arange(n_bins) - reach, 0, n_bins)
     hi = np.clip(np.arange(n_bins) + reach + 1, 0, n_bins)
     covered = (csum[:, hi] - csum[:, lo]) > 0
