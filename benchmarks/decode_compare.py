@@ -28,7 +28,6 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
