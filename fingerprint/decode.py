@@ -151,7 +151,8 @@ def _sample(p: Path, container, stream, fps, max_seconds) -> Iterator[Frame]:
     decoded = 0
     nominal = float(stream.average_rate) if stream.average_rate else 25.0
     start = None
-    for frame in container.decode(stream):
+    counter = _PacketCounter()
+    for frame in _decode_sampled(container, stream, step, counter):
         decoded += 1
         t = frame.time
         if t is None:
@@ -171,12 +172,46 @@ def _sample(p: Path, container, stream, fps, max_seconds) -> Iterator[Frame]:
             grey = _stretch(grey, aspect)
         yield Frame(float(t), decoded - 1, grey)
     expected = stream.frames or 0
-    if decoded and expected > 10 and decoded < 0.9 * expected and max_seconds is None and not _is_keyframe_mode(stream):
-        raise VideoDecodeError(p, f"truncated: decoded {decoded} of {expected} frames")
+    seen = max(decoded, counter.packets)
+    if seen and expected > 10 and seen < 0.9 * expected and max_seconds is None and not _is_keyframe_mode(stream):
+        raise VideoDecodeError(p, f"truncated: decoded {seen} of {expected} frames")
     if decoded == 0:
         raise VideoDecodeError(p, "no decodable video frames (corrupt or truncated)")
     if decoded < MIN_FRAMES and not _is_keyframe_mode(stream):
         raise VideoDecodeError(p, f"only {decoded} frame: too short to fingerprint")
+
+
+class _PacketCounter:
+    packets = 0
+
+
+def _decode_sampled(container, stream, step: float, counter: _PacketCounter):
+    """Decode, telling the decoder to drop non-reference frames that no sample needs.
+
+    A frame is needed when it is the first at or after a sample time k*step: its packet's
+    display interval (t - duration, t] holds a sample time. Other packets decode with
+    skip_frame=NONREF, which drops B-frames nothing refers to (sampled frames are
+    unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked.
+    """
+    ctx = stream.codec_context
+    skipping = step > 0 and not _is_keyframe_mode(stream)
+    tb = stream.time_base
+    default = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
+    first = None
+    for packet in container.demux(stream):
+        if packet.size:
+            counter.packets += 1
+        if skipping:
+            want = True
+            if packet.pts is not None and packet.size and tb:
+                t = float(packet.pts * tb)
+                first = t if first is None else min(first, t)
+                t -= first
+                duration = float(packet.duration * tb) if packet.duration else default
+                k = math.ceil((t - duration) / step + 1e-9)
+                want = k * step <= t + 1e-6
+            ctx.skip_frame = "DEFAULT" if want else "NONREF"
+        yield from ctx.decode(packet)
 
 
 def _is_keyframe_mode(stream) -> bool:
