@@ -141,3 +141,13 @@ def test_non_square_pixels_are_shown_at_display_aspect(tmp_path):
             out.mux(packet)
     frame = next(iter(iter_frames(path)))
     assert frame.luma.shape == (120, 320)
+
+
+def test_skipping_unneeded_frames_keeps_sampled_frames_exact(tmp_path):
+    # x264's default (medium) uses B-frames, which sampling lets the decoder drop.
+    path = write_video(tmp_path / "bframes.mp4", textured_frames(90, 320, 240, seed=3), fps=30)
+    sampled = list(iter_frames(path, fps=5.0))
+    everything = {round(f.t, 4): f.luma.copy() for f in iter_frames(path, fps=None)}
+    assert len(sampled) == 15
+    for f in sampled:
+        assert np.array_equal(f.luma, everything[round(f.t, 4)])
