@@ -18,6 +18,7 @@ WORK_SIDE = 64  # the normalised image is WORK_SIDE x WORK_SIDE
 FLAT_STD = 6.0  # a line whose blurred grey levels vary less than this is a bar line
 MIN_KEEP = 0.3  # never keep less than this share of a side
 BLANK_STD = 8.0  # frames flatter than this overall are ignored for bar detection
+NOISE_BLUR = 9  # pixels averaged along a line before its flatness is measured
 BAR_SHARE = 0.9  # a line is a bar when flat in this share of a window's frames
 
 
@@ -71,8 +72,9 @@ def detect_active_area_window(smalls: list[np.ndarray]) -> ActiveArea:
         blurred = cv2.blur(small, (3, 3)).astype(np.float32)
         if blurred.std() < BLANK_STD:
             continue  # blank frames (fades, black) say nothing about bars
-        rows.append(_flat_lines(blurred))
-        cols.append(_flat_lines(blurred.T))
+        # Blurring along a line averages away noise burnt into bars but keeps picture structure.
+        rows.append(_flat_lines(cv2.blur(small, (NOISE_BLUR, 3)).astype(np.float32)))
+        cols.append(_flat_lines(cv2.blur(small, (3, NOISE_BLUR)).astype(np.float32).T))
     if not rows:
         return FULL
     row_bar = np.mean(rows, axis=0) >= BAR_SHARE

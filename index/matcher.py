@@ -28,6 +28,8 @@ class MatchConfig:
     max_matches: int = 5
     max_chance: float = 0.01  # accept when the expected number of chance matches this strong is below this
     min_keys: int = 2  # distinct query shots that must hit
+    min_span: float = 3.0  # seconds of aligned copy a match needs (fp reports copies of 3 s or more)
+    min_frames: int = 10  # matched frames a match needs
     min_quality: int = 8
     verify_top: int = 8
 
@@ -192,7 +194,10 @@ class Matcher:
                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
                 continue
             match = self._to_match(v, fpr, chance)
-            if match is None:
+            if match is None or not self._enough(match):
+                if match is not None and (nearest is None or chance < nearest["chance"]):
+                    nearest = {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
+                               "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
                 continue
             matches.append(match)
             lo, hi = match.query_span
@@ -233,6 +238,11 @@ class Matcher:
             return -np.expm1(np.maximum(window_rows, 1) * np.log1p(-np.minimum(rate, 1 - 1e-12)))
 
         return p
+
+    def _enough(self, match: Match) -> bool:
+        """Short flukes between look-alike footage (one studio set, one table) are not copies."""
+        span = match.query_span[1] - match.query_span[0]
+        return span >= self.config.min_span and match.matched_frames >= self.config.min_frames
 
     def _n_hypotheses(self, query_duration: float) -> float:
         """How many (video, offset, speed, mirror) alignments a query is tried against."""

@@ -31,7 +31,7 @@ def pad(img, top, bottom, left, right, value, noise=0.0, seed=0):
     return out
 
 
-@pytest.mark.parametrize("value,noise", [(0, 0), (16, 3), (128, 0), (255, 0), (10, 4)])
+@pytest.mark.parametrize("value,noise", [(0, 0), (16, 3), (128, 0), (255, 0), (10, 4), (60, 20)])
 def test_bars_vanish(frames, value, noise):
     for f in frames:
         h, w = f.shape
