@@ -15,6 +15,7 @@ EDGE = 10.0  # grey levels of persistent gradient that count as an edge
 MIN_SIDE = 0.3  # the inset spans at least this share of each side (a third of the area or more)
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
+EDGE_SIDE = 0.5  # score of a side lying on the frame border
 CANDIDATES = 8
 MAX_FRAMES = 12  # frames of a window looked at (evenly spaced)
 
@@ -57,10 +58,12 @@ def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
     top = (hy[y1, x2] - hy[y1, x1]) / span_x
     bottom = (hy[y2, x2] - hy[y2, x1]) / span_x
     on_edge = np.stack([x1 == 0, x2 == w - 1, y1 == 0, y2 == h - 1])
-    sides = np.where(on_edge, 1.0, np.stack([left, right, top, bottom]))
+    # A side on the frame border shows no edge either way: it scores a neutral EDGE_SIDE, so
+    # rectangles do not snap to the border just because border sides cost nothing.
+    sides = np.where(on_edge, EDGE_SIDE, np.stack([left, right, top, bottom]))
     n_inner = (~on_edge).sum(axis=0)
-    score = np.where(~on_edge, sides, 0.0).sum(axis=0) / np.maximum(n_inner, 1)
-    valid = (n_inner >= 2) & (sides.min(axis=0) >= 0.3)
+    score = sides.mean(axis=0)
+    valid = (n_inner >= 2) & (np.where(on_edge, 1.0, sides).min(axis=0) >= 0.3)
     if not valid.any():
         return None
     # Best perimeter support; among equals, the larger rectangle.
