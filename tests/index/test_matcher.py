@@ -94,3 +94,23 @@ def test_compilation_gives_two_segments(matcher, tmp_path):
     result = matcher.match_file(path)
     titles = {m.title for m in result.matches}
     assert {"bbb_first60s", "cockatoo"} <= titles
+
+
+def test_picture_in_picture_is_found(matcher, tmp_path):
+    # The copy covers ~40 % of the frame, over unrelated footage (frog, not in the library).
+    with av.open(str(clip("frog.mp4"))) as c:
+        background = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    frames = []
+    with av.open(str(clip("bbb_first60s.mp4"))) as c:
+        for f in c.decode(video=0):
+            if 20.0 <= f.time < 30.0:
+                canvas = cv2.resize(background[len(frames) % len(background)], (640, 426)).copy()
+                inset = cv2.resize(f.to_ndarray(format="rgb24"), (404, 228))
+                canvas[150:378, 200:604] = inset
+                frames.append(canvas)
+    path = write_video(tmp_path / "reaction_video.mp4", frames, fps=24)
+    result = matcher.match_file(path)
+    assert result.verdict == "match"
+    best = result.matches[0]
+    assert best.title == "bbb_first60s"
+    assert iou(best.ref_span, (20.0, 30.0)) > 0.8
