@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 from enum import IntEnum
-from functools import wraps
 
 import click
 
@@ -57,12 +56,3 @@ class Progress:
         if self.bar:
             self.bar.__exit__(None, None, None)
             self.bar = None
-
-
-def quiet_option(fn):
-    @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-    @wraps(fn)
-    def inner(*args, **kwargs):
-        return fn(*args, **kwargs)
-
-    return inner

@@ -44,12 +44,6 @@ def hamming(a: bytes, b: bytes) -> int:
     return int.from_bytes(bytes(x ^ y for x, y in zip(a, b)), "big").bit_count()
 
 
-def hamming_matrix(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
-    """All pairwise Hamming distances between two (n, nbytes) uint8 code arrays."""
-    xor = codes_a[:, None, :] ^ codes_b[None, :, :]
-    return np.unpackbits(xor, axis=-1).sum(axis=-1, dtype=np.int32)
-
-
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
     """A video's timed hashes, as arrays (one row per hashed view of a sampled frame).

@@ -10,7 +10,7 @@ import numpy as np
 
 from fp.fingerprint.errors import LibraryError
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig
-from fp.fingerprint.types import Fingerprint, hamming_matrix
+from fp.fingerprint.types import Fingerprint
 
 from .faiss_index import FrameIndex, IndexState
 from .store import Store, VideoRecord
