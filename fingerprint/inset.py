@@ -12,7 +12,8 @@ import numpy as np
 from .normalise import BLANK_STD, ActiveArea
 
 EDGE = 10.0  # grey levels of persistent gradient that count as an edge
-MIN_SIDE = 0.3  # the inset spans at least this share of each side (a third of the area or more)
+MIN_SIDE = 0.2  # the inset spans at least this share of each side
+MIN_AREA = 0.15  # ... and this share of the frame (a 2.35:1 film reframed to 9:16 covers ~0.24)
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
 EDGE_SIDE = 0.5  # score of a side lying on the frame border
@@ -48,7 +49,8 @@ def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
     vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(gx, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
     hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(gy, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)
     x1, x2, y1, y2 = (a.ravel() for a in np.meshgrid(cols, cols, rows, rows, indexing="ij"))
-    ok = (x2 - x1 >= MIN_SIDE * w) & (y2 - y1 >= MIN_SIDE * h) & ((x2 - x1) * (y2 - y1) <= MAX_AREA * w * h)
+    area = (x2 - x1) * (y2 - y1)
+    ok = (x2 - x1 >= MIN_SIDE * w) & (y2 - y1 >= MIN_SIDE * h) & (area <= MAX_AREA * w * h) & (area >= MIN_AREA * w * h)
     x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
     if len(x1) == 0:
         return None
