@@ -87,8 +87,10 @@ class Library:
         index.state.generation = self.store.generation
 
     def save_index(self) -> None:
+        """Save the FAISS index and fold SQLite's write-ahead log into the database file."""
         index = self.index
         index.save(self.root / INDEX_NAME)
+        self.store.checkpoint()
 
     def index_is_current(self) -> bool:
         saved = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
