@@ -33,12 +33,12 @@ def _peaks(support: np.ndarray, n: int) -> list[int]:
     return picked
 
 
-def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
+def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     step = max(1, len(smalls) // MAX_FRAMES)
     frames = [cv2.blur(s, (3, 3)).astype(np.float32) for s in smalls[::step]]
     frames = [f for f in frames if f.std() >= BLANK_STD]
     if len(frames) < 5:
-        return None
+        return []
     stack = np.stack(frames)
     gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0) > EDGE  # (h, w-2): edge between x and x+2
     gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0) > EDGE
@@ -53,7 +53,7 @@ def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
     ok = (x2 - x1 >= MIN_SIDE * w) & (y2 - y1 >= MIN_SIDE * h) & (area <= MAX_AREA * w * h) & (area >= MIN_AREA * w * h)
     x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
     if len(x1) == 0:
-        return None
+        return []
     span_y, span_x = np.maximum(y2 - y1, 1), np.maximum(x2 - x1, 1)
     left = (vx[y2, x1] - vx[y1, x1]) / span_y
     right = (vx[y2, x2] - vx[y1, x2]) / span_y
@@ -62,19 +62,23 @@ def detect_inset(smalls: list[np.ndarray]) -> ActiveArea | None:
     on_edge = np.stack([x1 == 0, x2 == w - 1, y1 == 0, y2 == h - 1])
     # A side on the frame border shows no edge either way: it scores a neutral EDGE_SIDE, so
     # rectangles do not snap to the border just because border sides cost nothing.
-    sides = np.where(on_edge, EDGE_SIDE, np.stack([left, right, top, bottom]))
+    measured = np.stack([left, right, top, bottom])
+    sides = np.where(on_edge, EDGE_SIDE, measured)
     n_inner = (~on_edge).sum(axis=0)
-    score = sides.mean(axis=0)
-    valid = (n_inner >= 2) & (np.where(on_edge, 1.0, sides).min(axis=0) >= 0.3)
+    score = sides.mean(axis=0)  # ranks candidates
+    inner = np.where(on_edge, 0.0, measured).sum(axis=0) / np.maximum(n_inner, 1)  # decides there is one
+    valid = (n_inner >= 2) & (np.where(on_edge, 1.0, measured).min(axis=0) >= 0.3) & (inner >= MIN_COVERAGE)
     if not valid.any():
-        return None
-    # Best perimeter support; among equals, the larger rectangle.
+        return []
+    # Two readings of "best": all four sides (border sides neutral), which keeps insets off
+    # the border, and inner sides only, which keeps full-width strips (9:16 reframes) whole.
+    # Both are returned when they differ; each becomes a query view.
     area = (x2 - x1) * (y2 - y1)
-    pick = np.lexsort((area, np.round(score, 9)))[::-1]
-    pick = pick[valid[pick]][0]
-    best, best_score = (int(x1[pick]), int(y1[pick]), int(x2[pick]), int(y2[pick])), float(score[pick])
-    if best is None or best_score < MIN_COVERAGE:
-        return None
-    x1, y1, x2, y2 = best
-    pad_x, pad_y = 1, 1  # step inside the border's blur
-    return ActiveArea((x1 + pad_x) / w, (y1 + pad_y) / h, (x2 - pad_x + 1) / w, (y2 - pad_y + 1) / h)
+    picks = []
+    for key in (score, inner):
+        order = np.lexsort((area, np.round(key, 9)))[::-1]
+        order = order[valid[order]]
+        if len(order) and order[0] not in picks:
+            picks.append(order[0])
+    pad = 1  # step inside the border's blur
+    return [ActiveArea((x1[i] + pad) / w, (y1[i] + pad) / h, (x2[i] - pad + 1) / w, (y2[i] - pad + 1) / h) for i in picks]

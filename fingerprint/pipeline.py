@@ -9,7 +9,7 @@ import numpy as np
 
 from .decode import iter_frames, probe
 from .hashers import get_hasher
-from .inset import detect_inset
+from .inset import detect_insets
 from .normalise import INSET_VIEW, VIEWS, WORK_SIDE, crop_to, detect_active_area_window, shrink, view_image
 from .types import Fingerprint
 
@@ -42,20 +42,18 @@ QUERY = FingerprintConfig(fps=5.0, inset_view=True)
 
 
 def _inset_rows(pending: list[tuple[float, np.ndarray]], times: list[float], views: list[int]) -> list[np.ndarray]:
-    """Rows for a picture-in-picture inset found in this window (none when there is none)."""
+    """Rows for picture-in-picture insets found in this window (none when there is none)."""
     shapes = {small.shape for _, small in pending}
     if len(shapes) != 1:
         return []
-    inset = detect_inset([small for _, small in pending])
-    if inset is None:
-        return []
-    inner = [crop_to(small, inset) for _, small in pending]
-    area = detect_active_area_window(inner)
     images = []
-    for (t, _), img in zip(pending, inner):
-        times.append(t)
-        views.append(INSET_VIEW)
-        images.append(view_image(crop_to(img, area), 0))
+    for n, inset in enumerate(detect_insets([small for _, small in pending])):
+        inner = [crop_to(small, inset) for _, small in pending]
+        area = detect_active_area_window(inner)
+        for (t, _), img in zip(pending, inner):
+            times.append(t)
+            views.append(INSET_VIEW + n)
+            images.append(view_image(crop_to(img, area), 0))
     return images
 
 

@@ -143,9 +143,7 @@ class Matcher:
         """Match the whole picture and, when one was found, a picture-in-picture inset."""
         start = time.perf_counter()
         query = query or fpr.source
-        parts = [fpr.select(fpr.views == 0)]
-        if (fpr.views == INSET_VIEW).any():
-            parts.append(fpr.select(fpr.views == INSET_VIEW))
+        parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views) if view == 0 or view >= INSET_VIEW]
         matches: list[Match] = []
         nearest: dict | None = None
         for part in parts:
