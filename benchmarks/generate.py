@@ -273,19 +273,25 @@ def _representative(members: list[ClipInfo], variants: Mapping[str, Variant]) ->
 
 
 def split_clips(clips: Sequence[ClipInfo], rng: random.Random, negatives_fraction: float,
-                groups: Mapping[str, str] | None, variants: Mapping[str, Variant]
+                groups: Mapping[str, str] | None, variants: Mapping[str, Variant],
+                min_ref_seconds: float = 0.0
                 ) -> tuple[list[ClipInfo], list[ClipInfo], dict[str, list[ClipInfo]]]:
-    """Returns (references, negatives, {reference path: other group members})."""
+    """Returns (references, negatives, {reference path: other group members}).
+
+    Footage shorter than `min_ref_seconds` (the shortest excerpt) cannot yield an in-spec copy,
+    so it is only ever a negative."""
     units: dict[str, list[ClipInfo]] = {}
     for clip in clips:
         key = (groups or {}).get(clip.path) or f"clip:{clip.path}"
         units.setdefault(key, []).append(clip)
     keys = sorted(units)
     rng.shuffle(keys)
+    too_short = [k for k in keys if _representative(units[k], variants).duration < min_ref_seconds]
+    keys = too_short + [k for k in keys if k not in too_short]
     n_neg = round(negatives_fraction * len(keys))
     if len(keys) >= 3:
         n_neg = max(1, n_neg)
-    n_neg = min(n_neg, len(keys) - 1)
+    n_neg = min(max(n_neg, len(too_short)), len(keys) - 1)
     references, negatives, others = [], [], {}
     for i, key in enumerate(keys):
         rep = _representative(units[key], variants)
@@ -460,7 +466,7 @@ def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
     variants = dict(variants or {})
     master = random.Random(seed)
     references, negatives, others = split_clips(clips, master, negatives_fraction,
-                                                groups, variants)
+                                                groups, variants, min_ref_seconds=excerpt_range[0])
     footage = tuple(Footage(c.path, c.duration) for c in negatives)
     if not footage:
         dropped = [n for n in names if EDIT_SPECS[n].needs_footage]

@@ -420,3 +420,14 @@ def test_sampled_params_are_reproducible():
     assert first == again
     assert [e.name for e in first] == list(tf.EDIT_NAMES)
     json.dumps([e.to_dict() for e in first])
+
+
+def test_footage_shorter_than_the_shortest_excerpt_is_never_a_reference():
+    from fp.benchmarks.generate import split_clips
+
+    clips = [ClipInfo(path=f"c{i}.mp4", start=0.0, end=d, fps=25.0, width=640, height=360, frames=int(d * 25))
+             for i, d in enumerate([3.0, 4.0, 12.0, 20.0, 30.0, 8.0])]
+    for seed in range(10):
+        refs, negs, _ = split_clips(clips, random.Random(seed), 0.25, None, {}, min_ref_seconds=5.0)
+        assert {"c0.mp4", "c1.mp4"} <= {c.path for c in negs}
+        assert all(c.duration >= 5.0 for c in refs) and len(refs) >= 3
