@@ -37,7 +37,7 @@ from typing import Callable
 
 import av
 
-from fp.benchmarks.decode_compare import DEFAULT_CACHE, pinned, probe, pyav_sampled, resolve_files
+from fp.benchmarks.decode_compare import DEFAULT_CACHE, open_pyav, pinned, probe, pyav_sampled, resolve_files
 from fp.fingerprint.decode import iter_frames
 from fp.fingerprint.pipeline import FingerprintConfig, fingerprint_video
 
@@ -46,17 +46,8 @@ GOAL_RATIO = 0.9
 
 def full_decode(path: Path, threads: int, skip_frame: str | None = None) -> int:
     """Decode every frame (or every keyframe) and do nothing else. Returns frames decoded."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        ctx = stream.codec_context
-        if threads == 1:
-            ctx.thread_type = "NONE"
-            ctx.thread_count = 1
-        else:
-            ctx.thread_type = "AUTO"
-            ctx.thread_count = threads
-        if skip_frame:
-            ctx.skip_frame = skip_frame
+    container, stream = open_pyav(path, threads, skip_frame)
+    with container:
         return sum(1 for _ in container.decode(stream))
 
 

@@ -1,7 +1,6 @@
 """fp bench: generate (or load) a benchmark, run fp and the baseline, report with plots."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click

@@ -16,7 +16,7 @@ from fp.index.matcher import MatchConfig, Matcher, MatchResult
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option, warn
-from .render import match_table, timecode
+from .render import match_table
 
 
 @click.command()

@@ -35,7 +35,6 @@ class VideoInfo:
     duration: float  # seconds, from the container (0 if unknown)
     fps: float  # nominal frame rate (0 if unknown)
     codec: str
-    rotation: int
 
 
 def check_readable(path: str | os.PathLike) -> Path:
@@ -91,7 +90,14 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         elif container.duration:
             duration = container.duration / 1_000_000
         fps = float(stream.average_rate) if stream.average_rate else 0.0
-        return VideoInfo(str(p), ctx.width, ctx.height, duration, fps, ctx.name, 0)
+        return VideoInfo(str(p), ctx.width, ctx.height, duration, fps, ctx.name)
+
+
+def _set_threads(stream, threads: int) -> None:
+    """One decoder thread, or FFmpeg's frame+slice threads when more are asked for."""
+    stream.thread_count = max(1, threads)
+    if threads > 1:
+        stream.thread_type = "AUTO"
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
@@ -131,11 +137,7 @@ def iter_frames(
         ctx = stream.codec_context
         if ctx.width and ctx.height and min(ctx.width, ctx.height) < MIN_SIDE:
             raise VideoDecodeError(p, f"picture too small ({ctx.width}x{ctx.height}; minimum {MIN_SIDE} pixels a side)")
-        if threads > 1:
-            stream.thread_type = "AUTO"
-            stream.thread_count = threads
-        else:
-            stream.thread_count = 1
+        _set_threads(stream, threads)
         if keyframes_only:
             ctx.skip_frame = "NONKEY"
         yield from _sample(p, container, stream, fps, max_seconds)
@@ -231,9 +233,7 @@ def decode_all(path: str | os.PathLike, threads: int = 1) -> int:
     container = _open(p)
     try:
         stream = container.streams.video[0]
-        stream.thread_count = threads
-        if threads > 1:
-            stream.thread_type = "AUTO"
+        _set_threads(stream, threads)
         return sum(1 for _ in container.decode(stream))
     except av.error.FFmpegError as exc:
         raise VideoDecodeError(p, f"corrupt or truncated video ({_reason(exc)})") from exc

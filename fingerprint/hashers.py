@@ -1,7 +1,6 @@
 """Perceptual frame hashers behind one small interface."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -98,6 +97,3 @@ def get_hasher(name: str) -> DctHasher:
     except KeyError:
         raise ValueError(f"unknown hasher {name!r}; known: {', '.join(HASHERS)}") from None
 
-
-def nbytes_for(nbits: int) -> int:
-    return math.ceil(nbits / 8)

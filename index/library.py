@@ -12,17 +12,13 @@ from fp.fingerprint.errors import LibraryError
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig
 from fp.fingerprint.types import Fingerprint
 
-from .faiss_index import FrameIndex, IndexState
+from .faiss_index import FrameIndex
 from .store import Store, VideoRecord
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite"
 INDEX_NAME = "frames.faiss"
-
-
-def default_library_path() -> Path:
-    return Path(os.environ.get("FP_LIBRARY", "fp-library"))
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -92,13 +88,6 @@ class Library:
         index.save(self.root / INDEX_NAME)
         self.store.checkpoint()
 
-    def index_is_current(self) -> bool:
-        saved = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
-        if saved is None:
-            return False
-        counts = self.store.counts()
-        return saved.state.max_frame_id == counts["max_frame_id"] and len(saved) == counts["hashes"]
-
     # -- reading -------------------------------------------------------------------------
     def videos(self) -> list[VideoRecord]:
         return self.store.videos()
@@ -143,7 +132,6 @@ class Library:
         """Consistency problems (empty list: clean): store integrity and FAISS against SQLite."""
         problems = self.store.integrity_problems()
         saved = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
-        counts = self.store.counts()
         if saved is None:
             return problems  # derived state not saved yet (e.g. killed early): rebuilt on next open
         ids, vids, times, views, codes = self.store.frames_after(0)

@@ -1,5 +1,4 @@
 """The benchmark's figures against hand-made cases."""
-import math
 
 import pytest
 

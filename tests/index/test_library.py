@@ -1,4 +1,3 @@
-import json
 import sqlite3
 from dataclasses import replace
 
@@ -146,7 +145,6 @@ def crashing_job(path, config):
 def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
     """A decoder that kills its process (segfault-like) must not stop or poison the batch."""
     import multiprocessing
-    import os
     import shutil
 
     import fp.index.indexer as indexer
