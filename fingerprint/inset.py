@@ -2,7 +2,9 @@
 
 Over a window of frames, edges that persist (temporal median of gradient magnitude) along
 whole straight lines mark the inset's sides; the best-supported rectangle of plausible size
-is the inset. Used on suspects only, as an extra query view.
+is the inset. When no such edges exist, a sharp centred band between soft fill (a 9:16
+reframe over a blurred copy of itself, whose border may show no brightness step) is the
+inset. Used on suspects only, as extra query views.
 """
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
 EDGE_SIDE = 0.5  # score of a side lying on the frame border
 CANDIDATES = 8
 MAX_FRAMES = 12  # frames of a window looked at (evenly spaced)
+STRIP_SIDE = (0.2, 0.85)  # a sharp band spans this share of the frame height (or width)
+STRIP_SHARP = 0.35  # a line is in the band when its texture is this share of the sharpest lines'
+STRIP_CONTRAST = 3.0  # the band's median texture over the fill's
+STRIP_CENTRED = 0.08  # the two fills differ by at most this share of the side
 
 
 def _peaks(support: np.ndarray, n: int) -> list[int]:
@@ -34,12 +40,50 @@ def _peaks(support: np.ndarray, n: int) -> list[int]:
 
 
 def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
+    """Up to two inset rectangles for one window of same-sized grey frames."""
     step = max(1, len(smalls) // MAX_FRAMES)
     frames = [cv2.blur(s, (3, 3)).astype(np.float32) for s in smalls[::step]]
     frames = [f for f in frames if f.std() >= BLANK_STD]
     if len(frames) < 5:
         return []
     stack = np.stack(frames)
+    return _edge_insets(stack) or _sharp_band(stack)
+
+
+def _band(texture: np.ndarray) -> tuple[int, int] | None:
+    """(start, end) of the one centred run of sharp lines between soft fill, if any."""
+    n = len(texture)
+    sharp = np.append(texture > STRIP_SHARP * np.percentile(texture, 95), False)
+    best, start = (0, 0), None
+    for i, on in enumerate(sharp):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            best, start = max(best, (start, i), key=lambda r: r[1] - r[0]), None
+    a, b = best
+    if not STRIP_SIDE[0] * n <= b - a <= STRIP_SIDE[1] * n or abs(a - (n - b)) > STRIP_CENTRED * n:
+        return None
+    margin = max(2, n // 40)
+    fill = np.concatenate([texture[: max(a - margin, 0)], texture[b + margin:]])
+    if len(fill) < 0.1 * n or np.median(fill) * STRIP_CONTRAST > np.median(texture[a:b]):
+        return None
+    return a, b
+
+
+def _sharp_band(stack: np.ndarray) -> list[ActiveArea]:
+    """A full-width (or full-height) band of sharp picture between soft, blurred fill."""
+    h, w = stack.shape[1:]
+    row_texture = np.median(np.abs(np.diff(stack, axis=2)).mean(axis=2), axis=0)
+    col_texture = np.median(np.abs(np.diff(stack, axis=1)).mean(axis=1), axis=0)
+    out = []
+    if rows := _band(row_texture):
+        out.append(ActiveArea(0.0, rows[0] / h, 1.0, rows[1] / h))
+    if cols := _band(col_texture):
+        out.append(ActiveArea(cols[0] / w, 0.0, cols[1] / w, 1.0))
+    return out
+
+
+def _edge_insets(stack: np.ndarray) -> list[ActiveArea]:
     gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0) > EDGE  # (h, w-2): edge between x and x+2
     gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0) > EDGE
     h, w = stack.shape[1:]
