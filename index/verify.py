@@ -14,6 +14,8 @@ from .align import Hypothesis, fit_line
 from .significance import poisson_binomial_tail, popcount_distances, window_probability
 
 TOL = 0.4  # seconds either side of the predicted reference time
+LOCAL = 2.5  # seconds either side of the predicted time that are the same shot, not background
+LOCAL_SHARE = 0.15  # ... but at most this share of the reference (short ones need their background)
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +125,10 @@ def _background(query_codes, ref_codes, ref_usable, ref_times, thr, query_t, dur
     hi = np.clip(np.arange(n_bins) + reach + 1, 0, n_bins)
     covered = (csum[:, hi] - csum[:, lo]) > 0
     centre = ((offset + speed * query_t) / bw).astype(np.int64)
-    exclude = np.abs(np.arange(n_bins)[None, :] - centre[:, None]) <= 2 * reach
+    # Close hashes just around the predicted time are the same shot (a slow pan, a held
+    # frame), not chance: leave them out, as far as a long enough reference allows.
+    local = max(2 * reach, min(round(LOCAL / bw), int(LOCAL_SHARE * n_bins)))
+    exclude = np.abs(np.arange(n_bins)[None, :] - centre[:, None]) <= local
     windows = (~exclude).sum(axis=1) / (2 * reach + 1)
     covered_windows = (covered & ~exclude).sum(axis=1) / (2 * reach + 1)
     return covered_windows / (windows + 1.0)
