@@ -201,7 +201,23 @@ class Matcher:
             lo, hi = match.query_span
             span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
             used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
-        return matches, nearest
+        return self._drop_lookalikes(matches), nearest
+
+    def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
+        """A second title over the same query frames must fit them about as tightly as the
+        stronger match does (the same footage in two titles); a looser fit is a look-alike
+        (one set, one camera, one style), not a second source."""
+        margin = max(2, self.nbits // 16)
+        kept: list[Match] = []
+        for m in sorted(matches, key=lambda m: m.chance):
+            length = m.query_span[1] - m.query_span[0]
+            rivals = [k for k in kept if k.video_id != m.video_id
+                      and min(k.query_span[1], m.query_span[1]) - max(k.query_span[0], m.query_span[0]) >= 0.5 * length]
+            if all(m.mean_distance <= k.mean_distance + margin for k in rivals):
+                kept.append(m)
+            else:
+                log.debug("dropped look-alike %s under %s", m.title, rivals[0].title)
+        return kept
 
     def _candidates(self, fpr: Fingerprint, usable: np.ndarray):
         """Frame hits within the radius, and every query row's raw neighbours (for density)."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fp.index.library import Library
-from fp.index.matcher import Matcher
+from fp.index.matcher import Match, Matcher
 
 from ..conftest import clip, write_video
 
@@ -114,3 +114,20 @@ def test_picture_in_picture_is_found(matcher, tmp_path):
     best = result.matches[0]
     assert best.title == "bbb_first60s"
     assert iou(best.ref_span, (20.0, 30.0)) > 0.8
+
+
+def _match(video_id, chance, span, mean_distance):
+    return Match(title=f"v{video_id}", ref_path=f"v{video_id}.mp4", video_id=video_id, score=0.0, confidence=1 - chance,
+                 chance=chance, query_span=span, ref_span=span, speed=1.0, offset=0.0, mirrored=False,
+                 matched_frames=20, query_coverage=1.0, ref_coverage=0.5, mean_distance=mean_distance)
+
+
+def test_loose_second_title_over_the_same_frames_is_dropped(matcher):
+    # Seen on real clips: a copy of one table-top clip also "matched" a mirrored rocket launch
+    # over the same seconds at mean distance 11.8 (the true title: 2.2).
+    true = _match(1, 1e-90, (0.0, 6.0), 2.2)
+    lookalike = _match(2, 5e-3, (0.0, 3.6), 11.8)
+    same_footage = _match(3, 1e-40, (0.5, 5.5), 3.0)  # the same shot in a second title (a trailer)
+    elsewhere = _match(4, 1e-3, (10.0, 16.0), 11.0)  # a compilation's next part
+    kept = matcher._drop_lookalikes([lookalike, elsewhere, same_footage, true])
+    assert [m.video_id for m in kept] == [1, 3, 4]
