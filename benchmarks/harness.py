@@ -154,6 +154,7 @@ def _outcome(q, result, error, refs_dir: Path) -> metrics.Outcome:
         true_ref_span=tuple(q.ref_span) if q.ref_span else None,
         query_span=best.query_span if best else None, ref_span=best.ref_span if best else None,
         candidate_ref=cand, error=error,
+        other_refs=tuple(_rel(m.ref_path, refs_dir) for m in result.matches[1:]) if result else (),
     )
 
 

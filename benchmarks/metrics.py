@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Outcome:
-    """One query: what is true and what a system said (its best match only)."""
+    """One query: what is true and what a system said (its best match, and any other titles)."""
 
     query: str
     truth_ref: str | None  # None: unrelated footage
@@ -21,14 +21,21 @@ class Outcome:
     ref_span: tuple[float, float] | None = None
     candidate_ref: str | None = None  # best candidate even below threshold (for ranking)
     error: str | None = None
+    other_refs: tuple[str, ...] = ()  # titles named besides the best match (a compilation's others)
 
     @property
     def correct(self) -> bool:
         return self.truth_ref is not None and self.predicted_ref == self.truth_ref
 
     @property
+    def extra_wrong_title(self) -> bool:
+        """A second title named that the query does not show."""
+        return any(ref != self.truth_ref for ref in self.other_refs)
+
+    @property
     def false_match(self) -> bool:
-        return self.predicted_ref is not None and self.predicted_ref != self.truth_ref
+        wrong_best = self.predicted_ref is not None and self.predicted_ref != self.truth_ref
+        return wrong_best or self.extra_wrong_title
 
 
 def iou(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
@@ -58,6 +65,7 @@ def summary(outcomes: list[Outcome]) -> dict:
         "false_matches": fm,
         "false_matches_on_negatives": sum(o.false_match for o in negatives),
         "wrong_title_on_copies": sum(o.false_match for o in copies),
+        "extra_wrong_titles": sum(o.extra_wrong_title for o in outcomes),
         "errors": sum(o.error is not None for o in outcomes),
         "precision": _ratio(tp, tp + fm),
         "recall": _ratio(tp, len(copies)),

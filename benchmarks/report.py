@@ -93,7 +93,7 @@ def plot_speed(results: dict, out: Path) -> str:
 def write_report(results: dict, outcomes, out: Path) -> Path:
     plots = [plot_pr(results, out), plot_recall_by_edit(results, out), plot_scores(outcomes, out), plot_speed(results, out)]
     fp, base, speed, lib = results["fp"], results.get("baseline"), results["speed"], results["library"]
-    keys = ["queries", "copies", "negatives", "precision", "recall", "false_matches", "false_match_rate", "average_precision",
+    keys = ["queries", "copies", "negatives", "precision", "recall", "false_matches", "extra_wrong_titles", "false_match_rate", "average_precision",
             "recall_at_zero_false_matches", "query_span_iou", "ref_span_iou", "errors"]
     lines = ["# fp benchmark", "", f"truth: `{results['truth']}`  refs: `{results['refs_dir']}`  seed: {results['seed']}", "",
              "## Accuracy at the default threshold", "", "| figure | fp | baseline |", "|---|---|---|"]

@@ -46,3 +46,12 @@ def test_recall_by_edit_and_iou():
 def test_empty():
     s = summary([])
     assert s["precision"] is None and s["recall"] is None and average_precision([]) is None
+
+
+def test_a_second_wrong_title_is_a_false_match():
+    # The right title first, but a look-alike title named too: found, and still a false match.
+    extra = Outcome("q7", "A", "A", 9.0, ("crop",), other_refs=("B",))
+    compilation = Outcome("q8", "A", "A", 9.0, ("crop",), other_refs=("A",))
+    s = summary([extra, compilation])
+    assert (s["true_matches"], s["false_matches"], s["extra_wrong_titles"]) == (2, 1, 1)
+    assert s["wrong_title_on_copies"] == 1 and s["precision"] == pytest.approx(2 / 3)
