@@ -25,6 +25,7 @@ class FingerprintConfig:
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
     inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
     hasher: str = "phash64"
+    fine_hasher: str | None = "phash256"  # verification hash of whole pictures (None: none)
     threads: int = 1  # decoder threads
     keyframes_only: bool = False
     max_seconds: float | None = None
@@ -65,6 +66,8 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
     views: list[int] = []
     areas: list[float] = []
     codes, mirrors, quality = [], [], []
+    fine_hasher = get_hasher(config.fine_hasher) if config.fine_hasher else None
+    fines, fine_mirrors = [], []
     view_every = max(1, round(config.fps / config.crop_views_fps)) if config.crop_views_fps else 0
 
     pending: list[tuple[float, np.ndarray]] = []  # (time, shrunk grey) awaiting a bar decision
@@ -95,6 +98,14 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         codes.append(batch.codes)
         mirrors.append(batch.mirror_codes)
         quality.append(batch.quality)
+        if fine_hasher is not None:
+            whole = [i for i, view in enumerate(views[len(views) - len(images):]) if view == 0 or view >= INSET_VIEW]
+            fine = fine_hasher.hash_batch([images[i] for i in whole])
+            rows = np.zeros((len(images), fine_hasher.nbits // 8), np.uint8)
+            mirror_rows = rows.copy()
+            rows[whole], mirror_rows[whole] = fine.codes, fine.mirror_codes
+            fines.append(rows)
+            fine_mirrors.append(mirror_rows)
         pending.clear()
 
     frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds)
@@ -122,4 +133,12 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         mirror_codes=np.concatenate(mirrors) if mirrors else np.zeros((0, nbytes), np.uint8),
         views=np.asarray(views, dtype=np.uint8),
         meta={"sample_fps": config.fps, "mean_active_area": round(float(np.mean(areas)), 4) if areas else 1.0},
+        fine_codes=_stack(fines, fine_hasher),
+        fine_mirror_codes=_stack(fine_mirrors, fine_hasher),
     )
+
+
+def _stack(parts: list[np.ndarray], hasher) -> np.ndarray | None:
+    if hasher is None:
+        return None
+    return np.concatenate(parts) if parts else np.zeros((0, hasher.nbits // 8), np.uint8)

@@ -50,7 +50,9 @@ class Fingerprint:
 
     `codes` are the hashes of the normalised frames; `mirror_codes` the hashes of the same
     images flipped left-right (used for queries); `views` says which view of the frame a row
-    hashes (0 = the whole active picture). Arrays are read-only.
+    hashes (0 = the whole active picture). `fine_codes` / `fine_mirror_codes` hold a larger
+    hash of the same image for rows of whole pictures (view 0 and insets; zeros on crop rows),
+    used to verify alignments the search hash cannot separate. Arrays are read-only.
     """
 
     source: str
@@ -65,6 +67,8 @@ class Fingerprint:
     mirror_codes: np.ndarray | None = None
     views: np.ndarray | None = None  # uint8 (n,); None means all 0
     meta: dict = field(default_factory=dict)
+    fine_codes: np.ndarray | None = None  # uint8 (n, fine nbytes)
+    fine_mirror_codes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.times)
@@ -72,7 +76,9 @@ class Fingerprint:
             raise ValueError("times, codes and quality must describe the same frames")
         if self.views is None:
             object.__setattr__(self, "views", np.zeros(n, dtype=np.uint8))
-        for arr in (self.times, self.codes, self.quality, self.mirror_codes, self.views):
+        if self.fine_codes is not None and len(self.fine_codes) != n:
+            raise ValueError("fine_codes must have one row per frame row")
+        for arr in (self.times, self.codes, self.quality, self.mirror_codes, self.views, self.fine_codes, self.fine_mirror_codes):
             if arr is not None:
                 arr.flags.writeable = False
 
@@ -91,9 +97,19 @@ class Fingerprint:
 
     def select(self, mask: np.ndarray) -> "Fingerprint":
         """The same fingerprint restricted to the rows where `mask` is true."""
-        mirror = self.mirror_codes[mask] if self.mirror_codes is not None else None
+        def pick(arr):
+            return arr[mask] if arr is not None else None
+
         return Fingerprint(self.source, self.hasher, self.params, self.duration, self.width, self.height,
-                           self.times[mask], self.codes[mask], self.quality[mask], mirror, self.views[mask], dict(self.meta))
+                           self.times[mask], self.codes[mask], self.quality[mask], pick(self.mirror_codes), self.views[mask],
+                           dict(self.meta), pick(self.fine_codes), pick(self.fine_mirror_codes))
+
+    @property
+    def fine_rows(self) -> np.ndarray:
+        """Rows that carry a fine hash (whole pictures, not crop views)."""
+        if self.fine_codes is None:
+            return np.zeros(len(self), bool)
+        return (self.views == 0) | (self.views >= 100)
 
     def to_dict(self, with_frames: bool = True) -> dict:
         out = {

@@ -10,12 +10,13 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from fp.fingerprint.normalise import INSET_VIEW
+from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
 from fp.fingerprint.types import Fingerprint
 
 from .align import SPEEDS, Candidates, hypotheses
 from .library import Library
-from .significance import null_cdf
+from .significance import null_cdf, prior_cdf
 from .verify import TOL, Verified, group_keys, verify
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Match:
     mean_distance: float
     metadata: dict = field(default_factory=dict)
     pairs: tuple = ()  # (query_t, ref_t, distance) of hit frames, for evidence
+    hash_bits: int = 64  # the hash that verified the match (distances are in its bits)
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         out = asdict(self)
@@ -112,7 +114,12 @@ class Matcher:
         self.videos = {v.id: v for v in library.videos()}
         self.total_duration = sum(v.duration for v in self.videos.values())
         self._cdf = None
+        self._fine_cdf = None
         self._video_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._fine_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        fine = self.query_config.fine_hasher
+        self.fine_nbits = get_hasher(fine).nbits if fine and library.store.meta_has_fine() else 0
+        self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
 
     @property
     def cdf(self) -> np.ndarray:
@@ -123,6 +130,34 @@ class Matcher:
             codes = self.library.codes_for(idx.ids[take]) if len(take) else np.zeros((0, self.nbits // 8), np.uint8)
             self._cdf = null_cdf(codes, idx.video_ids[take], self.nbits)
         return self._cdf
+
+    @property
+    def fine_cdf(self) -> np.ndarray:
+        if self._fine_cdf is None:
+            codes, vids = self.library.store.fine_sample()
+            self._fine_cdf = null_cdf(codes, vids, self.fine_nbits) if len(codes) else prior_cdf(self.fine_nbits)
+        return self._fine_cdf
+
+    def _fine(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, fine codes, usable) of one reference's whole-picture rows."""
+        if video_id not in self._fine_cache:
+            if len(self._fine_cache) > 32:
+                self._fine_cache.clear()
+            times, codes, quality = self.library.store.video_fine(video_id)
+            self._fine_cache[video_id] = (times, codes, quality >= self.config.min_quality)
+        return self._fine_cache[video_id]
+
+    def _verify_fine(self, h, fpr: Fingerprint, keys: np.ndarray, ok: np.ndarray) -> Verified | None:
+        """The same hypothesis checked with the larger hash, which tells apart moments of one
+        static shot that the search hash sees as alike (a 5 s talking-heads reference)."""
+        if not self.fine_nbits or fpr.fine_codes is None or fpr.fine_codes.shape[1] * 8 != self.fine_nbits:
+            return None
+        times, codes, usable = self._fine(h.video_id)
+        if len(times) == 0:
+            return None
+        qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
+        return verify(h, fpr.times, qcodes, keys, ok & fpr.fine_rows, times, codes, usable,
+                      self.videos[h.video_id].duration, self.fine_radius, self.fine_cdf, None)
 
     def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, codes, usable) of every hash of one reference video."""
@@ -170,7 +205,7 @@ class Matcher:
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, max_change=max(2, self.nbits // 16))
         used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
-        n_hyp = self._n_hypotheses(fpr.duration) * tests
+        n_hyp = self._n_hypotheses(fpr.duration) * tests * (2 if self.fine_nbits else 1)  # two hashes, two tests
         matches: list[Match] = []
         nearest: dict | None = None
         for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
@@ -185,6 +220,10 @@ class Matcher:
             v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, ref_usable,
                        self.videos[h.video_id].duration, self.radius, self.cdf, density)
             chance = v.p_value * n_hyp
+            if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+                fine = self._verify_fine(h, fpr, keys, ok)
+                if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
+                    v, chance = fine, fine.p_value * n_hyp
             if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
                 if nearest is None or chance < nearest["chance"]:
                     video = self.videos[h.video_id]
@@ -207,13 +246,13 @@ class Matcher:
         """A second title over the same query frames must fit them about as tightly as the
         stronger match does (the same footage in two titles); a looser fit is a look-alike
         (one set, one camera, one style), not a second source."""
-        margin = max(2, self.nbits // 16)
+        margin = 4 / 64  # in bits per hash bit
         kept: list[Match] = []
         for m in sorted(matches, key=lambda m: m.chance):
             length = m.query_span[1] - m.query_span[0]
             rivals = [k for k in kept if k.video_id != m.video_id
                       and min(k.query_span[1], m.query_span[1]) - max(k.query_span[0], m.query_span[0]) >= 0.5 * length]
-            if all(m.mean_distance <= k.mean_distance + margin for k in rivals):
+            if all(m.mean_distance / m.hash_bits <= k.mean_distance / k.hash_bits + margin for k in rivals):
                 kept.append(m)
             else:
                 log.debug("dropped look-alike %s under %s", m.title, rivals[0].title)
@@ -286,5 +325,5 @@ class Matcher:
             query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
             matched_frames=int(v.hit.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
             ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
-            metadata=video.metadata, pairs=pairs,
+            metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits),
         )

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS frames (
     code BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS frames_video ON frames(video_id);
+CREATE TABLE IF NOT EXISTS fine (
+    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    code BLOB NOT NULL
+);
 """
 
 
@@ -145,6 +149,11 @@ class Store:
                 (bytes(c) for c in fpr.codes),
             )
             self.db.executemany("INSERT INTO frames(video_id, t, view, quality, code) VALUES (?, ?, ?, ?, ?)", rows)
+            if fpr.fine_codes is not None:
+                first = int(self.db.execute("SELECT MIN(id) FROM frames WHERE video_id = ?", (video_id,)).fetchone()[0])
+                fine = np.nonzero(fpr.fine_rows)[0]
+                self.db.executemany("INSERT INTO fine(frame_id, code) VALUES (?, ?)",
+                                    ((first + int(i), bytes(fpr.fine_codes[i])) for i in fine))
             self._bump()
         return video_id
 
@@ -186,6 +195,32 @@ class Store:
         ts, views, codes, quality = zip(*rows)
         return (np.asarray(ts), np.asarray(views, np.uint8),
                 np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8))
+
+    def meta_has_fine(self) -> bool:
+        """Whether any video carries fine hashes (libraries made before them have none)."""
+        return self.db.execute("SELECT 1 FROM fine LIMIT 1").fetchone() is not None
+
+    def video_fine(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, fine codes, quality) of one video's whole-picture rows; empty when it has none."""
+        rows = self.db.execute(
+            "SELECT f.t, x.code, f.quality FROM frames f JOIN fine x ON x.frame_id = f.id WHERE f.video_id = ? ORDER BY f.id",
+            (video_id,)).fetchall()
+        if not rows:
+            return np.zeros(0), np.zeros((0, 0), np.uint8), np.zeros(0, np.uint8)
+        ts, codes, quality = zip(*rows)
+        return np.asarray(ts), np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8)
+
+    def fine_sample(self, limit: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+        """(fine codes, video ids) of up to `limit` whole-picture rows spread over the library."""
+        n = self.db.execute("SELECT COUNT(*) FROM fine").fetchone()[0]
+        step = max(1, n // limit)
+        rows = self.db.execute(
+            "SELECT x.code, f.video_id FROM fine x JOIN frames f ON f.id = x.frame_id WHERE x.rowid % ? = 0 LIMIT ?",
+            (step, limit)).fetchall()
+        if not rows:
+            return np.zeros((0, 0), np.uint8), np.zeros(0, np.int64)
+        codes, vids = zip(*rows)
+        return np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(vids, np.int64)
 
     def counts(self) -> dict:
         n_videos, hours = self.db.execute("SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0 FROM videos").fetchone()

@@ -29,6 +29,7 @@ class Verified:
     p_value: float
     hit_keys: int
     n_keys: int
+    nbits: int = 64
 
 
 def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
@@ -70,7 +71,7 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     p_key = np.array([p[usable & (keys == k)].max() for k in key_ids])
     hit_key = np.array([hit[keys == k].any() for k in key_ids], bool)
     p_value = poisson_binomial_tail(p_key, int(hit_key.sum()))
-    return Verified(h, speed, offset, hit, best_d, best_t, p_value, int(hit_key.sum()), len(key_ids))
+    return Verified(h, speed, offset, hit, best_d, best_t, p_value, int(hit_key.sum()), len(key_ids), query_codes.shape[1] * 8)
 
 
 def _best_line(h, dist, usable, query_t, ref_times, radius) -> tuple[float, float]:

@@ -1,4 +1,6 @@
 """Matching real clips: natural copies, disguised copies, unrelated footage."""
+from dataclasses import replace
+
 import av
 import cv2
 import numpy as np
@@ -131,3 +133,29 @@ def test_loose_second_title_over_the_same_frames_is_dropped(matcher):
     elsewhere = _match(4, 1e-3, (10.0, 16.0), 11.0)  # a compilation's next part
     kept = matcher._drop_lookalikes([lookalike, elsewhere, same_footage, true])
     assert [m.video_id for m in kept] == [1, 3, 4]
+
+
+@pytest.mark.parametrize("edit", ["brightness", "gamma"])
+def test_static_shot_copy_is_proven_by_the_fine_hash(matcher, tmp_path, edit):
+    # friday: 6 s, one shot of two people talking. Under a tone change the 64-bit hash sees
+    # every moment of it as alike and cannot prove an alignment; the 256-bit hash can.
+    change = {"brightness": lambda img: np.clip(img.astype(np.int16) - 40, 0, 255).astype(np.uint8),
+              "gamma": lambda img: (((img / 255.0) ** 1.5) * 255).astype(np.uint8)}[edit]
+    path = disguise(clip("friday.mp4"), tmp_path / "talk_show_clip.mp4", 0.5, 5.0, change)
+    plain = Matcher(matcher.library, replace(matcher.config), replace(matcher.query_config, fine_hasher=None))
+    without_fine = plain.match_file(path)
+    result = matcher.match_file(path)
+    assert result.verdict == "match" and result.matches[0].title == "friday"
+    best = result.matches[0]
+    assert iou(best.ref_span, (0.5, 5.5)) > 0.8, best.ref_span
+    if not without_fine.matches:  # the case the fine hash exists for
+        assert best.hash_bits == 256
+
+
+def test_fine_hashes_are_stored_for_whole_pictures_only(matcher):
+    store = matcher.library.store
+    video = next(v for v in matcher.library.videos() if v.title == "friday")
+    times, views, codes, _ = store.video_frames(video.id)
+    fine_t, fine_codes, _ = store.video_fine(video.id)
+    assert fine_codes.shape == ((views == 0).sum(), 32)
+    assert np.array_equal(fine_t, times[views == 0])
