@@ -119,6 +119,7 @@ class Library:
             "videos": counts["videos"],
             "hours": round(counts["hours"], 4),
             "hashes": counts["hashes"],
+            "fine_hashes": counts["fine_hashes"],  # 256-bit verification hashes of whole pictures
             "bytes": db_bytes + index_bytes,
             "sqlite_bytes": db_bytes,
             "index_bytes": index_bytes,

@@ -226,7 +226,8 @@ class Store:
         n_videos, hours = self.db.execute("SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0 FROM videos").fetchone()
         n_frames = self.db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
         max_id = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM frames").fetchone()[0]
-        return {"videos": n_videos, "hours": hours, "hashes": n_frames, "max_frame_id": max_id}
+        n_fine = self.db.execute("SELECT COUNT(*) FROM fine").fetchone()[0]
+        return {"videos": n_videos, "hours": hours, "hashes": n_frames, "fine_hashes": n_fine, "max_frame_id": max_id}
 
     def integrity_problems(self) -> list[str]:
         problems = []
