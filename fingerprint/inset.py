@@ -47,7 +47,24 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     if len(frames) < 5:
         return []
     stack = np.stack(frames)
-    return _edge_insets(stack) or _sharp_band(stack)
+    return _centred(_edge_insets(stack)) or _sharp_band(stack)
+
+
+def _centred(found: list[ActiveArea]) -> list[ActiveArea]:
+    """Reframes centre the picture: a full-width (or full-height) strip found off-centre, its
+    far side snapped to a strong edge inside the picture (a desk, a horizon) while the real
+    border is faint, is also tried as its centred hull."""
+    out = list(found)
+    for a in found:
+        if len(out) >= 2:
+            break
+        if a.left < 0.05 and a.right > 0.95 and abs(a.top - (1 - a.bottom)) > STRIP_CENTRED:
+            m = min(a.top, 1 - a.bottom)
+            out.append(ActiveArea(a.left, m, a.right, 1 - m))
+        elif a.top < 0.05 and a.bottom > 0.95 and abs(a.left - (1 - a.right)) > STRIP_CENTRED:
+            m = min(a.left, 1 - a.right)
+            out.append(ActiveArea(m, a.top, 1 - m, a.bottom))
+    return out
 
 
 def _band(texture: np.ndarray) -> tuple[int, int] | None:
