@@ -118,7 +118,7 @@ class Matcher:
         self._video_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._fine_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         fine = self.query_config.fine_hasher
-        self.fine_nbits = get_hasher(fine).nbits if fine and library.store.meta_has_fine() else 0
+        self.fine_nbits = get_hasher(fine).nbits if fine and library.store.has_fine() else 0
         self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
 
     @property

@@ -196,7 +196,7 @@ class Store:
         return (np.asarray(ts), np.asarray(views, np.uint8),
                 np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8))
 
-    def meta_has_fine(self) -> bool:
+    def has_fine(self) -> bool:
         """Whether any video carries fine hashes (libraries made before them have none)."""
         return self.db.execute("SELECT 1 FROM fine LIMIT 1").fetchone() is not None
 
