@@ -163,3 +163,27 @@ def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
         assert status == {"friday.mp4": "indexed", "flower.mp4": "indexed", "elf.mp4": "indexed", "crash.mp4": "failed"}
         assert "crashed" in report.failed[0].reason
         assert lib.verify() == []
+
+
+def test_library_made_before_fine_hashes_still_opens_and_matches(tmp_path):
+    # Session-1 libraries have no `fine` table: they open, match with the 64-bit hash alone, and
+    # videos added later carry fine hashes; removing a video removes its fine rows too.
+    from fp.index.matcher import Matcher
+
+    root = tmp_path / "old"
+    with Library(root) as lib:
+        index_paths(lib, [clip("cockatoo.mp4")])
+    db = sqlite3.connect(root / "library.sqlite")
+    db.execute("DROP TABLE fine")
+    db.commit()
+    db.close()
+    with Library(root) as lib:
+        assert lib.stats()["fine_hashes"] == 0 and lib.verify() == []
+        matcher = Matcher(lib)
+        assert matcher.fine_nbits == 0
+        assert matcher.match_file(clip("cockatoo.mp4")).matches[0].title == "cockatoo"
+        index_paths(lib, [clip("friday.mp4")])
+        assert lib.stats()["fine_hashes"] > 0
+        friday = next(v for v in lib.videos() if v.title == "friday")
+        lib.remove(friday.id)
+        assert lib.stats()["fine_hashes"] == 0 and lib.store.integrity_problems() == []
