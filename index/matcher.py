@@ -115,8 +115,7 @@ class Matcher:
         self.total_duration = sum(v.duration for v in self.videos.values())
         self._cdf = None
         self._fine_cdf = None
-        self._video_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._fine_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._rows: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per (hash, video)
         fine = self.query_config.fine_hasher
         self.fine_nbits = get_hasher(fine).nbits if fine and library.store.has_fine() else 0
         self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
@@ -140,12 +139,7 @@ class Matcher:
 
     def _fine(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, fine codes, usable) of one reference's whole-picture rows."""
-        if video_id not in self._fine_cache:
-            if len(self._fine_cache) > 32:
-                self._fine_cache.clear()
-            times, codes, quality = self.library.store.video_fine(video_id)
-            self._fine_cache[video_id] = (times, codes, quality >= self.config.min_quality)
-        return self._fine_cache[video_id]
+        return self._cached("fine", video_id, lambda: self.library.store.video_fine(video_id))
 
     def _verify_fine(self, h, fpr: Fingerprint, keys: np.ndarray, ok: np.ndarray) -> Verified | None:
         """The same hypothesis checked with the larger hash, which tells apart moments of one
@@ -161,12 +155,21 @@ class Matcher:
 
     def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, codes, usable) of every hash of one reference video."""
-        if video_id not in self._video_cache:
-            if len(self._video_cache) > 32:
-                self._video_cache.clear()
+        def load():
             times, _views, codes, quality = self.library.store.video_frames(video_id)
-            self._video_cache[video_id] = (times, codes, quality >= self.config.min_quality)
-        return self._video_cache[video_id]
+            return times, codes, quality
+
+        return self._cached("search", video_id, load)
+
+    def _cached(self, kind: str, video_id: int, load) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, codes, usable) from `load()` -> (times, codes, quality), kept for the next query."""
+        key = (kind, video_id)
+        if key not in self._rows:
+            if len(self._rows) > 64:
+                self._rows.clear()
+            times, codes, quality = load()
+            self._rows[key] = (times, codes, quality >= self.config.min_quality)
+        return self._rows[key]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
         start = time.perf_counter()
