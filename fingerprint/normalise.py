@@ -104,7 +104,6 @@ VIEWS: tuple[tuple[float, float, float], ...] = ((0.0, 0.5, 0.5),) + tuple(
 )
 
 
-INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows
 
 
 def active_picture(grey: np.ndarray) -> tuple[np.ndarray, ActiveArea]:

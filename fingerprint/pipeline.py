@@ -10,8 +10,8 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import INSET_VIEW, VIEWS, WORK_SIDE, crop_to, detect_active_area_window, shrink, view_image
-from .types import Fingerprint
+from .normalise import VIEWS, WORK_SIDE, crop_to, detect_active_area_window, shrink, view_image
+from .types import INSET_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps)
@@ -99,8 +99,8 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         mirrors.append(batch.mirror_codes)
         quality.append(batch.quality)
         if fine_hasher is not None:
-            whole = [i for i, view in enumerate(views[len(views) - len(images):]) if view == 0 or view >= INSET_VIEW]
-            fine = fine_hasher.hash_batch([images[i] for i in whole])
+            whole = np.nonzero(whole_picture(views[len(views) - len(images):]))[0]
+            fine = fine_hasher.hash_batch([images[i] for i in whole.tolist()])
             rows = np.zeros((len(images), fine_hasher.nbits // 8), np.uint8)
             mirror_rows = rows.copy()
             rows[whole], mirror_rows[whole] = fine.codes, fine.mirror_codes

@@ -5,6 +5,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows (100, 101, ...)
+
+
+def whole_picture(views: np.ndarray) -> np.ndarray:
+    """Rows that hash a whole picture (view 0 or an inset), not one of the crop views."""
+    views = np.asarray(views)
+    return (views == 0) | (views >= INSET_VIEW)
+
 
 @dataclass(frozen=True, eq=False)
 class Frame:
@@ -109,7 +117,7 @@ class Fingerprint:
         """Rows that carry a fine hash (whole pictures, not crop views)."""
         if self.fine_codes is None:
             return np.zeros(len(self), bool)
-        return (self.views == 0) | (self.views >= 100)
+        return whole_picture(self.views)
 
     def to_dict(self, with_frames: bool = True) -> dict:
         out = {

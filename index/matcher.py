@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from fp.fingerprint.normalise import INSET_VIEW
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.types import Fingerprint
+from fp.fingerprint.types import Fingerprint, whole_picture
 
 from .align import SPEEDS, Candidates, hypotheses
 from .library import Library
@@ -181,7 +180,7 @@ class Matcher:
         """Match the whole picture and, when one was found, a picture-in-picture inset."""
         start = time.perf_counter()
         query = query or fpr.source
-        parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views) if view == 0 or view >= INSET_VIEW]
+        parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[whole_picture(fpr.views)])]
         matches: list[Match] = []
         nearest: dict | None = None
         for part in parts:

@@ -150,10 +150,9 @@ class Store:
             )
             self.db.executemany("INSERT INTO frames(video_id, t, view, quality, code) VALUES (?, ?, ?, ?, ?)", rows)
             if fpr.fine_codes is not None:
-                first = int(self.db.execute("SELECT MIN(id) FROM frames WHERE video_id = ?", (video_id,)).fetchone()[0])
-                fine = np.nonzero(fpr.fine_rows)[0]
+                ids = [i for (i,) in self.db.execute("SELECT id FROM frames WHERE video_id = ? ORDER BY id", (video_id,))]
                 self.db.executemany("INSERT INTO fine(frame_id, code) VALUES (?, ?)",
-                                    ((first + int(i), bytes(fpr.fine_codes[i])) for i in fine))
+                                    ((ids[i], bytes(fpr.fine_codes[i])) for i in np.nonzero(fpr.fine_rows)[0].tolist()))
             self._bump()
         return video_id
 
