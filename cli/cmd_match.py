@@ -41,7 +41,7 @@ def match(paths, library_dir, listings_csv, evidence_dir, as_csv, max_chance, fa
     listings = read_listings(listings_csv) if listings_csv else {}
     files, missing = find_videos(paths)
     results: list[MatchResult] = [MatchResult(m.path, "error", error=m.reason) for m in missing]
-    with Library(library_dir, create=False) as lib:
+    with Library(library_dir, create=False, readonly=True) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=max_chance))
         bar = Progress(len(files), "matching", quiet=quiet)
         try:
