@@ -16,7 +16,7 @@ from fp.fingerprint.types import Fingerprint, whole_picture
 from .align import SPEEDS, Candidates, hypotheses
 from .library import Library
 from .significance import null_cdf, prior_cdf
-from .verify import TOL, Verified, group_keys, verify
+from .verify import TOL, Reference, Verified, group_keys, verify
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Matcher:
         self.total_duration = sum(v.duration for v in self.videos.values())
         self._cdf = None
         self._fine_cdf = None
-        self._rows: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per (hash, video)
+        self._rows: dict[tuple[str, int], Reference] = {}  # per (hash, video)
         fine = self.query_config.fine_hasher
         self.fine_nbits = get_hasher(fine).nbits if fine and library.store.has_fine() else 0
         self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
@@ -141,8 +141,8 @@ class Matcher:
             self._fine_cdf = null_cdf(codes, vids, self.fine_nbits) if len(codes) else prior_cdf(self.fine_nbits)
         return self._fine_cdf
 
-    def _fine(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, fine codes, usable) of one reference's whole-picture rows."""
+    def _fine(self, video_id: int) -> Reference:
+        """One reference's whole-picture rows with their fine hashes."""
         return self._cached("fine", video_id, lambda: self.library.store.video_fine(video_id))
 
     def _verify_fine(self, h, fpr: Fingerprint, keys: np.ndarray, ok: np.ndarray) -> Verified | None:
@@ -150,29 +150,28 @@ class Matcher:
         static shot that the search hash sees as alike (a 5 s talking-heads reference)."""
         if not self.fine_nbits or fpr.fine_codes is None or fpr.fine_codes.shape[1] * 8 != self.fine_nbits:
             return None
-        times, codes, usable = self._fine(h.video_id)
-        if len(times) == 0:
+        ref = self._fine(h.video_id)
+        if len(ref.times) == 0:
             return None
         qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
-        return verify(h, fpr.times, qcodes, keys, ok & fpr.fine_rows, times, codes, usable,
-                      self.videos[h.video_id].duration, self.fine_radius, self.fine_cdf, None)
+        return verify(h, fpr.times, qcodes, keys, ok & fpr.fine_rows, ref, self.fine_radius, self.fine_cdf, None)
 
-    def _video(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, codes, usable) of every hash of one reference video."""
+    def _video(self, video_id: int) -> Reference:
+        """Every hash of one reference video."""
         def load():
             times, _views, codes, quality = self.library.store.video_frames(video_id)
             return times, codes, quality
 
         return self._cached("search", video_id, load)
 
-    def _cached(self, kind: str, video_id: int, load) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, codes, usable) from `load()` -> (times, codes, quality), kept for the next query."""
+    def _cached(self, kind: str, video_id: int, load) -> Reference:
+        """A Reference from `load()` -> (times, codes, quality), kept for the next query."""
         key = (kind, video_id)
         if key not in self._rows:
             if len(self._rows) > 64:
                 self._rows.clear()
             times, codes, quality = load()
-            self._rows[key] = (times, codes, quality >= self.config.min_quality)
+            self._rows[key] = Reference.of(times, codes, quality >= self.config.min_quality, self.videos[video_id].duration)
         return self._rows[key]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
@@ -218,14 +217,13 @@ class Matcher:
         for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
             if len(matches) >= self.config.max_matches:
                 break
-            ref_times, ref_codes, ref_usable = self._video(h.video_id)
-            if len(ref_times) == 0:
+            ref = self._video(h.video_id)
+            if len(ref.times) == 0:
                 continue  # removed since the index was loaded
             qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
             ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-            density = self._density(neighbours[h.mirrored], h.video_id, len(ref_times))
-            v = verify(h, fpr.times, qcodes, keys, ok, ref_times, ref_codes, ref_usable,
-                       self.videos[h.video_id].duration, self.radius, self.cdf, density)
+            density = self._density(neighbours[h.mirrored], h.video_id, len(ref.times))
+            v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, density)
             chance = v.p_value * n_hyp
             if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
                 fine = self._verify_fine(h, fpr, keys, ok)

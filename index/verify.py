@@ -1,8 +1,10 @@
-"""Check one alignment hypothesis against every hash of its reference video.
+"""Check one alignment hypothesis against the hashes of its reference video.
 
 For each query frame: the closest reference hash near the predicted time (a hit when within
-the radius), and how often a hash that close turns up by chance, both elsewhere in the same
-video (self-similar footage: static shots, one studio set) and in unrelated library footage.
+the radius), and how often a hash that close turns up by chance: in the neighbouring shots of
+that part of the reference (a scene shot on one set), anywhere in the title (self-similar
+footage), and in unrelated library footage. Every step works on chunks of query frames and the
+reference rows near them, so cost and memory grow linearly with the durations (whole films).
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from .significance import poisson_binomial_tail, popcount_distances, window_prob
 TOL = 0.4  # seconds either side of the predicted reference time
 LOCAL = 2.5  # seconds either side of the predicted time that are the same shot, not background
 LOCAL_SHARE = 0.15  # ... but at most this share of the reference (short ones need their background)
+SCENES = (10.0, 30.0)  # half-widths (s) of the neighbourhoods an alignment is also judged against
+TITLE_WINDOWS = 400  # sampled windows for the title-wide background (all of them in titles up to 80 s)
+CHUNK = 256  # query frames handled together
+FAR = 10**6  # distance standing for "no usable hash here"
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +30,7 @@ class Verified:
     speed: float
     offset: float
     hit: np.ndarray  # bool per query row
-    distance: np.ndarray  # int per query row (nbits+1 where no hash in the window)
+    distance: np.ndarray  # int per query row (FAR where no hash in the window)
     ref_t: np.ndarray  # time of the closest reference hash per query row
     p_value: float
     hit_keys: int
@@ -45,25 +51,35 @@ def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
     return keys
 
 
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """One reference video's rows for verification, in time order."""
+
+    times: np.ndarray
+    codes: np.ndarray
+    usable: np.ndarray
+    duration: float
+
+    @classmethod
+    def of(cls, times, codes, usable, duration) -> "Reference":
+        order = np.argsort(times, kind="stable")
+        if np.all(order == np.arange(len(order))):
+            return cls(times, codes, usable, duration)
+        return cls(times[order], codes[order], usable[order], duration)
+
+    def rows_between(self, lo: float, hi: float) -> slice:
+        return slice(int(np.searchsorted(self.times, lo, "left")), int(np.searchsorted(self.times, hi, "right")))
+
+
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
-           ref_times: np.ndarray, ref_codes: np.ndarray, ref_usable: np.ndarray, ref_duration: float, radius: int,
-           cdf: np.ndarray, density=None) -> Verified:
+           ref: Reference, radius: int, cdf: np.ndarray, density=None) -> Verified:
     """`density(distances, window_rows)`: per query row, the chance of a hit that close from
     unrelated library footage near that very frame (None: use only the library-wide `cdf`)."""
-    # Only reference hashes near the hypothesised line can be hits (the refit may move it a little).
-    pred = h.offset + h.speed * query_t[[0, -1]] if len(query_t) else np.zeros(2)
-    slack = 2.0 + 0.15 * float(np.ptp(query_t)) if len(query_t) else 2.0
-    near = np.nonzero((ref_times >= pred.min() - slack) & (ref_times <= pred.max() + slack))[0]
-    dist = popcount_distances(query_codes, ref_codes[near])
-    dist[:, ~ref_usable[near]] = 10**6  # blank reference frames (fades, black) never count
-    near_times = ref_times[near]
-    speed, offset = _best_line(h, dist, usable, query_t, near_times, radius)
-    best_d, best_t, in_window = _closest_in_window(dist, query_t, near_times, speed, offset)
+    speed, offset = _best_line(h, query_t, query_codes, usable, ref, radius)
+    best_d, best_t, in_window = closest_in_window(query_t, query_codes, ref, speed, offset)
     hit = usable & (best_d <= radius)
     thr = np.where(hit, best_d, radius)
-    p_within = _background(query_codes, ref_codes, ref_usable, ref_times, thr, query_t, ref_duration, speed, offset)
-    p_lib = window_probability(cdf, thr, in_window)
-    p = np.maximum(p_within, p_lib)
+    p = np.maximum(background(query_t, query_codes, thr, ref, speed, offset), window_probability(cdf, thr, in_window))
     if density is not None:
         p = np.maximum(p, density(thr, in_window))
     key_ids = np.unique(keys[usable])
@@ -74,13 +90,13 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     return Verified(h, speed, offset, hit, best_d, best_t, p_value, int(hit_key.sum()), len(key_ids), query_codes.shape[1] * 8)
 
 
-def _best_line(h, dist, usable, query_t, ref_times, radius) -> tuple[float, float]:
+def _best_line(h, query_t, query_codes, usable, ref: Reference, radius) -> tuple[float, float]:
     """The voted line, a least-squares refit, or plain speed 1: whichever the hits fit best.
 
     Closest-hash times jitter by a frame or two, so a short span cannot tell speeds apart;
     ties go to the speed nearest 1.
     """
-    best_d, best_t, _ = _closest_in_window(dist, query_t, ref_times, h.speed, h.offset)
+    best_d, best_t, _ = closest_in_window(query_t, query_codes, ref, h.speed, h.offset)
     hit = usable & (best_d <= radius)
     lines = [(h.speed, h.offset)]
     if hit.sum() >= 2:
@@ -88,7 +104,7 @@ def _best_line(h, dist, usable, query_t, ref_times, radius) -> tuple[float, floa
         lines.append(fit_line(query_t[hit], best_t[hit], h.speed, h.offset))
     scored = []
     for speed, offset in lines:
-        d, _, _ = _closest_in_window(dist, query_t, ref_times, speed, offset)
+        d = best_d if (speed, offset) == (h.speed, h.offset) else closest_in_window(query_t, query_codes, ref, speed, offset)[0]
         ok = usable & (d <= radius)
         scored.append((float((radius + 1 - d[ok]).sum()), -abs(speed - 1.0), speed, offset))
     top = max(s[0] for s in scored)
@@ -97,39 +113,96 @@ def _best_line(h, dist, usable, query_t, ref_times, radius) -> tuple[float, floa
     return speed, offset
 
 
-def _closest_in_window(dist, query_t, ref_times, speed, offset):
-    pred = offset + speed * query_t
-    window = np.abs(ref_times[None, :] - pred[:, None]) <= TOL
-    masked = np.where(window, dist, 10**6)
-    j = masked.argmin(axis=1)
-    best = masked[np.arange(len(j)), j]
-    return best, ref_times[j], window.sum(axis=1)
+def _chunks(n: int):
+    for start in range(0, n, CHUNK):
+        yield np.arange(start, min(n, start + CHUNK))
 
 
-def _background(query_codes, ref_codes, ref_usable, ref_times, thr, query_t, duration, speed, offset,
-                chunk: int = 16384) -> np.ndarray:
-    """Per query row: share of the reference's other time windows holding a hash at least as
-    close as its hit (or the radius). Computed in chunks so long films fit in memory."""
+def _distances(query_codes, rows: np.ndarray, ref: Reference, part) -> np.ndarray:
+    d = popcount_distances(query_codes[rows], ref.codes[part])
+    d[:, ~ref.usable[part]] = FAR  # blank reference frames (fades, black) never count
+    return d
+
+
+def closest_in_window(query_t, query_codes, ref: Reference, speed, offset):
+    """Per query row: distance to the closest usable reference hash within TOL of the predicted
+    time (FAR when none), that hash's time, and how many reference rows the window holds."""
+    n = len(query_t)
+    best = np.full(n, FAR, np.int64)
+    best_t = np.zeros(n)
+    count = np.zeros(n, np.int64)
+    pred = offset + speed * np.asarray(query_t)
+    for rows in _chunks(n):
+        part = ref.rows_between(pred[rows].min() - TOL, pred[rows].max() + TOL)
+        if part.stop <= part.start:
+            continue
+        times = ref.times[part]
+        window = np.abs(times[None, :] - pred[rows, None]) <= TOL
+        masked = np.where(window, _distances(query_codes, rows, ref, part), FAR)
+        j = masked.argmin(axis=1)
+        best[rows] = masked[np.arange(len(rows)), j]
+        best_t[rows] = times[j]
+        count[rows] = window.sum(axis=1)
+    return best, best_t, count
+
+
+def background(query_t, query_codes, thr, ref: Reference, speed, offset) -> np.ndarray:
+    """Per query row: the largest share of reference time windows holding a hash at least as
+    close as its hit (or the radius), in the neighbouring shots (each of SCENES) or across the
+    title, leaving out the same shot around the predicted time."""
     bw = TOL / 2
-    n_bins = int(np.ceil(max(duration, ref_times.max(initial=0)) / bw)) + 1
-    bins = np.minimum((ref_times / bw).astype(np.int64), n_bins - 1)
-    occupied = np.zeros((len(thr), n_bins), bool)
-    for start in range(0, len(ref_times), chunk):
-        part = slice(start, start + chunk)
-        d = popcount_distances(query_codes, ref_codes[part])
-        d[:, ~ref_usable[part]] = 10**6
-        rows, cols = np.nonzero(d <= thr[:, None])
-        occupied[rows, bins[part][cols]] = True
+    n_bins = int(np.ceil(max(ref.duration, ref.times.max(initial=0)) / bw)) + 1
     reach = int(round(TOL / bw))  # a close hash covers offsets within TOL of it
-    csum = np.concatenate([np.zeros((len(thr), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
-    lo = np.clip(np.arange(n_bins) - reach, 0, n_bins)
-    hi = np.clip(np.arange(n_bins) + reach + 1, 0, n_bins)
-    covered = (csum[:, hi] - csum[:, lo]) > 0
-    centre = ((offset + speed * query_t) / bw).astype(np.int64)
-    # Close hashes just around the predicted time are the same shot (a slow pan, a held
-    # frame), not chance: leave them out, as far as a long enough reference allows.
     local = max(2 * reach, min(round(LOCAL / bw), int(LOCAL_SHARE * n_bins)))
-    exclude = np.abs(np.arange(n_bins)[None, :] - centre[:, None]) <= local
-    windows = (~exclude).sum(axis=1) / (2 * reach + 1)
-    covered_windows = (covered & ~exclude).sum(axis=1) / (2 * reach + 1)
-    return covered_windows / (windows + 1.0)
+    centre = np.clip(((offset + speed * np.asarray(query_t)) / bw).astype(np.int64), -n_bins, 2 * n_bins)
+    ref_bins = np.minimum((ref.times / bw).astype(np.int64), n_bins - 1)
+    share = np.zeros(len(query_t))
+    widest = round(max(SCENES, default=0) / bw)
+    for rows in _chunks(len(query_t)) if SCENES else ():
+        lo = max(0, int(centre[rows].min()) - widest - reach)
+        hi = min(n_bins, int(centre[rows].max()) + widest + reach + 1)
+        if hi <= lo:
+            continue
+        covered = _covered(query_codes, rows, thr, ref, ref_bins, lo, hi, reach)
+        rel = np.abs(np.arange(lo, hi)[None, :] - centre[rows, None])
+        for half in SCENES:
+            scene = (rel <= round(half / bw)) & (rel > local)
+            windows = scene.sum(axis=1) / (2 * reach + 1)
+            hits = (covered & scene).sum(axis=1) / (2 * reach + 1)
+            share[rows] = np.maximum(share[rows], hits / (windows + 1.0))
+    return np.maximum(share, _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local))
+
+
+def _covered(query_codes, rows, thr, ref: Reference, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
+    """(rows, hi - lo) bool: bin holds a reference hash within thr of the query row, within TOL."""
+    part = slice(int(np.searchsorted(ref_bins, lo - reach, "left")), int(np.searchsorted(ref_bins, hi + reach, "left")))
+    occupied = np.zeros((len(rows), hi - lo + 2 * reach), bool)
+    if part.stop > part.start:
+        r, c = np.nonzero(_distances(query_codes, rows, ref, part) <= thr[rows, None])
+        occupied[r, ref_bins[part][c] - (lo - reach)] = True
+    csum = np.concatenate([np.zeros((len(rows), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
+    return (csum[:, 2 * reach + 1:] - csum[:, : -(2 * reach + 1)]) > 0
+
+
+def _title_share(query_codes, thr, ref: Reference, ref_bins, n_bins, centre, reach, local) -> np.ndarray:
+    """Share of windows across the whole title (a fixed sample of them) holding a close hash."""
+    step = max(1, -(-n_bins // TITLE_WINDOWS))
+    starts = np.arange(0, n_bins, step)
+    share = np.zeros(len(centre))
+    # Rows of each sampled window (the bins within `reach` of its start).
+    lo = np.searchsorted(ref_bins, starts - reach, "left")
+    hi = np.searchsorted(ref_bins, starts + reach, "right")
+    sample = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(starts) else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(starts)), hi - lo)
+    if len(sample) == 0:
+        return share
+    sample_ref = Reference(ref.times[sample], ref.codes[sample], ref.usable[sample], ref.duration)
+    for rows in _chunks(len(centre)):
+        close = _distances(query_codes, rows, sample_ref, slice(None)) <= thr[rows, None]
+        covered = np.zeros((len(rows), len(starts)), bool)
+        r, c = np.nonzero(close)
+        covered[r, owner[c]] = True
+        away = np.abs(starts[None, :] - centre[rows, None]) > local
+        per_window = step / (2 * reach + 1)  # a sampled window stands for `step` bins
+        share[rows] = (covered & away).sum(axis=1) * per_window / (away.sum(axis=1) * per_window + 1.0)
+    return share
