@@ -49,7 +49,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
         emit_json(summary)
     else:
         click.echo(
-            f"indexed {summary['indexed']}, skipped {summary['skipped']} (already indexed), failed {summary['failed']}; "
+            f"indexed {summary['indexed']}, skipped {summary['skipped']} (already indexed), failed {summary['failed']}"
+            + (f", {summary['not_video']} not video" if summary["not_video"] else "") + "; "
             f"{summary['hours_indexed']:.3f} h of video, {summary['hashes_added']} hashes, {summary['elapsed']:.1f} s"
             + (f" ({summary['realtime_multiple']}x real time)" if summary["realtime_multiple"] else "")
         )

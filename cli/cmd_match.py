@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from fp.fingerprint.errors import FpError, VideoDecodeError
-from fp.index.indexer import find_videos
 from fp.index.library import Library
 from fp.index.listings import flags_for, read_listings
 from fp.index.matcher import MatchConfig, Matcher, MatchResult
+from fp.index.walk import walk_paths
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option, warn
@@ -39,7 +39,10 @@ def match(paths, library_dir, listings_csv, evidence_dir, as_csv, max_chance, fa
     --json writes one JSON object per suspect per line.
     """
     listings = read_listings(listings_csv) if listings_csv else {}
-    files, missing = find_videos(paths)
+    walk = walk_paths(paths)
+    files, missing = walk.files, walk.problems
+    if walk.not_video:
+        warn(f"fp: {len(walk.not_video)} files in the folders given hold no video (not matched)")
     results: list[MatchResult] = [MatchResult(m.path, "error", error=m.reason) for m in missing]
     with Library(library_dir, create=False) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=max_chance))

@@ -10,17 +10,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fp.fingerprint.decode import check_readable, probe
+from fp.fingerprint.decode import check_readable
 from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
 from fp.fingerprint.pipeline import fingerprint_video
 
 from .library import Library, content_hash
 from .listings import read_path_csv
+from .walk import Walk, walk_paths
 
 log = logging.getLogger(__name__)
-
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".3gp", ".ogv", ".y4m"}
-SKIP_EXTENSIONS = {".txt", ".md", ".json", ".csv", ".py", ".sqlite", ".faiss", ".npz", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".html"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,7 @@ class FileOutcome:
 class IndexReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     elapsed: float = 0.0
+    not_video: int = 0  # files in walked folders that hold no video
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -55,6 +54,7 @@ class IndexReport:
             "indexed": self.count("indexed"),
             "skipped": self.count("skipped"),
             "failed": self.count("failed"),
+            "not_video": self.not_video,
             "hours_indexed": round(hours, 4),
             "hashes_added": sum(o.hashes for o in self.outcomes),
             "elapsed": round(self.elapsed, 3),
@@ -64,29 +64,13 @@ class IndexReport:
 
 
 def find_videos(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileOutcome]]:
-    """Files named directly, and video files found (by content) under folders."""
-    found: list[Path] = []
-    problems: list[FileOutcome] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for sub in sorted(q for q in p.rglob("*") if q.is_file()):
-                if sub.suffix.lower() in SKIP_EXTENSIONS or sub.name.startswith("."):
-                    continue
-                if sub.suffix.lower() in VIDEO_EXTENSIONS or _looks_like_video(sub):
-                    found.append(sub)
-        elif p.exists() or p.is_symlink():
-            found.append(p)
-        else:
-            problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
-    return found, problems
+    """Files named directly, and video files found (by content) under folders (see walk.py)."""
+    walk = walk_paths(paths)
+    return list(walk.files), _unreadable(walk)
 
 
-def _looks_like_video(path: Path) -> bool:
-    try:
-        return probe(path).width > 0
-    except FpError:
-        return False
+def _unreadable(walk: Walk) -> list[FileOutcome]:
+    return [FileOutcome(p.path, "failed", reason=p.reason) for p in walk.problems]
 
 
 def read_metadata_csv(path: str | os.PathLike) -> dict[str, dict]:
@@ -122,8 +106,9 @@ def index_paths(
     """Index video files into `library`. Each file is added in one transaction, so a crash
     loses at most the files in flight; re-running completes only what is missing."""
     start = time.perf_counter()
-    files, problems = find_videos(paths)
-    report = IndexReport(outcomes=list(problems))
+    walk = walk_paths(paths)
+    files, problems = list(walk.files), _unreadable(walk)
+    report = IndexReport(outcomes=list(problems), not_video=len(walk.not_video))
     if strict and problems:
         raise InputError(f"{problems[0].path}: {problems[0].reason}")
     if title is not None and len(files) != 1:
