@@ -38,6 +38,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
             if outcome.status == "failed" and not as_json:
                 bar_msg = f"fp: {outcome.path}: {outcome.reason}"
                 warn(("\n" if bar.bar else "") + bar_msg)
+            for message in outcome.warnings if not as_json else ():
+                warn(("\n" if bar.bar else "") + f"fp: warning: {outcome.path}: {message}")
 
         try:
             report = index_paths(lib, paths, title=title, metadata=metadata, workers=workers, strict=strict, progress=progress)

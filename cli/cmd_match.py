@@ -73,6 +73,8 @@ def match(paths, library_dir, listings_csv, evidence_dir, as_csv, max_chance, fa
     for r in results:
         if r.verdict == "error":
             warn(f"fp: {r.query}: {r.error}")
+        for message in r.warnings:
+            warn(f"fp: warning: {r.query}: {message}")
     if as_json:
         for r in results[: len(missing)]:
             emit_json(r.to_dict())

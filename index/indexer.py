@@ -30,9 +30,11 @@ class FileOutcome:
     reason: str | None = None
     duration: float = 0.0
     hashes: int = 0
+    partial: bool = False  # only part of the file decoded (the reason is in warnings)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -55,6 +57,7 @@ class IndexReport:
             "skipped": self.count("skipped"),
             "failed": self.count("failed"),
             "not_video": self.not_video,
+            "partial": sum(o.partial for o in self.outcomes),
             "hours_indexed": round(hours, 4),
             "hashes_added": sum(o.hashes for o in self.outcomes),
             "elapsed": round(self.elapsed, 3),
@@ -152,7 +155,9 @@ def index_paths(
         meta = dict(metadata.get(str(f.resolve()), {}))
         name = title or meta.pop("title", None) or f.stem
         video_id = library.add(fpr, path=str(f), title=name, content_hash=digest, size=size, metadata=meta)
-        done(FileOutcome(path, "indexed", title=name, video_id=video_id, duration=fpr.duration, hashes=len(fpr)))
+        partial = fpr.meta.get("partial_reason")
+        done(FileOutcome(path, "indexed", title=name, video_id=video_id, duration=fpr.duration, hashes=len(fpr),
+                         partial=bool(partial), warnings=(f"partial file, indexed what decodes: {partial}",) if partial else ()))
         if time.monotonic() - last_save > save_every:
             library.save_index()
             last_save = time.monotonic()
