@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 MIN_SIDE = 32
 MIN_FRAMES = 2
 _DIRECT_Y = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray", "yuv411p", "yuv410p", "yuv440p"}
-NOT_VIDEO_FORMATS = ("tty",)  # FFmpeg renders any text file as "video" through its tty demuxer
+NOT_VIDEO_FORMATS = ("tty", "bin", "xbin", "adf", "idf")  # FFmpeg renders text and any *.bin file as "video" (text art)
+NOT_VIDEO_CODECS = ("ansi", "bintext", "xbin", "idf")  # ... with these text-art decoders
 STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng", "psd_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe")
 
 
@@ -63,9 +64,9 @@ def _open(p: Path):
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise VideoDecodeError(p, f"not a readable video ({_reason(exc)})") from exc
     fmt = container.format.name or ""
-    if fmt in NOT_VIDEO_FORMATS:
+    if fmt in NOT_VIDEO_FORMATS or any(s.codec_context.name in NOT_VIDEO_CODECS for s in container.streams.video):
         container.close()
-        raise VideoDecodeError(p, "a text file, not a video")
+        raise VideoDecodeError(p, "a text or binary file, not a video")
     if not container.streams.video:
         container.close()
         kind = "audio-only file" if container.streams.audio else "no video stream"

@@ -149,17 +149,18 @@ def test_content_decides_in_walked_folders_and_non_videos_are_counted_not_failed
     (refs / "readme.txt").write_text("just text\n" * 50)
     (refs / "._holiday.mp4").write_bytes(b"\x00\x05\x16\x07" + bytes(np.random.default_rng(0).integers(0, 255, 4000, np.uint8)))
     (refs / "empty").write_bytes(b"")
+    (refs / "firmware.bin").write_bytes(np.random.default_rng(1).bytes(1_000_000))  # FFmpeg reads a .bin as text-art "video"
 
     walk = walk_paths([refs])
     assert sorted(f.name for f in walk.files) == sorted(videos)
-    assert sorted(f.name for f in walk.not_video) == ["._holiday.mp4", "empty", "photo.jpg", "readme.txt"]
+    assert sorted(f.name for f in walk.not_video) == ["._holiday.mp4", "empty", "firmware.bin", "photo.jpg", "readme.txt"]
     assert walk.problems == ()
 
     lib = tmp_path / "lib"
     r = CliRunner().invoke(cli, ["index", str(refs), "--library", str(lib), "--json", "-q"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
-    assert (summary["indexed"], summary["failed"], summary["not_video"]) == (4, 0, 4)
+    assert (summary["indexed"], summary["failed"], summary["not_video"]) == (4, 0, 5)
     # A non-video named explicitly is still an error.
     r = CliRunner().invoke(cli, ["index", str(refs / "readme.txt"), "--library", str(lib), "--json", "-q"])
     assert r.exit_code == 1 and json.loads(r.stdout)["failed"] == 1
