@@ -1,6 +1,7 @@
 """fp demo: index the shipped sample clips, disguise an excerpt of one, and find it."""
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 from typing import Callable
@@ -12,7 +13,17 @@ from fp.index.matcher import Matcher
 from .generate import EncodeSettings, iter_frames, write_video
 from .transforms import crop, logo, mirror
 
-SAMPLE_CLIPS = Path(__file__).resolve().parents[1] / "data" / "sample_clips"
+
+def _sample_clips() -> Path:
+    """The shipped sample clips: package data `fp.sample_clips` when installed, else the checkout's."""
+    spec = importlib.util.find_spec("fp.sample_clips")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if any(Path(folder).glob("*.mp4")):
+            return Path(folder)
+    return Path(__file__).resolve().parents[1] / "data" / "sample_clips"
+
+
+SAMPLE_CLIPS = _sample_clips()
 SOURCE, START, LENGTH = "bbb_first60s.mp4", 20.0, 12.0
 DISGUISED = "summer_travel_vlog_2024.mp4"  # what a seller might call it
 

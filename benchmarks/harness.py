@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from fp.fingerprint.decode import decode_all, probe
+from fp.fingerprint.decode import decode_all, stream_duration
 from fp.fingerprint.errors import FpError
 from fp.index.indexer import index_paths
 from fp.index.library import Library
@@ -41,7 +41,7 @@ def _decode_seconds(paths: list[Path], workers: int) -> float:
 
 def _duration(path: Path) -> float:
     try:
-        return probe(path).duration
+        return stream_duration(path)
     except FpError:
         return 0.0
 

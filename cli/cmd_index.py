@@ -38,6 +38,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
             if outcome.status == "failed" and not as_json:
                 bar_msg = f"fp: {outcome.path}: {outcome.reason}"
                 warn(("\n" if bar.bar else "") + bar_msg)
+            for message in outcome.warnings if not as_json else ():
+                warn(("\n" if bar.bar else "") + f"fp: warning: {outcome.path}: {message}")
 
         try:
             report = index_paths(lib, paths, title=title, metadata=metadata, workers=workers, strict=strict, progress=progress)
@@ -56,7 +58,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
     else:
         click.echo(
             f"indexed {summary['indexed']}, updated {summary['updated']}, skipped {summary['skipped']} (already indexed), "
-            f"duplicates {summary['duplicate']}, failed {summary['failed']}; "
+            f"duplicates {summary['duplicate']}, failed {summary['failed']}"
+            + (f", {summary['not_video']} not video" if summary["not_video"] else "") + "; "
             f"{summary['hours_indexed']:.3f} h of video, {summary['hashes_added']} hashes, {summary['elapsed']:.1f} s"
             + (f" ({summary['realtime_multiple']}x real time)" if summary["realtime_multiple"] else "")
         )

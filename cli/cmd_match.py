@@ -11,6 +11,7 @@ from fp.index.library import Library
 from fp.index.listings import read_listings
 from fp.index.match_batch import BatchSummary, HashFile, listing_problems, match_paths
 from fp.index.matcher import MatchConfig, Matcher, MatchResult
+from fp.index.walk import walk_paths
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option, warn
@@ -67,8 +68,12 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
             bar.update(done / total if total else 1.0, f"{int(done)}/{total}")
 
         try:
+            def not_video(n: int) -> None:
+                if n:
+                    warn(f"fp: {n} files in the folders given hold no video (not matched)")
+
             for result in match_paths(matcher, suspects, listings=listings, evidence_dir=evidence_dir, workers=workers,
-                                      strict=strict, progress=progress):
+                                      strict=strict, progress=progress, not_video=not_video):
                 results.append(result)
                 if as_json:
                     emit_json(result.to_dict())
@@ -79,6 +84,8 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     for r in results:
         if r.verdict == "error":
             warn(f"fp: {r.query}: {r.error}")
+        for message in r.warnings:
+            warn(f"fp: warning: {r.query}: {message}")
     problems = [] if interrupted else listing_problems(listings, results)
     for problem in problems:
         warn(f"fp: warning: {problem}")

@@ -113,11 +113,15 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         pending.append((frame.t, shrink(frame.luma)))
         if len(pending) >= WINDOW:
             flush()
-            if progress:
-                progress(frame.t, info.duration)
+            if progress:  # the header's claim is only an estimate of how far there is to go
+                progress(frame.t, max(info.header_duration, frame.t))
     flush()
     nbytes = hasher.nbits // 8
-    duration = max(info.duration, times[-1] if times else 0.0)
+    summary = frames.summary
+    duration = max(summary.end, times[-1] if times else 0.0)  # the decoded stream's, never the header's
+    meta = {"sample_fps": config.fps, "mean_active_area": round(float(np.mean(areas)), 4) if areas else 1.0}
+    if summary.partial:
+        meta.update(partial=True, partial_reason=summary.partial)
     if progress:
         progress(duration, duration)
     return Fingerprint(
@@ -132,7 +136,7 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         quality=np.concatenate(quality) if quality else np.zeros(0, np.uint8),
         mirror_codes=np.concatenate(mirrors) if mirrors else np.zeros((0, nbytes), np.uint8),
         views=np.asarray(views, dtype=np.uint8),
-        meta={"sample_fps": config.fps, "mean_active_area": round(float(np.mean(areas)), 4) if areas else 1.0},
+        meta=meta,
         fine_codes=_stack(fines, fine_hasher),
         fine_mirror_codes=_stack(fine_mirrors, fine_hasher),
     )

@@ -8,7 +8,7 @@ benchmark: MultiHash was slower than flat for exact range search, Hash missed
 35-47% of in-radius codes, HNSW has no range search and builds too slowly.
 
 The choice of index kind and its parameters comes from the measurements in
-``benchmarks/SCALE.md`` (``python -m fp.benchmarks.faiss_scale``).  Every index
+``benchmarks/SCALE.md`` (``python benchmarks/scripts/faiss_scale.py``).  Every index
 returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
 natively, every other kind wrapped in ``faiss.IndexBinaryIDMap``.
 

@@ -11,18 +11,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fp.fingerprint.decode import check_readable, probe
+from fp.fingerprint.decode import check_readable
 from fp.fingerprint.errors import DuplicateContentError, FpError, InputError, VideoDecodeError
 from fp.fingerprint.pipeline import fingerprint_video
 
 from .library import Library, content_hash
 from .listings import CsvProblem, PathTable, read_path_csv
 from .store import VideoRecord
+from .walk import Walk, walk_paths
 
 log = logging.getLogger(__name__)
-
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".3gp", ".ogv", ".y4m"}
-SKIP_EXTENSIONS = {".txt", ".md", ".json", ".csv", ".py", ".sqlite", ".faiss", ".npz", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".html"}
 
 
 @dataclass(frozen=True)
@@ -34,9 +32,11 @@ class FileOutcome:
     reason: str | None = None
     duration: float = 0.0
     hashes: int = 0
+    partial: bool = False  # only part of the file decoded (the reason is in warnings)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "warnings": list(self.warnings)}
 
 
 STATUSES = ("indexed", "updated", "skipped", "duplicate", "failed")
@@ -49,6 +49,7 @@ class IndexReport:
     interrupted: bool = False
     csv_problems: list[CsvProblem] = field(default_factory=list)  # metadata rows not used as written
     notes: list[str] = field(default_factory=list)  # things a user should know, one line each
+    not_video: int = 0  # files in walked folders that hold no video
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -61,6 +62,8 @@ class IndexReport:
         hours = sum(o.duration for o in self.outcomes if o.status == "indexed") / 3600
         return {
             **{status: self.count(status) for status in STATUSES},
+            "not_video": self.not_video,
+            "partial": sum(o.partial for o in self.outcomes),
             "hours_indexed": round(hours, 4),
             "hashes_added": sum(o.hashes for o in self.outcomes),
             "elapsed": round(self.elapsed, 3),
@@ -73,29 +76,13 @@ class IndexReport:
 
 
 def find_videos(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileOutcome]]:
-    """Files named directly, and video files found (by content) under folders."""
-    found: list[Path] = []
-    problems: list[FileOutcome] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for sub in sorted(q for q in p.rglob("*") if q.is_file()):
-                if sub.suffix.lower() in SKIP_EXTENSIONS or sub.name.startswith("."):
-                    continue
-                if sub.suffix.lower() in VIDEO_EXTENSIONS or _looks_like_video(sub):
-                    found.append(sub)
-        elif p.exists() or p.is_symlink():
-            found.append(p)
-        else:
-            problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
-    return found, problems
+    """Files named directly, and video files found (by content) under folders (see walk.py)."""
+    walk = walk_paths(paths)
+    return list(walk.files), _unreadable(walk)
 
 
-def _looks_like_video(path: Path) -> bool:
-    try:
-        return probe(path).width > 0
-    except FpError:
-        return False
+def _unreadable(walk: Walk) -> list[FileOutcome]:
+    return [FileOutcome(p.path, "failed", reason=p.reason) for p in walk.problems]
 
 
 def read_metadata_csv(path: str | os.PathLike) -> PathTable:
@@ -148,8 +135,9 @@ def index_paths(
     report with `interrupted` set, after saving what was indexed.
     """
     start = time.perf_counter()
-    files, problems = find_videos(paths)
-    report = IndexReport(outcomes=list(problems))
+    walk = walk_paths(paths)
+    files, problems = list(walk.files), _unreadable(walk)
+    report = IndexReport(outcomes=list(problems), not_video=len(walk.not_video))
     if strict and problems:
         raise InputError(f"{problems[0].path}: {problems[0].reason}")
     if title is not None and len(files) != 1:
@@ -220,7 +208,9 @@ def index_paths(
                 note = (f"this path held other content before (id {ids}): both are kept; "
                         f"`fp library remove {older[0].id}` drops the old one")
                 report.notes.append(f"{path}: {note}")
-            done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=len(fpr)))
+            partial = fpr.meta.get("partial_reason")
+            done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=len(fpr),
+                             partial=bool(partial), warnings=(f"partial file, indexed what decodes: {partial}",) if partial else ()))
             if time.monotonic() - last_save > save_every:
                 library.save_index()
                 last_save = time.monotonic()

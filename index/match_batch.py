@@ -24,9 +24,9 @@ from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
 from fp.fingerprint.serialize import load_fingerprint
 from fp.fingerprint.types import Fingerprint
 
-from .indexer import find_videos
 from .library import Library
 from .listings import PathTable, flags_for
+from .walk import walk_paths
 from .matcher import SCHEMA_VERSION, Matcher, MatchResult
 
 log = logging.getLogger(__name__)
@@ -110,15 +110,19 @@ def match_paths(
     workers: int = 1,
     strict: bool = False,
     progress: Callable[[float, int], None] | None = None,
+    not_video: Callable[[int], None] | None = None,
 ) -> Iterator[MatchResult]:
     """Match suspects (video files, folders walked for videos, `HashFile`s, `Fingerprint`s)
     against the matcher's library; yield one result per suspect in input order.
 
     `listings` maps resolved suspect paths to listing rows (see `read_listings`); `evidence_dir`
     gets one PNG per match (`Match.evidence` names it); `workers` > 1 matches in that many
-    processes, each opening the library once; `progress(files_done, total)` may be fractional.
+    processes, each opening the library once; `progress(files_done, total)` may be fractional;
+    `not_video(n)` hears how many files in the folders given hold no video.
     """
-    jobs = _jobs(paths)
+    jobs, skipped = _jobs(paths)
+    if not_video:
+        not_video(skipped)
     listings = listings or {}
     done = 0
 
@@ -163,19 +167,22 @@ def _key(query: str) -> str:
         return query
 
 
-def _jobs(paths: Iterable[Suspect]) -> list[_Job]:
-    """Suspects in input order; folders expand in place to the videos found under them."""
+def _jobs(paths: Iterable[Suspect]) -> tuple[list[_Job], int]:
+    """Suspects in input order (folders expand in place to the videos found under them), and
+    how many walked files hold no video."""
     jobs: list[_Job] = []
+    skipped = 0
     for item in paths:
         if isinstance(item, Fingerprint):
             jobs.append(_Job(len(jobs), item.source, fingerprint=item))
         elif isinstance(item, HashFile):
             jobs.append(_Job(len(jobs), str(item.path), hashes=str(item.path)))
         else:
-            files, problems = find_videos([item])
-            jobs += [_Job(len(jobs) + i, p.path, failed=p.reason or "cannot be read") for i, p in enumerate(problems)]
-            jobs += [_Job(len(jobs) + i, str(f), video=str(f)) for i, f in enumerate(files)]
-    return jobs
+            walk = walk_paths([item])
+            skipped += len(walk.not_video)
+            jobs += [_Job(len(jobs) + i, p.path, failed=p.reason or "cannot be read") for i, p in enumerate(walk.problems)]
+            jobs += [_Job(len(jobs) + i, str(f), video=str(f)) for i, f in enumerate(walk.files)]
+    return jobs, skipped
 
 
 def _run(matcher: Matcher, job: _Job, evidence_dir, progress=None) -> _Outcome:

@@ -87,6 +87,8 @@ class MatchResult:
     elapsed: float = 0.0
     listing: dict = field(default_factory=dict)
     nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance
+    partial: bool = False  # only part of the suspect file decoded (the reason is in warnings)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         return {
@@ -94,6 +96,8 @@ class MatchResult:
             "query": self.query,
             "verdict": self.verdict,
             "error": self.error,
+            "partial": self.partial,
+            "warnings": list(self.warnings),
             "claimed_title": self.listing.get("claimed_title"),
             "matches": [m.to_dict(with_pairs) for m in self.matches],
             "duration": round(self.duration, 3),
@@ -200,8 +204,10 @@ class Matcher:
                 nearest = near
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
         matches = matches[: self.config.max_matches]
+        partial = fpr.meta.get("partial_reason")
         return MatchResult(query, "match" if matches else "no_match", matches=tuple(matches), nearest=None if matches else nearest,
-                           duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start)
+                           duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
+                           partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
 
     def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget."""

@@ -71,8 +71,9 @@ def _audio_only(path):
 
 
 def _truncated(path):
+    """Cut just after the header (friday.mp4 is faststart: a 4 kB moov first): nothing decodes."""
     src = clip("friday.mp4").read_bytes()
-    path.write_bytes(src[: len(src) // 3])
+    path.write_bytes(src[:5000])
     return path
 
 
@@ -125,7 +126,7 @@ def test_unreadable_file(tmp_path):
 
 def test_probe_real_clip():
     info = probe(clip("cockatoo.mp4"))
-    assert (info.width, info.height) == (1280, 720) and abs(info.duration - 14.0) < 0.2
+    assert (info.width, info.height) == (1280, 720) and abs(info.header_duration - 14.0) < 0.2
 
 
 def test_non_square_pixels_are_shown_at_display_aspect(tmp_path):

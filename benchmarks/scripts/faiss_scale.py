@@ -1,6 +1,6 @@
 """Measure FAISS binary index kinds at library scale on clustered synthetic codes.
 
-    python -m fp.benchmarks.faiss_scale [--sizes 1e5,1e6,1e7] [--bits 64,256] [--json out.json]
+    python benchmarks/scripts/faiss_scale.py [--sizes 1e5,1e6,1e7] [--bits 64,256] [--json out.json]
 
 Synthetic workload (see SCALE.md): the library is made of "shots" - a random
 centre code repeated 20-100 times with 0-6 random bit flips per code (scaled by
@@ -381,7 +381,7 @@ def parse_list(text: str, cast: Callable[[str], Any]) -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fp.benchmarks.faiss_scale", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python benchmarks/scripts/faiss_scale.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1e5,1e6,1e7", help="library sizes (codes)")
     parser.add_argument("--bits", default="64,256", help="code widths")

@@ -1,10 +1,10 @@
 """Which decoder and settings should fp use?  Measure them all, in one run, on the same files.
 
-    python -m fp.benchmarks.decode_compare [FILES...] [--json out.json] [--repeat 3]
+    python benchmarks/scripts/decode_compare.py [FILES...] [--json out.json] [--repeat 3]
 
 Files: those given; else the real clips in ``data/sample_clips``; plus (unless
 ``--no-generated``) the 60 s 720p and 1080p H.264 files from
-``fp.benchmarks.media.ensure_bench_videos`` (made once, cached; footage looped
+``media.ensure_bench_videos`` (benchmarks/scripts/media.py) (made once, cached; footage looped
 from the Big Buck Bunny clip in /work/shared when it exists, else synthetic).
 When no file is given and ``data/sample_clips`` is empty, the Big Buck Bunny
 source clip itself is measured as the real-clip row.
@@ -35,9 +35,9 @@ import av
 import cv2
 import numpy as np
 
-from fp.benchmarks import media
+import media  # a sibling script module (benchmarks/scripts is not installed)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CLIPS = REPO_ROOT / "data" / "sample_clips"
 DEFAULT_SOURCE = Path("/work/shared/real_clips/bbb/big_buck_bunny_first60s.mp4")
 DEFAULT_CACHE = Path(os.environ.get("FP_BENCH_CACHE", Path.home() / ".cache" / "fp-bench"))
@@ -409,7 +409,7 @@ def format_table(results: list[Result], infos: dict[str, VideoInfo]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fp.benchmarks.decode_compare", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python benchmarks/scripts/decode_compare.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", help="video files (default: data/sample_clips)")
     parser.add_argument("--json", dest="json_path", help="also write all results as JSON here")

@@ -1,9 +1,9 @@
 """How close does fingerprinting run to the speed of decoding?  One run, the same files.
 
-    python -m fp.benchmarks.speed [FILES...] [--workers 1|2] [--json [OUT]] [--repeat 3]
+    python benchmarks/scripts/speed.py [FILES...] [--workers 1|2] [--json [OUT]] [--repeat 3]
 
 For every file (those given, else the real clips in ``data/sample_clips``, plus
-the 60 s 720p and 1080p H.264 files from ``fp.benchmarks.media``) it measures,
+the 60 s 720p and 1080p H.264 files from ``benchmarks/scripts/media.py``) it measures,
 on ``--workers`` cores (the process is pinned to that many CPUs and the decoder
 gets that many threads):
 
@@ -37,7 +37,7 @@ from typing import Callable
 
 import av
 
-from fp.benchmarks.decode_compare import DEFAULT_CACHE, open_pyav, pinned, probe, pyav_sampled, resolve_files
+from decode_compare import DEFAULT_CACHE, open_pyav, pinned, probe, pyav_sampled, resolve_files
 from fp.fingerprint.decode import iter_frames
 from fp.fingerprint.pipeline import FingerprintConfig, fingerprint_video
 
@@ -184,7 +184,7 @@ def format_table(rows: list[dict], infos: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fp.benchmarks.speed", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python benchmarks/scripts/speed.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", help="video files (default: data/sample_clips)")
     parser.add_argument("--workers", type=int, choices=(1, 2), default=1, help="cores to use")
