@@ -163,3 +163,19 @@ def rebuild(library_dir, as_json):
         emit_json(stats)
     else:
         click.echo(f"rebuilt: {stats['hours']} h, {stats['hashes']} hashes, index {stats['index_type']}")
+
+
+@library.command()
+@library_option
+@json_option
+def upgrade(library_dir, as_json):
+    """Bring a library made by an earlier fp to this fp's format, in place (a backup of the old
+    database is kept beside it; nothing is decoded again). Opening an old library that can be
+    written does the same."""
+    with Library(library_dir, create=False) as lib:
+        stats = lib.stats()
+    if as_json:
+        emit_json(stats)
+    else:
+        click.echo(f"library {stats['library']}: format version {stats['format_version']}, {stats['videos']} videos, "
+                   f"{stats['hashes']} hashes")

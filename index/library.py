@@ -12,13 +12,22 @@ from fp.fingerprint.errors import InputError, LibraryError
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig
 from fp.fingerprint.types import Fingerprint
 
-from .faiss_index import FrameIndex
-from .store import Store, VideoRecord
+from .faiss_index import FrameIndex, decode_ids
+from .faiss_index import encode_ids
+from .packed import Stream, null_sample, pack
+from .store import LibraryNeedsUpgrade, Store, VideoRecord
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite"
 INDEX_NAME = "frames.faiss"
+
+
+def _sorted_pairs(ids: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ids and codes ordered by (id, code): one order for two copies of the same multiset."""
+    keys = [codes[:, j] for j in range(codes.shape[1] - 1, -1, -1)] + [ids]
+    order = np.lexsort(keys) if len(ids) else np.zeros(0, np.int64)
+    return ids[order], codes[order]
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -48,20 +57,38 @@ class Library:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise LibraryError(f"{self.root}: cannot create library folder ({exc.strerror})") from exc
-        self.store = Store(self.root / DB_NAME, config.hash_params(), create=create, readonly=readonly)
+        self.store = self._open_store(create, readonly)
         self.nbits = int(config.hash_params()["hash_size"]) ** 2
         self._index: FrameIndex | None = None
+
+    def _open_store(self, create: bool, readonly: bool) -> Store:
+        """The store; a library made by an earlier fp is upgraded in place first (with a backup)."""
+        params = self.config.hash_params()
+        try:
+            return Store(self.root / DB_NAME, params, create=create, readonly=readonly)
+        except LibraryNeedsUpgrade as exc:
+            from .upgrade import upgrade_library
+
+            if not os.access(self.root, os.W_OK | os.X_OK) or not os.access(self.root / DB_NAME, os.W_OK):
+                raise LibraryNeedsUpgrade(f"{exc} (needs write access to {self.root})", exc.version) from None
+            log.warning("%s; upgrading it in place now", exc)
+            upgrade_library(self.root, params)
+            return Store(self.root / DB_NAME, params, create=create, readonly=readonly)
 
     # -- writing -------------------------------------------------------------------------
     def add(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict | None = None) -> int:
         """Add one video; raises DuplicateContentError when its bytes are already indexed."""
         if fingerprint.params != self.config.hash_params():
             raise LibraryError(f"{path}: fingerprint made with other settings than the library's")
-        return self.store.add_video(fingerprint, path=path, title=title, content_hash=content_hash, size=size, metadata=metadata or {})
+        search, fine = pack(fingerprint)
+        return self.store.add_video(fingerprint, path=path, title=title, content_hash=content_hash, size=size,
+                                    metadata=metadata or {}, search=search, fine=fine, sample=null_sample(search, fine))
 
     def remove(self, video_id: int) -> None:
         self.store.remove_video(video_id)
-        self._index = None
+        if self._index is not None:
+            self._index.remove_video(video_id)
+            self._index.state.removed_generation = self._removed_generation()
 
     def set_metadata(self, video_id: int, metadata: dict, replace: bool = False) -> VideoRecord:
         """Merge `metadata` into a video's (or replace it); a `title` key renames the video."""
@@ -89,54 +116,72 @@ class Library:
     # -- the derived index ---------------------------------------------------------------
     @property
     def index(self) -> FrameIndex:
-        """The FAISS index, caught up with the store. Saved files that do not fit the store
-        (damaged, edited, or beside a database restored from an older backup) are rebuilt once
-        and saved again, not rebuilt on every run."""
+        """The FAISS index, caught up with the store (videos added or removed since it was
+        saved). Saved files that do not fit the store (damaged, edited, or beside a database
+        restored from an older backup) are rebuilt once and saved again."""
         if self._index is None:
             loaded = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
             damaged = loaded is None and (self.root / INDEX_NAME).exists()
-            if loaded is not None and not self._fits(loaded):
-                if loaded.state.removed_generation != self._removed_generation():
-                    log.info("%s: videos were removed since the FAISS index was saved; rebuilding it", self.root / INDEX_NAME)
-                else:
+            if loaded is not None:
+                self._apply_removals(loaded)
+                if not self._fits(loaded):
                     log.warning("%s: saved FAISS index does not fit library.sqlite (restored from a backup?); rebuilding it",
                                 self.root / INDEX_NAME)
-                loaded = None
-                damaged = True
+                    loaded, damaged = None, True
             self._index = loaded if loaded is not None else self._empty_index()
-            self._catch_up()
-            if damaged:
+            changed = self._catch_up()
+            if damaged or (changed and self.readonly):
                 self._try_save()
             return self._index
-        if self._index.state.removed_generation != self._removed_generation():
-            self._index = self._empty_index()
+        self._apply_removals(self._index)
         self._catch_up()
         return self._index
 
     def _removed_generation(self) -> int:
         return int(self.store.meta("removed_generation", "0"))
 
+    def _apply_removals(self, index: FrameIndex) -> None:
+        if index.state.removed_generation != self._removed_generation():
+            for video_id in self.store.removed_since(index.state.removed_generation):
+                index.remove_video(video_id)
+            index.state.removed_generation = self._removed_generation()
+
     def _empty_index(self) -> FrameIndex:
-        index = FrameIndex(self.nbits, self.store.counts()["hashes"])
+        counts = self.store.counts()
+        index = FrameIndex(self.nbits, counts["hashes"])
         index.state.removed_generation = self._removed_generation()
         index.state.library_id = self.store.meta("library_id", "") or ""
+        if index.needs_training:
+            index.train(self._training_sample(256 * 4096))
         return index
 
+    def _training_sample(self, limit: int) -> np.ndarray:
+        """Search hashes spread over the library (for an IVF index's k-means)."""
+        counts = self.store.counts()
+        share = min(1.0, limit / max(counts["hashes"], 1))
+        rng = np.random.default_rng(0)
+        parts = [stream.codes[rng.random(len(stream)) < share] for _, stream in self.store.streams("search")]
+        return np.concatenate(parts) if parts else np.zeros((0, self.nbits // 8), np.uint8)
+
     def _fits(self, index: FrameIndex) -> bool:
-        """A saved index may lag the store (appends since its save), never differ from it."""
+        """A saved index may lag the store (videos added since its save), never differ from it."""
         state = index.state
         return (state.library_id == (self.store.meta("library_id", "") or "")
                 and state.removed_generation == self._removed_generation()
                 and state.generation <= self.store.generation
-                and self.store.rows_up_to(state.max_frame_id) == len(index))
+                and state.max_video_id <= self.store.counts()["max_video_id"]
+                and self.store.hashes_up_to(state.max_video_id) == len(index))
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> bool:
         index = self._index
-        ids, vids, times, views, codes = self.store.frames_after(index.state.max_frame_id)
-        if len(ids):
-            log.info("adding %d hashes to the FAISS index", len(ids))
-            index.add(ids, vids, times, views, codes)
+        added = 0
+        for video_id, stream in self.store.streams("search", after=index.state.max_video_id):
+            index.add_video(video_id, stream)
+            added += len(stream)
+        if added:
+            log.info("added %d hashes to the FAISS index", added)
         index.state.generation = self.store.generation
+        return bool(added)
 
     def _try_save(self) -> None:
         """Save a rebuilt index when the folder is writable (a read-only library rebuilds in memory)."""
@@ -153,6 +198,32 @@ class Library:
         index = self.index
         index.save(self.root / INDEX_NAME)
         self.store.checkpoint()
+
+    # -- what matching reads ------------------------------------------------------------
+    def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The k nearest reference hashes of each row of `codes`: (distances, video ids, start
+        times); video id -1 where fewer than k exist."""
+        distances, ids = self.index.search(codes, k)
+        videos, times = decode_ids(ids)
+        return distances, videos, times
+
+    @property
+    def hashes(self) -> int:
+        """Search hashes in the index."""
+        return len(self.index)
+
+    def stream(self, video_id: int, kind: str = "search") -> Stream | None:
+        """One video's packed hashes ("search": 64-bit, whole picture and crop views; "fine":
+        256-bit of whole pictures), None when it has none."""
+        return self.store.stream(video_id, kind)
+
+    def null_sample(self, kind: str = "search", limit: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, video ids) of whole-picture hashes spread over the library, for the chance model."""
+        return self.store.null_sample(kind, limit)
+
+    @property
+    def has_fine(self) -> bool:
+        return self.store.has_fine()
 
     # -- reading -------------------------------------------------------------------------
     def videos(self) -> list[VideoRecord]:
@@ -193,18 +264,6 @@ class Library:
             raise InputError(f"{ref}: {len(found)} videos have this title (ids {ids}); name one by id, or pass --all")
         return found
 
-    def codes_for(self, frame_ids: np.ndarray) -> np.ndarray:
-        """Codes of the given frame ids, from SQLite, in the same order."""
-        out = []
-        for chunk in np.array_split(frame_ids, len(frame_ids) // 900 + 1):
-            if len(chunk):
-                marks = ",".join("?" * len(chunk))
-                rows = dict(self.store.db.execute(f"SELECT id, code FROM frames WHERE id IN ({marks})", [int(i) for i in chunk]))
-                out += [rows[int(i)] for i in chunk]
-        if not out:
-            return np.zeros((0, self.nbits // 8), np.uint8)
-        return np.frombuffer(b"".join(out), np.uint8).reshape(len(out), -1)
-
     def stats(self) -> dict:
         counts = self.store.counts()
         db_bytes = sum(f.stat().st_size for f in self.root.glob(DB_NAME + "*"))
@@ -236,26 +295,29 @@ class Library:
             if path.exists():
                 problems.append(f"{path}: FAISS index files are damaged (`fp library rebuild` fixes it)")
             return problems  # or not saved yet (e.g. killed early): built on next open
+        self._apply_removals(saved)
         if not self._fits(saved):
-            problems.append(f"{path}: FAISS index does not fit library.sqlite (stale or from another state; "
-                            "`fp library rebuild` fixes it)")
-            return problems
-        # A saved index that lags behind SQLite (killed before its periodic save) is fine:
-        # every open catches it up. Every row it does hold must equal SQLite's, code for code.
-        ids, vids, times, _views, codes = self.store.frames_after(0)
-        covered = ids <= saved.state.max_frame_id
-        ids, vids, times, codes = ids[covered], vids[covered], times[covered], codes[covered]
-        if not np.array_equal(np.sort(saved.ids), ids):
+            return [f"{path}: FAISS index does not fit library.sqlite (stale or from another state; `fp library rebuild` fixes it)"]
+        # A saved index may lag SQLite (killed before its periodic save): every open catches it
+        # up. Every hash it does hold must be SQLite's, id for id and code for code.
+        ids, codes = saved.contents()
+        expected_ids, expected_codes = [], []
+        for video_id, stream in self.store.streams("search"):
+            if video_id > saved.state.max_video_id:
+                break
+            expected_ids.append(encode_ids(video_id, stream.t0))
+            expected_codes.append(stream.codes)
+        if expected_ids:
+            want_ids, want_codes = np.concatenate(expected_ids), np.concatenate(expected_codes)
+        else:
+            want_ids, want_codes = np.zeros(0, np.int64), np.zeros((0, self.nbits // 8), np.uint8)
+        if not np.array_equal(_sorted_pairs(ids, codes)[0], _sorted_pairs(want_ids, want_codes)[0]):
             problems.append(f"{path}: FAISS index ids differ from SQLite's (`fp library rebuild` fixes it)")
             return problems
-        if len(ids):
-            stored = saved.stored_codes(ids)
-            wrong = int((np.asarray(stored, np.uint8) != codes).any(axis=1).sum())
-            if wrong:
-                problems.append(f"{path}: {wrong} of {len(ids)} FAISS codes differ from SQLite's (`fp library rebuild` fixes it)")
-            ok, lvid, lt, _ = saved.lookup(ids)
-            if not ok.all() or not np.array_equal(lvid, vids) or not np.allclose(lt, times):
-                problems.append(f"{path}: FAISS lookup table differs from SQLite (`fp library rebuild` fixes it)")
+        have, want = _sorted_pairs(ids, codes)[1], _sorted_pairs(want_ids, want_codes)[1]
+        wrong = int((have != want).any(axis=1).sum())
+        if wrong:
+            problems.append(f"{path}: {wrong} of {len(ids)} FAISS codes differ from SQLite's (`fp library rebuild` fixes it)")
         return problems
 
     def rebuild_index(self) -> None:

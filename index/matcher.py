@@ -16,6 +16,7 @@ from fp.fingerprint.types import Fingerprint, whole_picture
 from .align import SPEEDS, Candidates, hypotheses
 from .library import Library
 from .significance import null_cdf, prior_cdf
+from .packed import Stream
 from .verify import TOL, Reference, Verified, group_keys, verify
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,8 @@ class Matcher:
         self.library = library
         self.config = config
         self.query_config = query_config or replace(QUERY, hasher=library.config.hasher)
-        self.index = library.index
         self.nbits = library.nbits
+        self.n_hashes = library.hashes  # loads (and catches up) the FAISS index once
         self.radius = config.radius_for(self.nbits)
         self.videos = {v.id: v for v in library.videos() if v.enabled}  # disabled titles are never matched
         self._enabled_ids = np.fromiter(self.videos, np.int64, len(self.videos))
@@ -125,29 +126,26 @@ class Matcher:
         self._fine_cdf = None
         self._rows: dict[tuple[str, int], Reference] = {}  # per (hash, video)
         fine = self.query_config.fine_hasher
-        self.fine_nbits = get_hasher(fine).nbits if fine and library.store.has_fine() else 0
+        self.fine_nbits = get_hasher(fine).nbits if fine and library.has_fine else 0
         self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
 
     @property
     def cdf(self) -> np.ndarray:
         if self._cdf is None:
-            idx = self.index
-            view0 = np.nonzero(idx.views == 0)[0]
-            take = view0[np.linspace(0, len(view0) - 1, min(len(view0), 3000)).astype(int)] if len(view0) else view0
-            codes = self.library.codes_for(idx.ids[take]) if len(take) else np.zeros((0, self.nbits // 8), np.uint8)
-            self._cdf = null_cdf(codes, idx.video_ids[take], self.nbits)
+            codes, vids = self.library.null_sample("search")
+            self._cdf = null_cdf(codes, vids, self.nbits) if len(codes) else prior_cdf(self.nbits)
         return self._cdf
 
     @property
     def fine_cdf(self) -> np.ndarray:
         if self._fine_cdf is None:
-            codes, vids = self.library.store.fine_sample()
+            codes, vids = self.library.null_sample("fine")
             self._fine_cdf = null_cdf(codes, vids, self.fine_nbits) if len(codes) else prior_cdf(self.fine_nbits)
         return self._fine_cdf
 
     def _fine(self, video_id: int) -> Reference:
         """One reference's whole-picture rows with their fine hashes."""
-        return self._cached("fine", video_id, lambda: self.library.store.video_fine(video_id))
+        return self._cached("fine", video_id)
 
     def _verify_fine(self, h, fpr: Fingerprint, keys: np.ndarray, ok: np.ndarray) -> Verified | None:
         """The same hypothesis checked with the larger hash, which tells apart moments of one
@@ -162,20 +160,19 @@ class Matcher:
 
     def _video(self, video_id: int) -> Reference:
         """Every hash of one reference video."""
-        def load():
-            times, _views, codes, quality = self.library.store.video_frames(video_id)
-            return times, codes, quality
+        return self._cached("search", video_id)
 
-        return self._cached("search", video_id, load)
-
-    def _cached(self, kind: str, video_id: int, load) -> Reference:
-        """A Reference from `load()` -> (times, codes, quality), kept for the next query."""
+    def _cached(self, kind: str, video_id: int) -> Reference:
+        """One video's stream of `kind` as a Reference, kept for the next query."""
         key = (kind, video_id)
         if key not in self._rows:
             if len(self._rows) > 64:
                 self._rows.clear()
-            times, codes, quality = load()
-            self._rows[key] = Reference.of(times, codes, quality >= self.config.min_quality, self.videos[video_id].duration)
+            stream = self.library.stream(video_id, kind)
+            if stream is None:
+                stream = Stream.empty(self.fine_nbits // 8 if kind == "fine" else self.nbits // 8)
+            self._rows[key] = Reference.of(stream.t0, stream.codes, stream.quality >= self.config.min_quality,
+                                           self.videos[video_id].duration, ends=stream.t1)
         return self._rows[key]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
@@ -212,7 +209,7 @@ class Matcher:
     def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget."""
         usable = fpr.quality >= self.config.min_quality
-        if usable.sum() < 2 or len(self.index) == 0:
+        if usable.sum() < 2 or self.n_hashes == 0:
             return [], None
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, max_change=max(2, self.nbits // 16))
@@ -274,9 +271,9 @@ class Matcher:
         rows = np.nonzero(usable)[0]
         parts, neighbours = [], {}
         for mirrored, codes in ((False, fpr.codes), (True, fpr.mirror_codes)):
-            dist, ids = self.index.search(codes[rows], self.config.k)
-            found, vids, rts, _ = self.index.lookup(ids.ravel())
-            found &= (ids.ravel() >= 0) & np.isin(vids, self._enabled_ids)
+            dist, vids, rts = self.library.search(codes[rows], self.config.k)
+            vids, rts = vids.ravel(), rts.ravel()
+            found = (vids >= 0) & np.isin(vids, self._enabled_ids)
             all_vids = np.where(found, vids, -1).reshape(dist.shape)
             full_d = np.full((len(fpr), dist.shape[1]), 10**6, np.int32)
             full_v = np.full((len(fpr), dist.shape[1]), -1, np.int64)
@@ -293,7 +290,7 @@ class Matcher:
     def _density(self, neighbours, video_id: int, video_hashes: int):
         """Chance of a hit this close near each query frame, from its neighbours in other videos."""
         dist, vids = neighbours
-        other = max(len(self.index) - video_hashes, 1)
+        other = max(self.n_hashes - video_hashes, 1)
         others = vids != video_id
 
         def p(thr: np.ndarray, window_rows: np.ndarray) -> np.ndarray:

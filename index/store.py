@@ -1,7 +1,8 @@
-"""SQLite store: the library's source of truth (videos, frame hashes, settings).
+"""SQLite store: the library's source of truth (videos, their packed hashes, settings).
 
-One transaction per video: a video and all its frame rows appear together or not at all,
-so a crash (even SIGKILL) never leaves a half-indexed video visible. WAL mode lets
+One transaction per video: a video and all its hashes appear together or not at all, so a
+crash (even SIGKILL) never leaves a half-indexed video visible. A video's hashes are a few
+BLOBs in one row per kind (`index/packed.py`), not one row per hash. WAL mode lets
 `fp match` read while `fp index` writes.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 import numpy as np
@@ -21,12 +23,14 @@ import numpy as np
 from fp.fingerprint.errors import DuplicateContentError, LibraryError, LibraryFormatError, LibraryReadOnlyError
 from fp.fingerprint.types import Fingerprint
 
-FORMAT_VERSION = 1
+from .packed import Stream
+
+FORMAT_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS videos (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL,
     title TEXT NOT NULL,
     content_hash TEXT NOT NULL UNIQUE,
@@ -38,24 +42,41 @@ CREATE TABLE IF NOT EXISTS videos (
     n_hashes INTEGER NOT NULL,
     metadata TEXT NOT NULL DEFAULT '{}',
     added_at REAL NOT NULL,
-    enabled INTEGER NOT NULL DEFAULT 1
+    enabled INTEGER NOT NULL DEFAULT 1,
+    n_fine INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
 CREATE INDEX IF NOT EXISTS videos_title ON videos(title);
-CREATE TABLE IF NOT EXISTS frames (
-    id INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS packed (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    t REAL NOT NULL,
-    view INTEGER NOT NULL,
-    quality INTEGER NOT NULL,
-    code BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS frames_video ON frames(video_id);
-CREATE TABLE IF NOT EXISTS fine (
-    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
-    code BLOB NOT NULL
-);
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    nbytes INTEGER NOT NULL,
+    times BLOB NOT NULL,
+    labels BLOB NOT NULL,
+    codes BLOB NOT NULL,
+    PRIMARY KEY (video_id, kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sample (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    nbytes INTEGER NOT NULL,
+    codes BLOB NOT NULL,
+    PRIMARY KEY (video_id, kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS removals (video_id INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
 """
+
+KINDS = ("search", "fine")
+UPGRADABLE = (1,)  # older formats `index/upgrade.py` converts in place
+
+
+class LibraryNeedsUpgrade(LibraryFormatError):
+    """An older format this fp converts in place (with a backup), never by re-decoding."""
+
+    def __init__(self, message: str, version: int):
+        super().__init__(message)
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -73,12 +94,13 @@ class VideoRecord:
     metadata: dict
     added_at: float
     enabled: bool = True  # a disabled title stays in the library but is never matched
+    n_fine: int = 0  # rows of 256-bit verification hashes
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-_VIDEO_COLUMNS = "id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at, enabled"
+_VIDEO_COLUMNS = "id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at, enabled, n_fine"
 
 
 def _db_errors(method):
@@ -170,6 +192,9 @@ class Store:
         if "format_version" not in meta:
             raise LibraryError(f"{self.path}: not an fp library (no format version recorded)")
         version = int(meta.get("format_version", "0"))
+        if version in UPGRADABLE:
+            raise LibraryNeedsUpgrade(f"{self.path}: library made by an earlier fp (format version {version}); "
+                                      f"`fp library upgrade` brings it to version {FORMAT_VERSION}", version)
         if version != FORMAT_VERSION:
             raise LibraryFormatError(
                 f"{self.path}: library format version {version}, this fp reads version {FORMAT_VERSION}"
@@ -182,10 +207,7 @@ class Store:
             )
 
     def _migrate(self) -> None:
-        """Bring a library made by an earlier fp of the same format up to date (in place)."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(videos)")}
-        if "enabled" not in columns:
-            self.db.execute("ALTER TABLE videos ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1")
+        """Settings an earlier fp of this format did not record."""
         if self.meta("library_id") is None:
             self._set("library_id", uuid.uuid4().hex)
 
@@ -209,8 +231,9 @@ class Store:
         self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
     @_db_errors
-    def add_video(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict) -> int:
-        """Insert a video and all its hashes in one transaction. Identity is content: bytes
+    def add_video(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict,
+                  search: Stream, fine: Stream | None, sample: dict[str, np.ndarray]) -> int:
+        """Insert a video with its packed hashes in one transaction. Identity is content: bytes
         already in the library raise DuplicateContentError; another file at the same path is
         another video (nothing is replaced)."""
         self._writing()
@@ -220,32 +243,38 @@ class Store:
             if twin is not None:
                 raise DuplicateContentError(path, twin[1], twin[0])
             cur = self.db.execute(
-                "INSERT INTO videos(path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (path, title, content_hash, size, fpr.duration, fpr.width, fpr.height,
-                 int((fpr.views == 0).sum()), len(fpr), json.dumps(metadata, sort_keys=True), time.time()),
+                "INSERT INTO videos(path, title, content_hash, size, duration, width, height, n_frames, n_hashes, n_fine,"
+                " metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (path, title, content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
+                 len(search), len(fine) if fine is not None else 0, json.dumps(metadata, sort_keys=True), time.time()),
             )
             video_id = int(cur.lastrowid)
-            rows = zip(
-                [video_id] * len(fpr), fpr.times.tolist(), fpr.views.tolist(), fpr.quality.tolist(),
-                (bytes(c) for c in fpr.codes),
-            )
-            self.db.executemany("INSERT INTO frames(video_id, t, view, quality, code) VALUES (?, ?, ?, ?, ?)", rows)
-            if fpr.fine_codes is not None:
-                ids = [i for (i,) in self.db.execute("SELECT id FROM frames WHERE video_id = ? ORDER BY id", (video_id,))]
-                self.db.executemany("INSERT INTO fine(frame_id, code) VALUES (?, ?)",
-                                    ((ids[i], bytes(fpr.fine_codes[i])) for i in np.nonzero(fpr.fine_rows)[0].tolist()))
+            if video_id >= 2**31:
+                raise LibraryError(f"{self.path}: video ids are exhausted")
+            for kind, stream in (("search", search), ("fine", fine)):
+                if stream is not None:
+                    self._put_stream(video_id, kind, stream)
+            for kind, codes in sample.items():
+                self.db.execute("INSERT INTO sample(video_id, kind, nbytes, codes) VALUES (?, ?, ?, ?)",
+                                (video_id, kind, codes.shape[1], np.ascontiguousarray(codes, np.uint8).tobytes()))
             self._bump()
         return video_id
+
+    def _put_stream(self, video_id: int, kind: str, stream: Stream) -> None:
+        blobs = stream.to_blobs()
+        self.db.execute("INSERT OR REPLACE INTO packed(video_id, kind, n, nbytes, times, labels, codes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (video_id, kind, len(stream), stream.nbytes_per_code, blobs["times"], blobs["labels"], blobs["codes"]))
 
     @_db_errors
     def remove_video(self, video_id: int) -> None:
         self._writing()
         with self.transaction():
-            self.db.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            for table in ("packed", "sample"):
+                self.db.execute(f"DELETE FROM {table} WHERE video_id = ?", (video_id,))
             self.db.execute("DELETE FROM videos WHERE id = ?", (video_id,))
             self._bump()
             self._set("removed_generation", str(self.generation))
+            self.db.execute("INSERT OR REPLACE INTO removals(video_id, generation) VALUES (?, ?)", (video_id, self.generation))
 
     @_db_errors
     def set_metadata(self, video_id: int, metadata: dict, title: str | None = None) -> None:
@@ -290,63 +319,66 @@ class Store:
         return self._video_columns
 
     @_db_errors
-    def frames_after(self, frame_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, video_ids, times, views, codes) of frames with id > frame_id, ordered by id."""
-        rows = self.db.execute(
-            "SELECT id, video_id, t, view, code FROM frames WHERE id > ? ORDER BY id", (frame_id,)
-        ).fetchall()
-        if not rows:
-            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.uint8), None)
-        ids, vids, ts, views, codes = zip(*rows)
-        return (np.asarray(ids, np.int64), np.asarray(vids, np.int64), np.asarray(ts, np.float64),
-                np.asarray(views, np.uint8), np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1))
+    def stream(self, video_id: int, kind: str = "search") -> Stream | None:
+        """One video's packed rows of `kind` (None when it has none)."""
+        row = self.db.execute("SELECT n, nbytes, times, labels, codes FROM packed WHERE video_id = ? AND kind = ?",
+                              (video_id, kind)).fetchone()
+        if row is None:
+            return None
+        try:
+            return Stream.from_blobs(*row)
+        except (ValueError, Exception) as exc:  # zlib.error, bad sizes: the file was damaged
+            raise LibraryError(f"{self.path}: the packed hashes of video {video_id} are damaged ({exc}); "
+                               "`fp library verify` checks the library") from exc
+
+    def streams(self, kind: str = "search", after: int = 0) -> Iterator[tuple[int, Stream]]:
+        """(video id, stream) of every video with id > after, in id order, one at a time."""
+        ids = [vid for (vid,) in self._query("SELECT video_id FROM packed WHERE kind = ? AND video_id > ? ORDER BY video_id",
+                                             (kind, after))]
+        for vid in ids:
+            stream = self.stream(vid, kind)
+            if stream is not None:
+                yield vid, stream
 
     @_db_errors
-    def video_frames(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(times, views, codes, quality) of one video."""
-        rows = self.db.execute("SELECT t, view, code, quality FROM frames WHERE video_id = ? ORDER BY id", (video_id,)).fetchall()
-        if not rows:
-            return np.zeros(0), np.zeros(0, np.uint8), np.zeros((0, 0), np.uint8), np.zeros(0, np.uint8)
-        ts, views, codes, quality = zip(*rows)
-        return (np.asarray(ts), np.asarray(views, np.uint8),
-                np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8))
+    def _query(self, sql: str, args=()) -> list:
+        return self.db.execute(sql, args).fetchall()
 
     @_db_errors
     def has_fine(self) -> bool:
         """Whether any video carries fine hashes (libraries made before them have none)."""
-        return self.db.execute("SELECT 1 FROM fine LIMIT 1").fetchone() is not None
+        return self.db.execute("SELECT 1 FROM packed WHERE kind = 'fine' LIMIT 1").fetchone() is not None
 
     @_db_errors
-    def video_fine(self, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(times, fine codes, quality) of one video's whole-picture rows; empty when it has none."""
-        rows = self.db.execute(
-            "SELECT f.t, x.code, f.quality FROM frames f JOIN fine x ON x.frame_id = f.id WHERE f.video_id = ? ORDER BY f.id",
-            (video_id,)).fetchall()
-        if not rows:
-            return np.zeros(0), np.zeros((0, 0), np.uint8), np.zeros(0, np.uint8)
-        ts, codes, quality = zip(*rows)
-        return np.asarray(ts), np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(quality, np.uint8)
-
-    @_db_errors
-    def fine_sample(self, limit: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-        """(fine codes, video ids) of up to `limit` whole-picture rows spread over the library."""
-        n = self.db.execute("SELECT COUNT(*) FROM fine").fetchone()[0]
-        step = max(1, n // limit)
-        rows = self.db.execute(
-            "SELECT x.code, f.video_id FROM fine x JOIN frames f ON f.id = x.frame_id WHERE x.rowid % ? = 0 LIMIT ?",
-            (step, limit)).fetchall()
+    def null_sample(self, kind: str, limit: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, video ids) of up to `limit` whole-picture hashes spread over the library."""
+        rows = self.db.execute("SELECT video_id, nbytes, codes FROM sample WHERE kind = ? ORDER BY video_id", (kind,)).fetchall()
         if not rows:
             return np.zeros((0, 0), np.uint8), np.zeros(0, np.int64)
-        codes, vids = zip(*rows)
-        return np.frombuffer(b"".join(codes), np.uint8).reshape(len(rows), -1), np.asarray(vids, np.int64)
+        nbytes = rows[0][1]
+        codes = [np.frombuffer(c, np.uint8).reshape(-1, nbytes) for _, nb, c in rows if nb == nbytes]
+        vids = np.concatenate([np.full(len(c), v, np.int64) for (v, nb, _), c in zip([r for r in rows if r[1] == nbytes], codes)])
+        codes = np.concatenate(codes)
+        if len(codes) > limit:
+            take = np.sort(np.random.default_rng(seed).choice(len(codes), limit, replace=False))
+            codes, vids = codes[take], vids[take]
+        return codes, vids
+
+    @_db_errors
+    def removed_since(self, generation: int) -> list[int]:
+        return [vid for (vid,) in self.db.execute("SELECT video_id FROM removals WHERE generation > ?", (generation,))]
 
     @_db_errors
     def counts(self) -> dict:
-        n_videos, hours = self.db.execute("SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0 FROM videos").fetchone()
-        n_frames = self.db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
-        max_id = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM frames").fetchone()[0]
-        n_fine = self.db.execute("SELECT COUNT(*) FROM fine").fetchone()[0]
-        return {"videos": n_videos, "hours": hours, "hashes": n_frames, "fine_hashes": n_fine, "max_frame_id": max_id}
+        n_videos, hours, hashes, fine, max_id = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0, COALESCE(SUM(n_hashes), 0), COALESCE(SUM(n_fine), 0),"
+            " MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'videos'), 0), COALESCE(MAX(id), 0)) FROM videos").fetchone()
+        return {"videos": n_videos, "hours": hours, "hashes": hashes, "fine_hashes": fine, "max_video_id": max_id}
+
+    @_db_errors
+    def hashes_up_to(self, video_id: int) -> int:
+        """Search rows of the videos with id <= video_id (what a saved FAISS index should hold)."""
+        return self.db.execute("SELECT COALESCE(SUM(n_hashes), 0) FROM videos WHERE id <= ?", (video_id,)).fetchone()[0]
 
     def integrity_problems(self) -> list[str]:
         """What is wrong with the database file (empty list: nothing found)."""
@@ -358,23 +390,23 @@ class Store:
             return [f"{self.path}: SQLite integrity check failed: " + "; ".join(report[:5])]
         problems = []
         try:
-            orphans = self.db.execute("SELECT COUNT(*) FROM frames WHERE video_id NOT IN (SELECT id FROM videos)").fetchone()[0]
+            orphans = self.db.execute("SELECT COUNT(*) FROM packed WHERE video_id NOT IN (SELECT id FROM videos)").fetchone()[0]
             if orphans:
-                problems.append(f"{orphans} frame rows belong to no video")
-            bad = self.db.execute(
-                "SELECT v.id, v.title, v.n_hashes, COUNT(f.id) FROM videos v LEFT JOIN frames f ON f.video_id = v.id"
-                " GROUP BY v.id HAVING COUNT(f.id) != v.n_hashes"
-            ).fetchall()
+                problems.append(f"{orphans} packed hash rows belong to no video")
+            videos = self.db.execute("SELECT id, title, n_hashes, n_fine FROM videos ORDER BY id").fetchall()
+            for vid, title, n_hashes, n_fine in videos:
+                for kind, expected in (("search", n_hashes), ("fine", n_fine)):
+                    try:
+                        stream = self.stream(vid, kind)
+                    except LibraryError as exc:
+                        problems.append(f"video {vid} ({title}): {kind} hashes unreadable ({exc.__cause__})")
+                        continue
+                    found = len(stream) if stream is not None else 0
+                    if found != expected:
+                        problems.append(f"video {vid} ({title}): {found} {kind} hashes stored, {expected} expected")
         except sqlite3.DatabaseError as exc:
             return problems + [f"{self.path}: SQLite cannot read the database ({exc})"]
-        for vid, title, expected, found in bad:
-            problems.append(f"video {vid} ({title}): {found} hashes stored, {expected} expected")
         return problems
-
-    @_db_errors
-    def rows_up_to(self, frame_id: int) -> int:
-        """How many frame rows have an id <= frame_id (what a saved FAISS index should hold)."""
-        return self.db.execute("SELECT COUNT(*) FROM frames WHERE id <= ?", (frame_id,)).fetchone()[0]
 
     def checkpoint(self) -> None:
         if self.readonly:

@@ -53,22 +53,33 @@ def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """One reference video's rows for verification, in time order."""
+    """One reference video's rows for verification, in time order; row i stands for the
+    times [times[i], ends[i]] (a held shot kept once, see packed.py)."""
 
     times: np.ndarray
+    ends: np.ndarray
     codes: np.ndarray
     usable: np.ndarray
     duration: float
 
     @classmethod
-    def of(cls, times, codes, usable, duration) -> "Reference":
+    def of(cls, times, codes, usable, duration, ends=None) -> "Reference":
+        ends = times if ends is None else ends
         order = np.argsort(times, kind="stable")
-        if np.all(order == np.arange(len(order))):
-            return cls(times, codes, usable, duration)
-        return cls(times[order], codes[order], usable[order], duration)
+        if not np.all(order[1:] > order[:-1]):
+            times, ends, codes, usable = times[order], ends[order], codes[order], usable[order]
+        return cls(times, ends, codes, usable, duration)
+
+    @property
+    def max_span(self) -> float:
+        return float((self.ends - self.times).max(initial=0.0))
 
     def rows_between(self, lo: float, hi: float) -> slice:
-        return slice(int(np.searchsorted(self.times, lo, "left")), int(np.searchsorted(self.times, hi, "right")))
+        """Rows that may cover some time in [lo, hi] (a superset: check `ends`)."""
+        return slice(int(np.searchsorted(self.times, lo - self.max_span, "left")), int(np.searchsorted(self.times, hi, "right")))
+
+    def subset(self, rows: np.ndarray) -> "Reference":
+        return Reference(self.times[rows], self.ends[rows], self.codes[rows], self.usable[rows], self.duration)
 
 
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
@@ -126,7 +137,8 @@ def _distances(query_codes, rows: np.ndarray, ref: Reference, part) -> np.ndarra
 
 def closest_in_window(query_t, query_codes, ref: Reference, speed, offset):
     """Per query row: distance to the closest usable reference hash within TOL of the predicted
-    time (FAR when none), that hash's time, and how many reference rows the window holds."""
+    time (FAR when none), the time of that hash closest to the prediction, and how many
+    reference rows the window holds."""
     n = len(query_t)
     best = np.full(n, FAR, np.int64)
     best_t = np.zeros(n)
@@ -136,12 +148,14 @@ def closest_in_window(query_t, query_codes, ref: Reference, speed, offset):
         part = ref.rows_between(pred[rows].min() - TOL, pred[rows].max() + TOL)
         if part.stop <= part.start:
             continue
-        times = ref.times[part]
-        window = np.abs(times[None, :] - pred[rows, None]) <= TOL
+        p = pred[rows, None]
+        nearest = np.clip(p, ref.times[None, part], ref.ends[None, part])  # a held shot's closest moment
+        window = np.abs(nearest - p) <= TOL
         masked = np.where(window, _distances(query_codes, rows, ref, part), FAR)
         j = masked.argmin(axis=1)
-        best[rows] = masked[np.arange(len(rows)), j]
-        best_t[rows] = times[j]
+        picked = np.arange(len(rows))
+        best[rows] = masked[picked, j]
+        best_t[rows] = nearest[picked, j]
         count[rows] = window.sum(axis=1)
     return best, best_t, count
 
@@ -155,7 +169,7 @@ def background(query_t, query_codes, thr, ref: Reference, speed, offset) -> np.n
     reach = int(round(TOL / bw))  # a close hash covers offsets within TOL of it
     local = max(2 * reach, min(round(LOCAL / bw), int(LOCAL_SHARE * n_bins)))
     centre = np.clip(((offset + speed * np.asarray(query_t)) / bw).astype(np.int64), -n_bins, 2 * n_bins)
-    ref_bins = np.minimum((ref.times / bw).astype(np.int64), n_bins - 1)
+    ref_bins = (np.minimum((ref.times / bw).astype(np.int64), n_bins - 1), np.minimum((ref.ends / bw).astype(np.int64), n_bins - 1))
     share = np.zeros(len(query_t))
     widest = round(max(SCENES, default=0) / bw)
     for rows in _chunks(len(query_t)) if SCENES else ():
@@ -175,28 +189,39 @@ def background(query_t, query_codes, thr, ref: Reference, speed, offset) -> np.n
 
 def _covered(query_codes, rows, thr, ref: Reference, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
     """(rows, hi - lo) bool: bin holds a reference hash within thr of the query row, within TOL."""
-    part = slice(int(np.searchsorted(ref_bins, lo - reach, "left")), int(np.searchsorted(ref_bins, hi + reach, "left")))
-    occupied = np.zeros((len(rows), hi - lo + 2 * reach), bool)
+    first, last = ref_bins
+    longest = int((last - first).max(initial=0))
+    part = slice(int(np.searchsorted(first, lo - reach - longest, "left")), int(np.searchsorted(first, hi + reach, "left")))
+    width = hi - lo + 2 * reach
+    occupied = np.zeros((len(rows), width), bool)
     if part.stop > part.start:
         r, c = np.nonzero(_distances(query_codes, rows, ref, part) <= thr[rows, None])
-        occupied[r, ref_bins[part][c] - (lo - reach)] = True
+        b0, b1 = first[part][c] - (lo - reach), last[part][c] - (lo - reach)
+        for step in range(longest + 1):  # a held shot covers every bin it spans
+            at = b0 + step
+            ok = (at <= b1) & (at >= 0) & (at < width)
+            occupied[r[ok], at[ok]] = True
     csum = np.concatenate([np.zeros((len(rows), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
     return (csum[:, 2 * reach + 1:] - csum[:, : -(2 * reach + 1)]) > 0
 
 
 def _title_share(query_codes, thr, ref: Reference, ref_bins, n_bins, centre, reach, local) -> np.ndarray:
     """Share of windows across the whole title (a fixed sample of them) holding a close hash."""
+    first, last = ref_bins
+    longest = int((last - first).max(initial=0))
     step = max(1, -(-n_bins // TITLE_WINDOWS))
     starts = np.arange(0, n_bins, step)
     share = np.zeros(len(centre))
-    # Rows of each sampled window (the bins within `reach` of its start).
-    lo = np.searchsorted(ref_bins, starts - reach, "left")
-    hi = np.searchsorted(ref_bins, starts + reach, "right")
+    # Rows of each sampled window: those covering a bin within `reach` of its start.
+    lo = np.searchsorted(first, starts - reach - longest, "left")
+    hi = np.searchsorted(first, starts + reach, "right")
     sample = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(starts) else np.zeros(0, np.int64)
     owner = np.repeat(np.arange(len(starts)), hi - lo)
+    overlaps = last[sample] >= starts[owner] - reach
+    sample, owner = sample[overlaps], owner[overlaps]
     if len(sample) == 0:
         return share
-    sample_ref = Reference(ref.times[sample], ref.codes[sample], ref.usable[sample], ref.duration)
+    sample_ref = ref.subset(sample)
     for rows in _chunks(len(centre)):
         close = _distances(query_codes, rows, sample_ref, slice(None)) <= thr[rows, None]
         covered = np.zeros((len(rows), len(starts)), bool)

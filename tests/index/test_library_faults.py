@@ -120,20 +120,20 @@ def test_a_database_restored_from_backup_beside_a_newer_index_is_rebuilt_once(li
     assert "rebuild" not in caplog.text
 
 
-@pytest.mark.parametrize("damage", ["lookup", "state", "state_types"])
+@pytest.mark.parametrize("damage", ["index", "state", "state_types"])
 def test_damaged_derived_files_are_rebuilt_and_saved(lib_dir, damage, caplog):
     with Library(lib_dir) as lib:
         lib.save_index()
         n = len(lib.index)
-    if damage == "lookup":
-        path = lib_dir / "frames.lookup.npz"
+    if damage == "index":
+        path = lib_dir / "frames.faiss"
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     else:
         state = json.loads((lib_dir / "frames.state.json").read_text())
         if damage == "state":
             state["edited_by_hand"] = True  # an unknown key
         else:
-            state["max_frame_id"] = None  # a wrong type
+            state["max_video_id"] = None  # a wrong type
         (lib_dir / "frames.state.json").write_text(json.dumps(state))
     result = run("match", clip("friday.mp4"), "--library", lib_dir, "--json")
     assert result.exit_code == 0, result.output

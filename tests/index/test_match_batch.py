@@ -59,19 +59,19 @@ def test_strict_makes_the_first_failure_fatal(session_library, tmp_path):
 
 
 def test_a_library_error_fails_only_the_suspect_it_hit(library_copy):
-    """The frames table vanishes while the second suspect is matched (another process broke the
-    library) and comes back before the third: only the second gets an error line."""
+    """The packed hashes vanish while the second suspect is matched (another process broke the
+    library) and come back before the third: only the second gets an error line."""
     with Library(library_copy, create=False) as lib:
         batch = match_paths(Matcher(lib), [clip("friday.mp4"), clip("elf.mp4"), clip("flower.mp4")])
         first = next(batch)
         other = sqlite3.connect(library_copy / "library.sqlite", isolation_level=None)
-        other.execute("ALTER TABLE frames RENAME TO frames_away")
+        other.execute("ALTER TABLE packed RENAME TO packed_away")
         second = next(batch)
-        other.execute("ALTER TABLE frames_away RENAME TO frames")
+        other.execute("ALTER TABLE packed_away RENAME TO packed")
         other.close()
         third = next(batch)
     assert first.verdict == "match" and third.verdict == "match" and third.matches[0].title == "flower"
-    assert second.verdict == "error" and "no such table: frames" in second.error
+    assert second.verdict == "error" and "no such table: packed" in second.error
 
 
 def test_evidence_folder_that_cannot_be_made_fails_only_the_matches(session_library, tmp_path):

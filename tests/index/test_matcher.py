@@ -153,9 +153,14 @@ def test_static_shot_copy_is_proven_by_the_fine_hash(matcher, tmp_path, edit):
 
 
 def test_fine_hashes_are_stored_for_whole_pictures_only(matcher):
-    store = matcher.library.store
-    video = next(v for v in matcher.library.videos() if v.title == "friday")
-    times, views, codes, _ = store.video_frames(video.id)
-    fine_t, fine_codes, _ = store.video_fine(video.id)
-    assert fine_codes.shape == ((views == 0).sum(), 32)
-    assert np.array_equal(fine_t, times[views == 0])
+    library = matcher.library
+    video = next(v for v in library.videos() if v.title == "friday")
+    search, fine = library.stream(video.id, "search"), library.stream(video.id, "fine")
+    assert fine.codes.shape[1] == 32 and (fine.views == 0).all()
+    assert len(fine) == video.n_fine and len(search) == video.n_hashes
+    # One fine row per whole-picture frame at most (held frames kept once), in time order, and
+    # whole-picture rows of both kinds cover the same times.
+    assert 0 < len(fine) <= video.n_frames
+    assert (fine.t1 >= fine.t0).all() and (np.diff(fine.t0) >= 0).all()
+    whole = search.views == 0
+    assert fine.t0[0] == search.t0[whole][0] and fine.t1[-1] == search.t1[whole][-1]
