@@ -230,6 +230,14 @@ class Matcher:
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
                            partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
 
+    def has_candidate(self, fpr: Fingerprint) -> bool:
+        """Whether a usable row of `fpr` (or its mirror image) has an enabled reference hash within
+        the radius: the test of the first pass (triage.py). No usable row cannot tell: True."""
+        usable = fpr.quality >= self.config.min_quality
+        if not usable.any():
+            return True
+        return self.n_hashes > 0 and len(self._candidates(fpr, usable)[0]) > 0
+
     def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget."""
         usable = fpr.quality >= self.config.min_quality
