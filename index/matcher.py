@@ -230,13 +230,18 @@ class Matcher:
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
                            partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
 
-    def has_candidate(self, fpr: Fingerprint) -> bool:
+    def has_candidate(self, fpr: Fingerprint, radius: int | None = None) -> bool:
         """Whether a usable row of `fpr` (or its mirror image) has an enabled reference hash within
-        the radius: the test of the first pass (triage.py). No usable row cannot tell: True."""
+        `radius` (default: the matching radius): the first-pass test of triage.py. A fingerprint
+        without a usable row cannot tell: True."""
         usable = fpr.quality >= self.config.min_quality
         if not usable.any():
             return True
-        return self.n_hashes > 0 and len(self._candidates(fpr, usable)[0]) > 0
+        if self.n_hashes == 0:
+            return False
+        limit = self.radius if radius is None else radius
+        _, neighbours = self._candidates(fpr, usable)
+        return any(((vids >= 0) & (dist <= limit)).any() for dist, vids in neighbours.values())
 
     def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget."""

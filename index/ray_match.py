@@ -130,6 +130,9 @@ class ShardActor:
     def pid(self) -> int:
         return os.getpid()
 
+    def node(self) -> str:
+        return import_ray().get_runtime_context().get_node_id()
+
 
 class RayLibrary:
     """The driver's view of a library held by shard actors: what Matcher reads, answered by them."""

@@ -19,14 +19,15 @@ from fp.fingerprint.pipeline import fingerprint_video
 from .matcher import Matcher, MatchResult
 
 
-def triage_file(matcher: Matcher, path) -> MatchResult | None:
-    """The suspect's result when its keyframes settle it ("no_match"), None when it needs the full match."""
+def triage_file(matcher: Matcher, path, radius: int | None = None) -> MatchResult | None:
+    """The suspect's result when its keyframes settle it ("no_match"), None when it needs the
+    full match. `radius`: Hamming distance of a keyframe hit (default: the matching radius)."""
     start = time.perf_counter()
     try:
         quick = fingerprint_video(path, replace(matcher.query_config, keyframes_only=True))
     except FpError:
         return None  # the full pass reports what is wrong with the file
-    if matcher.has_candidate(quick):
+    if matcher.has_candidate(quick, radius):
         return None
     partial = quick.meta.get("partial_reason")
     if partial:
