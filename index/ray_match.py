@@ -176,12 +176,6 @@ class RayLibrary:
     def stream(self, video_id: int, kind: str = "search"):
         raise LibraryError(f"{self.root}: the shard actors hold the hashes; verification runs there")
 
-    def close(self) -> None:
-        ray = import_ray()
-        for actor in self.actors:
-            ray.kill(actor, no_restart=True)
-        self.actors = []
-
 
 class RayMatcher(Matcher):
     """A Matcher whose library is held by shard actors: verification runs on the actor holding

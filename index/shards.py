@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from fp.fingerprint.errors import DuplicateContentError, InputError, LibraryError
+from fp.fingerprint.errors import DuplicateContentError, InputError, LibraryError, LibraryReadOnlyError
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig
 from fp.fingerprint.types import Fingerprint
 
@@ -253,7 +253,7 @@ class ShardedLibrary:
         if twin is not None:
             raise DuplicateContentError(path, twin.title, twin.id)
         if self.readonly:
-            shard.store._writing()  # the same error a read-only Library gives
+            raise LibraryReadOnlyError(f"{self.root}: opened read-only")
         video_id = self._ids.allocate(content_hash)
         added = shard.add(fingerprint, path=path, title=title, content_hash=content_hash, size=size, metadata=metadata,
                           video_id=video_id)

@@ -75,7 +75,7 @@ def main(argv=None) -> None:
         from fp.index.ray_match import ShardActor, ray_matcher
 
         for n in [int(x) for x in args.shards.split(",")]:
-            root = args.out / f"lib{n}"
+            root = args.out / f"sharded{n}"
             shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(base, root)
             reshard(root, n)
