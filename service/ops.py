@@ -19,9 +19,11 @@ router = APIRouter(tags=["operations"])
 def healthz(svc: Service = Depends(service)):
     worker = svc.worker
     stats = worker.library_stats
+    counts = svc.jobs.counts()
     body = versioned({
         "status": "ok" if worker.state == "ready" else worker.state, "fp_version": fp.__version__,
-        "queue": svc.jobs.queue_depth(), "error": worker.error,
+        "queue": sum(n for (_, s), n in counts.items() if s == "queued"),
+        "running": sum(n for (_, s), n in counts.items() if s == "running"), "error": worker.error,
         "library": {k: stats.get(k) for k in ("videos", "enabled_videos", "hashes", "hours", "generation")} if stats else None,
     })
     return JSONResponse(body, status_code=200 if worker.state == "ready" else 503)
