@@ -14,11 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import fp
-from fp.schema import versioned
-from fp.fingerprint.errors import FpError, VideoDecodeError
-from fp.index.library import Library, content_hash
+from fp import FpError, Library, Match, Matcher, MatchResult, VideoDecodeError
+from fp.index.library import content_hash
 from fp.index.listings import flags_for
-from fp.index.matcher import Match, Matcher, MatchResult
+from fp.schema import versioned
 
 from .jobs import EVIDENCE_PRIORITY, FollowUp, JobRecord, JobStore, MatchRow
 from .metrics import Metrics
