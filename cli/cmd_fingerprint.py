@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import click
 
+from dataclasses import replace
+
 from fp.fingerprint.hashers import HASHERS
 from fp.fingerprint.pipeline import QUERY, REFERENCE, fingerprint_video
-from dataclasses import replace
+from fp.fingerprint.serialize import fingerprint_to_json
 
 from .output import Progress, emit_json, json_option
 
@@ -15,13 +17,18 @@ from .output import Progress, emit_json, json_option
 @click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frames sampled per second (default 5).")
 @click.option("--hasher", type=click.Choice(sorted(HASHERS)), default="phash64", show_default=True)
 @click.option("--reference", is_flag=True, help="Also hash the crop views a library stores.")
-@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset (as matching does).")
+@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset (as matching does; always on with --json).")
 @click.option("--keyframes", is_flag=True, help="Decode keyframes only (fast triage).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Decoder threads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, as_json):
-    """Print the timed perceptual hashes of FILE (one line per hash: time, hash, quality)."""
+    """Print the timed perceptual hashes of FILE (one line per hash: time, hash, quality).
+
+    --json writes the fingerprint format (fingerprint/serialize.py) that `fp match --hashes FILE`
+    matches without decoding: hashed as matching hashes a suspect (mirror, inset and fine hashes).
+    """
+    inset = inset or (as_json and not reference)
     config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads, inset_view=inset)
     if fps:
         config = replace(config, fps=fps)
@@ -31,7 +38,7 @@ def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, 
     finally:
         bar.close()
     if as_json:
-        emit_json(fpr.to_dict())
+        emit_json(fingerprint_to_json(fpr))
         return
     click.echo(f"# {fpr.source} hasher={fpr.hasher} duration={fpr.duration:.3f}s hashes={len(fpr)}")
     click.echo("# time_s,hash_hex,quality" + (",view" if reference or inset else ""))

@@ -3,107 +3,117 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
-from pathlib import Path
+import time
 
 import click
 
-from fp.fingerprint.errors import FpError, VideoDecodeError
-from fp.index.indexer import find_videos
 from fp.index.library import Library
-from fp.index.listings import flags_for, read_listings
+from fp.index.listings import read_listings
+from fp.index.match_batch import BatchSummary, HashFile, match_paths
 from fp.index.matcher import MatchConfig, Matcher, MatchResult
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option, warn
 from .render import match_table
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell starting so runs as a formula
+
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @library_option
+@click.option("--hashes", "hash_files", multiple=True, type=click.Path(path_type=str, readable=False),
+              help="A fingerprint JSON file (from `fp fingerprint --json`) to match without decoding; repeatable; answered after PATHS.")
 @click.option("--listings", "listings_csv", type=click.Path(dir_okay=False, path_type=str),
               help="CSV with path, claimed_title, seller_id, licence_id columns.")
-@click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False, path_type=str),
+@click.option("--evidence", "evidence_dir", type=click.Path(path_type=str, readable=False),
               help="Write a PNG per match: frame pairs side by side and the time alignment.")
-@click.option("--csv", "as_csv", is_flag=True, help="Write results as CSV.")
+@click.option("--csv", "as_csv", is_flag=True, help="Write results as CSV (cells a spreadsheet would run as formulas get a leading ').")
 @click.option("--max-chance", type=click.FloatRange(min=0, min_open=True), default=MatchConfig.max_chance, show_default=True,
               help="Accept a match when fewer than this many chance matches as strong are expected in this library.")
-@click.option("--fail-on-match", is_flag=True, help="Exit 3 when any suspect matches.")
-@click.option("--strict", is_flag=True, help="Stop at the first suspect that fails to decode.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes matching in parallel, each with the library open once (output stays in input order).")
+@click.option("--fail-on-match", is_flag=True, help="Exit 3 when any suspect matches (even if another failed).")
+@click.option("--strict", is_flag=True, help="Stop at the first suspect that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def match(paths, library_dir, listings_csv, evidence_dir, as_csv, max_chance, fail_on_match, strict, quiet, as_json):
-    """Match suspect videos (files or folders) against the library.
+def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, workers, fail_on_match, strict,
+          quiet, as_json):
+    """Match suspect videos (files or folders) and fingerprint files (--hashes) against the library.
 
-    --json writes one JSON object per suspect per line.
+    Every suspect gets a result, in input order (folders in sorted order): a file that cannot be
+    read or decoded, or whose evidence cannot be written, gets verdict "error" with the reason
+    and the others go on (--strict stops at the first failure).
+
+    --json writes one JSON object per suspect per line, then a last line {"schema_version": 1,
+    "summary": {...}} with the counts (also after Ctrl-C, with "interrupted": true). Every line
+    carries "schema_version".
+
+    Exit codes, first that applies: 130 interrupted; 3 with --fail-on-match when any suspect
+    matched (even if another failed: 3 beats 1); 1 when any suspect failed; 0 otherwise.
     """
+    if not paths and not hash_files:
+        raise click.UsageError("give at least one PATH or --hashes FILE")
     listings = read_listings(listings_csv) if listings_csv else {}
-    files, missing = find_videos(paths)
-    results: list[MatchResult] = [MatchResult(m.path, "error", error=m.reason) for m in missing]
+    suspects = [*paths, *(HashFile(h) for h in hash_files)]
+    start = time.perf_counter()
+    results: list[MatchResult] = []
+    interrupted = False
     with Library(library_dir, create=False) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=max_chance))
-        bar = Progress(len(files), "matching", quiet=quiet)
-        try:
-            for i, f in enumerate(files):
-                try:
-                    result = matcher.match_file(f, progress=lambda d, t, i=i: bar.update(i + (d / t if t else 0)))
-                except VideoDecodeError as exc:
-                    if strict:
-                        raise
-                    result = MatchResult(str(f), "error", error=exc.reason)
-                except FpError as exc:
-                    if strict:
-                        raise
-                    result = MatchResult(str(f), "error", error=str(exc))
-                result = _attach_listing(result, listings.get(str(Path(f).resolve())))
-                if evidence_dir and result.matches:
-                    from fp.index.evidence import write_evidence
+        bar = Progress(1.0, "matching", quiet=quiet)
 
-                    write_evidence(result, evidence_dir)
+        def progress(done: float, total: int) -> None:
+            bar.update(done / total if total else 1.0, f"{int(done)}/{total}")
+
+        try:
+            for result in match_paths(matcher, suspects, listings=listings, evidence_dir=evidence_dir, workers=workers,
+                                      strict=strict, progress=progress):
                 results.append(result)
-                bar.update(i + 1, f"{i + 1}/{len(files)}")
                 if as_json:
                     emit_json(result.to_dict())
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
             bar.close()
     for r in results:
         if r.verdict == "error":
             warn(f"fp: {r.query}: {r.error}")
     if as_json:
-        for r in results[: len(missing)]:
-            emit_json(r.to_dict())
+        emit_json(BatchSummary.of(results, time.perf_counter() - start, workers, interrupted).to_dict())
     elif as_csv:
-        click.echo(_csv(results), nl=False)
+        click.echo(match_csv(results), nl=False)
     else:
         click.echo(match_table(results))
+    if interrupted:
+        raise KeyboardInterrupt  # main maps it to one line and exit 130
+    if fail_on_match and any(r.matches for r in results):
+        return Exit.MATCH_FOUND
     if any(r.verdict == "error" for r in results):
         return Exit.ERROR
-    if fail_on_match and any(r.verdict == "match" for r in results):
-        return Exit.MATCH_FOUND
     return Exit.OK
 
 
-def _attach_listing(result: MatchResult, listing: dict | None) -> MatchResult:
-    if not listing:
-        return result
-    best = result.matches[0] if result.matches else None
-    flags = flags_for(listing, best.title if best else None, best.metadata if best else {})
-    return replace(result, listing={**listing, "flags": flags})
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text: OWASP's rule, a leading ' when it starts with = + - @ TAB CR."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _csv(results: list[MatchResult]) -> str:
+def match_csv(results: list[MatchResult]) -> str:
+    """One row per match (one per suspect without a match); every cell quoted and neutralised."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["query", "verdict", "error", "title", "ref_path", "confidence", "chance", "query_start", "query_end",
-                     "ref_start", "ref_end", "speed", "mirrored", "matched_frames", "claimed_title", "flags"])
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL)  # quoted cells: a ; or , inside cannot start a new cell
+    row = lambda cells: writer.writerow([csv_cell(c) for c in cells])
+    row(["query", "verdict", "error", "title", "ref_path", "confidence", "chance", "query_start", "query_end",
+         "ref_start", "ref_end", "speed", "mirrored", "matched_frames", "claimed_title", "flags", "evidence"])
     for r in results:
         claimed = r.listing.get("claimed_title", "")
         flags = ";".join(r.listing.get("flags", []))
         if not r.matches:
-            writer.writerow([r.query, r.verdict, r.error or "", "", "", "", "", "", "", "", "", "", "", "", claimed, flags])
+            row([r.query, r.verdict, r.error or "", "", "", "", "", "", "", "", "", "", "", "", claimed, flags, ""])
         for m in r.matches:
-            writer.writerow([r.query, r.verdict, "", m.title, m.ref_path, f"{m.confidence:.6f}", f"{m.chance:.3g}",
-                             f"{m.query_span[0]:.3f}", f"{m.query_span[1]:.3f}", f"{m.ref_span[0]:.3f}", f"{m.ref_span[1]:.3f}",
-                             f"{m.speed:.4f}", int(m.mirrored), m.matched_frames, claimed, flags])
+            row([r.query, r.verdict, r.error or "", m.title, m.ref_path, f"{m.confidence:.6f}", f"{m.chance:.3g}",
+                 f"{m.query_span[0]:.3f}", f"{m.query_span[1]:.3f}", f"{m.ref_span[0]:.3f}", f"{m.ref_span[1]:.3f}",
+                 f"{m.speed:.4f}", int(m.mirrored), m.matched_frames, claimed, flags, m.evidence or ""])
     return buf.getvalue()

@@ -11,10 +11,12 @@ decode error) becomes a grey placeholder and a log line; it never fails the whol
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +44,13 @@ _SUSPECT_COLOUR = "#1f5fa8"
 _REF_COLOUR = "#b0401a"
 
 
-def write_evidence(result: MatchResult, out_dir: str | os.PathLike, rows: int = MAX_ROWS) -> list[Path]:
+def write_evidence(result: MatchResult, out_dir: str | os.PathLike, rows: int = MAX_ROWS,
+                   video: str | os.PathLike | None = None) -> list[Path]:
     """Write one PNG per match of `result` into `out_dir` (created if needed); return their paths.
 
-    Files are named `<suspect stem>_<rank>_<title slug>.png`, rank starting at 1.
-    A match whose image cannot be drawn is logged and skipped; an unwritable directory raises.
+    Files are named by `evidence_name` (unique per suspect path, rank starting at 1). Suspect
+    frames come from `video` (default: the file `result.query` names). A match whose image
+    cannot be drawn is logged and skipped; an unwritable directory raises.
     """
     out = Path(out_dir)
     try:
@@ -55,20 +59,42 @@ def write_evidence(result: MatchResult, out_dir: str | os.PathLike, rows: int = 
         raise InputError(f"cannot create evidence directory {out}: {exc.strerror or exc}") from exc
     rows = max(1, min(int(rows), 8))
     written: list[Path] = []
-    stem = slug(Path(result.query).stem) or "suspect"
     for rank, match in enumerate(result.matches, start=1):
-        path = out / f"{stem}_{rank}_{slug(match.title) or f'video{match.video_id}'}.png"
+        path = out / evidence_name(result.query, rank, match)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")  # whole files only, even with a twin writer
         try:
-            fig = render_match(result.query, match, rank=rank, rows=rows)
-            fig.savefig(path, dpi=DPI, facecolor="white")
+            fig = render_match(result.query, match, rank=rank, rows=rows, video=video)
+            fig.savefig(tmp, dpi=DPI, facecolor="white", format="png")
+            os.replace(tmp, path)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise FpError(f"cannot write evidence image {path}: {exc.strerror or exc}") from exc
         except Exception:  # one bad match must not lose the others' evidence
+            tmp.unlink(missing_ok=True)
             log.exception("evidence for %s match %d (%s) failed", result.query, rank, match.title)
             continue
         written.append(path)
         log.info("wrote evidence %s", path)
     return written
+
+
+def add_evidence(result: MatchResult, out_dir: str | os.PathLike, video: str | os.PathLike | None = None) -> MatchResult:
+    """`result` with each match's `evidence` set to the PNG written for it (None where none was)."""
+    written = set(write_evidence(result, out_dir, video=video))
+    out = Path(out_dir)
+    matches = []
+    for rank, match in enumerate(result.matches, start=1):
+        path = out / evidence_name(result.query, rank, match)
+        matches.append(replace(match, evidence=str(path) if path in written else None))
+    return replace(result, matches=tuple(matches))
+
+
+def evidence_name(query: str, rank: int, match: Match) -> str:
+    """`<suspect stem>_<tag>_<rank>_<title slug>.png`, where the tag is 8 hex digits of the sha256
+    of the suspect's absolute path: `a/clip.mp4` and `b/clip.mp4` never share a file."""
+    stem = slug(Path(query).stem) or "suspect"
+    tag = hashlib.sha256(os.path.abspath(query).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{stem}_{tag}_{rank}_{slug(match.title) or f'video{match.video_id}'}.png"
 
 
 def slug(text: str, max_len: int = 60) -> str:
@@ -253,13 +279,14 @@ def grab_frames(path: str | os.PathLike, times: list[float]) -> tuple[list[np.nd
         return out, grabber.error
 
 
-def render_match(query: str, match: Match, rank: int = 1, rows: int = MAX_ROWS):
-    """The evidence figure for one match (a `matplotlib.figure.Figure` on its own Agg canvas)."""
+def render_match(query: str, match: Match, rank: int = 1, rows: int = MAX_ROWS, video: str | os.PathLike | None = None):
+    """The evidence figure for one match (a `matplotlib.figure.Figure` on its own Agg canvas);
+    suspect frames come from `video` (default: the file `query` names)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     chosen = pick_pairs(match.pairs, rows)
-    query_frames, query_error = grab_frames(query, [q for q, _, _ in chosen])
+    query_frames, query_error = grab_frames(video or query, [q for q, _, _ in chosen])
     ref_frames, ref_error = grab_frames(match.ref_path, [r for _, r, _ in chosen])
     aspect = _aspect(query_frames + ref_frames)
 

@@ -20,6 +20,8 @@ from .verify import TOL, Verified, group_keys, verify
 
 log = logging.getLogger(__name__)
 
+SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
+
 
 @dataclass(frozen=True)
 class MatchConfig:
@@ -57,6 +59,7 @@ class Match:
     metadata: dict = field(default_factory=dict)
     pairs: tuple = ()  # (query_t, ref_t, distance) of hit frames, for evidence
     hash_bits: int = 64  # the hash that verified the match (distances are in its bits)
+    evidence: str | None = None  # path of its evidence PNG, when one was written
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         out = asdict(self)
@@ -87,6 +90,7 @@ class MatchResult:
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "query": self.query,
             "verdict": self.verdict,
             "error": self.error,

@@ -1,6 +1,7 @@
 """Evidence PNGs: real clip against itself, a moved reference, frame grabbing and pair picking."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from fp.index import evidence
-from fp.index.evidence import grab_frames, pick_pairs, slug, timecode, write_evidence
+from fp.index.evidence import evidence_name, grab_frames, pick_pairs, slug, timecode, write_evidence
 from fp.index.matcher import Match, MatchResult
 
 CLIP = Path(__file__).resolve().parents[1] / "data" / "sample_clips" / "bbb_first60s.mp4"
@@ -44,7 +45,9 @@ def test_one_png_per_match_with_real_thumbnails(tmp_path):
         matches=(_match(CLIP, "Big Buck Bunny (2008)"), _match(tmp_path / "moved.mp4", "Gone: moved/away?", True)),
     )
     paths = write_evidence(result, tmp_path / "evidence")
-    assert [p.name for p in paths] == ["bbb_first60s_1_Big-Buck-Bunny-2008.png", "bbb_first60s_2_Gone-moved-away.png"]
+    tag = evidence_name(str(CLIP), 1, result.matches[0]).split("_")[2]
+    assert len(tag) == 8
+    assert [p.name for p in paths] == [f"bbb_first60s_{tag}_1_Big-Buck-Bunny-2008.png", f"bbb_first60s_{tag}_2_Gone-moved-away.png"]
     for p in paths:
         assert p.exists() and p.stat().st_size > 50_000
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -64,6 +67,20 @@ def test_one_png_per_match_with_real_thumbnails(tmp_path):
     placeholder = moved[box_r[0]:box_r[1], box_r[2]:box_r[3]]
     assert placeholder.std() < 20  # flat grey with one line of text
     assert 150 < placeholder.mean() < 200
+
+
+def test_two_suspects_with_one_file_name_get_their_own_evidence(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").symlink_to(CLIP)
+    match = _match(CLIP, times=(4.0, 11.0, 19.5))
+    written = [write_evidence(MatchResult(str(tmp_path / f / "clip.mp4"), "match", matches=(match,)), tmp_path / "ev", rows=2)
+               for f in ("a", "b")]
+    assert len(written[0]) == len(written[1]) == 1 and written[0][0] != written[1][0]
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == sorted([written[0][0].name, written[1][0].name])
+    assert all(p.name.startswith("clip_") for p in written[0] + written[1])  # still named for the suspect
+    # the name depends on the absolute path only: the same file named relatively gets the same name
+    assert evidence_name(os.path.relpath(tmp_path / "a" / "clip.mp4"), 1, match) == written[0][0].name
 
 
 def test_grabbed_frames_match_sequential_decode():
