@@ -10,7 +10,8 @@ The documented Python entry points (the CLI and the HTTP service call these too)
         row = fp.versioned(result.to_dict())            # a line of `fp match --json`
 
 For many suspects keep one `fp.Matcher(lib)` (it holds the loaded index) and call its
-`match_file` / `match_fingerprint`. Every result type is a frozen dataclass with `to_dict()`.
+`match_file` / `match_fingerprint`, or `fp.match_paths(matcher, paths)` for a batch (one result
+per suspect, failures included, optionally on several processes). Every result type is a frozen dataclass with `to_dict()`.
 Errors are `fp.FpError` subclasses; `fp.InputError` means bad input (a CLI exit code 2).
 Names load on first use, so `import fp` stays cheap.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers; the names load lazily
     from fp.fingerprint.types import Fingerprint, FrameHash
     from fp.index.indexer import FileOutcome, IndexReport, index_paths
     from fp.index.library import Library
+    from fp.index.match_batch import HashFile, match_paths
     from fp.index.matcher import Match, MatchConfig, Matcher, MatchResult
     from fp.index.store import VideoRecord
 
@@ -40,6 +42,7 @@ _LAZY = {
     "Fingerprint": "fp.fingerprint.types", "FrameHash": "fp.fingerprint.types",
     "FileOutcome": "fp.index.indexer", "IndexReport": "fp.index.indexer", "index_paths": "fp.index.indexer",
     "Library": "fp.index.library", "VideoRecord": "fp.index.store",
+    "match_paths": "fp.index.match_batch", "HashFile": "fp.index.match_batch",
     "Match": "fp.index.matcher", "MatchConfig": "fp.index.matcher", "Matcher": "fp.index.matcher", "MatchResult": "fp.index.matcher",
     "match_file": "fp.matching", "match_fingerprint": "fp.matching",
 }

@@ -2,7 +2,7 @@
 or disappears; adding a field does not bump it."""
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the same number as fp.index.matcher.SCHEMA_VERSION (kept here so `import fp` stays light)
 
 
 def versioned(obj: dict) -> dict:

