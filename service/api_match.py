@@ -120,6 +120,17 @@ def visible(job: JobRecord | None, caller: KeyRecord) -> bool:
     return job is not None and (job.key_id == caller.id or job.role == caller.role or caller.role == "reviewer")
 
 
+def _with_evidence_links(svc: Service, job: JobRecord) -> dict:
+    """The job, each match's `evidence` pointing at its image once the worker has drawn it."""
+    out = job.to_dict()
+    matches = (out.get("result") or {}).get("matches") or []
+    if matches and job.kind in ("match", "match_hashes"):
+        drawn = {item.rank: item.id for item in svc.review.matches_of(job.id) if item.evidence}
+        for rank, match in enumerate(matches, start=1):
+            match["evidence"] = f"/v1/review/{drawn[rank]}/evidence.png" if rank in drawn else None
+    return out
+
+
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and result (wait up to `wait` seconds for it)")
 async def get_job(job_id: str, wait: float = Query(0.0, ge=0.0, le=MAX_WAIT), caller: KeyRecord = Depends(require()),
                   svc: Service = Depends(service)):
@@ -131,6 +142,6 @@ async def get_job(job_id: str, wait: float = Query(0.0, ge=0.0, le=MAX_WAIT), ca
         if not visible(job, caller):
             raise NotFound(f"no job {job_id}")
         if job.finished or loop.time() >= deadline:
-            return JSONResponse(job.to_dict())
+            return JSONResponse(await run_in_threadpool(_with_evidence_links, svc, job))
         await asyncio.sleep(min(delay, max(deadline - loop.time(), 0.0)))
         delay = min(delay * 1.5, 0.5)

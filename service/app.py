@@ -54,6 +54,11 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return _error(status, str(exc))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}")
+
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return RedirectResponse("/review/login", status_code=303)

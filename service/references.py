@@ -17,7 +17,7 @@ MAX_METADATA_BYTES = 16 * 1024
 
 
 def reference_dict(video: VideoRecord) -> dict:
-    return versioned({**video.to_dict(), "enabled": bool(getattr(video, "enabled", True))})
+    return {**video.to_dict(), "enabled": bool(getattr(video, "enabled", True))}
 
 
 def check_metadata(metadata: dict) -> dict:
@@ -49,7 +49,7 @@ class References:
 
     def get(self, video_id: int) -> dict:
         with self._library() as lib:
-            return reference_dict(self._video(lib, video_id))
+            return versioned(reference_dict(self._video(lib, video_id)))
 
     def edit(self, video_id: int, enabled: bool | None, metadata: dict | None, replace: bool) -> dict:
         with self._library() as lib:
@@ -58,7 +58,7 @@ class References:
                 video = lib.set_metadata(video_id, check_metadata(metadata), replace=replace)
             if enabled is not None:
                 video = lib.set_enabled(video_id, enabled)
-            return reference_dict(video)
+            return versioned(reference_dict(video))
 
     def remove(self, video_id: int) -> dict:
         with self._library() as lib:

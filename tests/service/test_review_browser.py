@@ -51,6 +51,9 @@ def test_reviewer_confirms_a_match_in_the_browser(library, settings_for, browser
         target, other = queue[pirate["id"]], queue[licensed["id"]]
         assert (target["licence_status"], other["licence_status"]) == ("unlicensed", "licensed")
         wait_evidence(api, target["id"])
+        linked = platform.get(f"/v1/jobs/{pirate['id']}").json()["result"]["matches"][0]["evidence"]
+        assert linked == f"/v1/review/{target['id']}/evidence.png"
+        assert api.get(linked).headers["content-type"] == "image/png"
 
         page = browser.new_page()
         page.goto(f"{server.url}/review")
