@@ -167,6 +167,12 @@ class JobStore:
                          (error, json.dumps(result) if result is not None else None, result.get("verdict") if result else None,
                           time.time(), job_id))
 
+    def release(self, job_id: str) -> None:
+        """Put a running job back in the queue without counting the attempt (a planned stop)."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0)"
+                         " WHERE id = ? AND status = 'running'", (job_id,))
+
     def recover(self, max_attempts: int) -> dict:
         """After a restart: jobs left 'running' go back to the queue, or fail once tried `max_attempts` times."""
         with self.db.write() as conn:

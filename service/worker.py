@@ -53,6 +53,7 @@ class Worker:
         self._library: Library | None = None
         self._matcher: Matcher | None = None
         self._matcher_key: tuple | None = None
+        self.current_job: str | None = None
         self.fp_version = fp.__version__
 
     # -- control (any thread) --------------------------------------------------------------
@@ -71,10 +72,14 @@ class Worker:
         self.wake()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the running job; one still running after `timeout` goes back to the queue
+        (a planned stop does not count as one of its attempts)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive() and self.current_job is not None:
+                self.jobs.release(self.current_job)
 
     # -- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -96,7 +101,11 @@ class Worker:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()
                     continue
-                self._process(job)
+                self.current_job = job.id
+                try:
+                    self._process(job)
+                finally:
+                    self.current_job = None
         finally:
             self.state = "stopped"
             self._library.close()
@@ -107,6 +116,8 @@ class Worker:
         key = (lib.store.generation, self.refs_version)
         if key == self._matcher_key:
             return
+        if self._matcher_key is not None and key[0] != self._matcher_key[0]:
+            lib.save_index()  # caught up (or rebuilt after a removal): the next start loads it as is
         self._matcher = Matcher(lib)
         self._matcher_key = key
         stats = lib.stats()

@@ -76,3 +76,6 @@ def test_a_job_that_keeps_killing_the_server_is_marked_failed(library, settings_
     failed = store.get(job.id)
     assert failed.status == "failed" and "server stopped while running this job" in failed.error and failed.attempts == 2
     assert store.get(other.id).status == "queued"
+    assert store.claim_next().id == other.id  # a planned stop (SIGTERM) releases the job uncounted
+    store.release(other.id)
+    assert (store.get(other.id).status, store.get(other.id).attempts) == ("queued", 0)
