@@ -45,16 +45,26 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
             bar.close()
         summary = report.to_dict()
         summary["library"] = lib.stats()
+    for problem in report.csv_problems:
+        warn(f"fp: warning: {problem}")
+    for note in report.notes:
+        warn(f"fp: note: {note}")
+    if report.interrupted:
+        warn("fp: interrupted; what finished is kept (run the same command again to finish)")
     if as_json:
         emit_json(summary)
     else:
         click.echo(
-            f"indexed {summary['indexed']}, skipped {summary['skipped']} (already indexed), failed {summary['failed']}; "
+            f"indexed {summary['indexed']}, updated {summary['updated']}, skipped {summary['skipped']} (already indexed), "
+            f"duplicates {summary['duplicate']}, failed {summary['failed']}; "
             f"{summary['hours_indexed']:.3f} h of video, {summary['hashes_added']} hashes, {summary['elapsed']:.1f} s"
             + (f" ({summary['realtime_multiple']}x real time)" if summary["realtime_multiple"] else "")
         )
-        for f in report.failed:
-            click.echo(f"failed: {f.path}: {f.reason}")
+        for o in report.outcomes:
+            if o.status in ("failed", "duplicate", "updated"):
+                click.echo(f"{o.status}: {o.path}: {o.reason}")
         lib_stats = summary["library"]
         click.echo(f"library {lib_stats['library']}: {lib_stats['videos']} videos, {lib_stats['hours']:.3f} h, {lib_stats['hashes']} hashes")
+    if report.interrupted:
+        return Exit.INTERRUPTED
     return Exit.ERROR if report.failed else Exit.OK

@@ -1,9 +1,9 @@
-"""fp library info|list|remove|verify|rebuild."""
+"""fp library info|list|remove|set-metadata|disable|enable|verify|rebuild."""
 from __future__ import annotations
 
 import click
 
-from fp.fingerprint.errors import InputError
+from fp.fingerprint.errors import InputError, LibraryError
 from fp.index.library import Library
 
 from .options import library_option
@@ -15,12 +15,29 @@ def library():
     """Inspect and maintain a reference library."""
 
 
+def _refs_options(fn):
+    fn = click.option("--all", "all_matches", is_flag=True, help="A title held by several videos means all of them.")(fn)
+    fn = click.option("--title", "by", flag_value="title", help="Every REF is a title (even when it is all digits).")(fn)
+    fn = click.option("--id", "by", flag_value="id", help="Every REF is a numeric video id.")(fn)
+    return fn
+
+
+def _resolve(lib: Library, refs, by, all_matches) -> list:
+    found, seen = [], set()
+    for ref in refs:
+        for v in lib.resolve(ref, by=by or "auto", all_matches=all_matches):
+            if v.id not in seen:
+                seen.add(v.id)
+                found.append(v)
+    return found
+
+
 @library.command()
 @library_option
 @json_option
 def info(library_dir, as_json):
     """Counts, hours, hashes, bytes and index type."""
-    with Library(library_dir, create=False) as lib:
+    with Library(library_dir, create=False, readonly=True) as lib:
         stats = lib.stats()
     if as_json:
         emit_json(stats)
@@ -33,46 +50,100 @@ def info(library_dir, as_json):
 @library_option
 @json_option
 def list_(library_dir, as_json):
-    """List the indexed titles."""
-    with Library(library_dir, create=False) as lib:
+    """List the indexed titles (id, title, duration, path; disabled titles are marked)."""
+    with Library(library_dir, create=False, readonly=True) as lib:
         videos = lib.videos()
     if as_json:
         emit_json([v.to_dict() for v in videos])
         return
     for v in videos:
-        click.echo(f"{v.id}\t{v.title}\t{v.duration:.1f}s\t{v.path}")
+        click.echo(f"{v.id}\t{v.title}\t{v.duration:.1f}s\t{v.path}" + ("" if v.enabled else "\tdisabled"))
 
 
 @library.command()
-@click.argument("titles", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True)
+@_refs_options
 @library_option
 @json_option
-def remove(titles, library_dir, as_json):
-    """Remove videos by title, path or numeric id."""
-    removed = []
+def remove(refs, by, all_matches, library_dir, as_json):
+    """Remove videos by numeric id or exact title (REF...).
+
+    Digits are an id; a title held by several videos is refused unless --all.
+    """
     with Library(library_dir, create=False) as lib:
-        for name in titles:
-            found = lib.find_title(name) or ([lib.video(int(name))] if name.isdigit() and lib.video(int(name)) else [])
-            if not found:
-                raise InputError(f"{name}: no such title in {library_dir}")
-            for v in found:
-                lib.remove(v.id)
-                removed.append(v.to_dict())
+        found = _resolve(lib, refs, by, all_matches)
+        for v in found:
+            lib.remove(v.id)
         lib.save_index()
     if as_json:
-        emit_json({"removed": removed})
+        emit_json({"removed": [v.to_dict() for v in found]})
     else:
-        for v in removed:
-            click.echo(f"removed {v['id']}\t{v['title']}")
+        for v in found:
+            click.echo(f"removed {v.id}\t{v.title}")
+
+
+@library.command(name="set-metadata")
+@click.argument("ref")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A metadata value (repeatable); title=... renames; an empty value deletes the key.")
+@click.option("--replace", is_flag=True, help="Replace all metadata with the given keys instead of merging.")
+@_refs_options
+@library_option
+@json_option
+def set_metadata(ref, pairs, replace, by, all_matches, library_dir, as_json):
+    """Change the metadata (rights holder, licensed sellers, title, ...) of the video REF."""
+    if not pairs:
+        raise InputError("nothing to set: give --set KEY=VALUE")
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {pair}: expected KEY=VALUE")
+        values[key.strip()] = value if value != "" else None
+    with Library(library_dir, create=False) as lib:
+        updated = [lib.set_metadata(v.id, values, replace=replace) for v in _resolve(lib, [ref], by, all_matches)]
+    if as_json:
+        emit_json({"updated": [v.to_dict() for v in updated]})
+    else:
+        for v in updated:
+            click.echo(f"updated {v.id}\t{v.title}\t{v.metadata}")
+
+
+def _toggle(enabled: bool):
+    verb = "enable" if enabled else "disable"
+
+    @click.argument("refs", nargs=-1, required=True)
+    @_refs_options
+    @library_option
+    @json_option
+    def command(refs, by, all_matches, library_dir, as_json):
+        with Library(library_dir, create=False) as lib:
+            changed = [lib.set_enabled(v.id, enabled) for v in _resolve(lib, refs, by, all_matches)]
+        if as_json:
+            emit_json({f"{verb}d": [v.to_dict() for v in changed]})
+        else:
+            for v in changed:
+                click.echo(f"{verb}d {v.id}\t{v.title}")
+
+    command.__doc__ = ("Enable titles again (REF...: id or exact title)." if enabled else
+                       "Disable titles (REF...): kept in the library, never matched, until enabled.")
+    return library.command(name=verb)(command)
+
+
+_toggle(False)
+_toggle(True)
 
 
 @library.command()
 @library_option
 @json_option
 def verify(library_dir, as_json):
-    """Check consistency: frame rows, FAISS index against SQLite."""
-    with Library(library_dir, create=False) as lib:
-        problems = lib.verify()
+    """Check consistency: the database file, frame rows, FAISS index against SQLite."""
+    try:
+        with Library(library_dir, create=False, readonly=True) as lib:
+            problems = lib.verify()
+    except LibraryError as exc:
+        problems = [str(exc)]
     if as_json:
         emit_json({"ok": not problems, "problems": problems})
     else:
@@ -91,4 +162,4 @@ def rebuild(library_dir, as_json):
     if as_json:
         emit_json(stats)
     else:
-        click.echo(f"rebuilt: {stats['hashes']} hashes, index {stats['index_type']}")
+        click.echo(f"rebuilt: {stats['hours']} h, {stats['hashes']} hashes, index {stats['index_type']}")

@@ -59,7 +59,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     start = time.perf_counter()
     results: list[MatchResult] = []
     interrupted = False
-    with Library(library_dir, create=False) as lib:
+    with Library(library_dir, create=False, readonly=True) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=max_chance))
         bar = Progress(1.0, "matching", quiet=quiet)
 

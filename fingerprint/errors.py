@@ -25,3 +25,17 @@ class LibraryError(FpError):
 
 class LibraryFormatError(LibraryError):
     """The library was made by another format version or hasher."""
+
+
+class LibraryReadOnlyError(LibraryError):
+    """The library cannot be written (read-only mount or no write permission)."""
+
+
+class DuplicateContentError(LibraryError):
+    """A video with the same bytes is already in the library."""
+
+    def __init__(self, path: object, existing_title: str, existing_id: int):
+        self.path = str(path)
+        self.existing_title = existing_title
+        self.existing_id = existing_id
+        super().__init__(f"{self.path}: same content as {existing_title} (id {existing_id})")

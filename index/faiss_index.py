@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class IndexState:
     removed_generation: int
     max_frame_id: int
     kind: str
+    library_id: str = ""  # the store this index was built from (a restored backup is another state)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -85,23 +87,37 @@ class FrameIndex:
         found = self.ids[pos] == frame_ids
         return found, self.video_ids[pos], self.times[pos], self.views[pos]
 
+    def stored_codes(self, frame_ids: np.ndarray) -> np.ndarray:
+        """The codes FAISS holds for these frame ids (to check them against the store)."""
+        inner = faiss_factory.unwrap(self.index)
+        if inner is not self.index:  # IndexBinaryIDMap: map ids to positions in the flat index
+            id_map = faiss.vector_to_array(self.index.id_map)
+            order = np.argsort(id_map)
+            pos = order[np.searchsorted(id_map[order], frame_ids)]
+            flat = faiss.vector_to_array(faiss.downcast_IndexBinary(inner).xb).reshape(-1, self.nbits // 8)
+            return flat[pos]
+        self.index.make_direct_map()
+        return np.stack([self.index.reconstruct(int(i)) for i in frame_ids]) if len(frame_ids) else np.zeros((0, self.nbits // 8), np.uint8)
+
     def save(self, path: Path) -> None:
-        """Write atomically: index, lookup arrays and state, each replaced in one rename."""
+        """Write atomically: index, lookup arrays and state, each replaced in one rename.
+        Temporary files are unique per writer and removed when a write fails."""
         path = Path(path)
-        tmp = path.with_suffix(".tmp")
+        targets = (path, path.with_suffix(".lookup.npz"), path.with_suffix(".state.json"))
+        temps = [t.with_name(f".{t.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp") for t in targets]
         try:
-            faiss.write_index_binary(self.index, str(tmp))
-            os.replace(tmp, path)
-            arrays = path.with_suffix(".lookup.npz")
-            tmp_arrays = path.with_suffix(".lookup.tmp.npz")
-            np.savez(tmp_arrays, ids=self.ids, video_ids=self.video_ids, times=self.times, views=self.views)
-            os.replace(tmp_arrays, arrays)
-            state = path.with_suffix(".state.json")
-            tmp_state = path.with_suffix(".state.tmp")
-            tmp_state.write_text(json.dumps({**self.state.to_dict(), "ntotal": len(self)}))
-            os.replace(tmp_state, state)
+            faiss.write_index_binary(self.index, str(temps[0]))
+            with open(temps[1], "wb") as fh:
+                np.savez(fh, ids=self.ids, video_ids=self.video_ids, times=self.times, views=self.views)
+            temps[2].write_text(json.dumps({**self.state.to_dict(), "ntotal": len(self)}))
+            for tmp, target in zip(temps, targets):
+                os.replace(tmp, target)
         except (OSError, RuntimeError) as exc:
-            raise LibraryError(f"{path}: cannot save the FAISS index ({exc})") from exc
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[-1]
+            raise LibraryError(f"{path}: cannot save the FAISS index ({reason})") from exc
+        finally:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path, nbits: int) -> "FrameIndex | None":
@@ -113,19 +129,24 @@ class FrameIndex:
             return None
         try:
             state = json.loads(state_file.read_text())
+            if not isinstance(state, dict):
+                raise ValueError("state file is not an object")
+            ntotal = int(state.pop("ntotal"))
+            state = IndexState(**state)
+            for key in ("generation", "removed_generation", "max_frame_id"):
+                setattr(state, key, int(getattr(state, key)))
             index = faiss.read_index_binary(str(path))
-            with np.load(arrays) as data:
-                lookup = {k: data[k] for k in ("ids", "video_ids", "times", "views")}
-        except (OSError, RuntimeError, ValueError, KeyError) as exc:
-            log.warning("%s: unreadable FAISS index, rebuilding (%s)", path, exc)
+            with np.load(arrays, allow_pickle=False) as data:
+                lookup = {k: np.asarray(data[k]) for k in ("ids", "video_ids", "times", "views")}
+        except Exception as exc:  # any damage to a derived file (bad zip, edited JSON, truncated index) means rebuild
+            log.warning("%s: unreadable FAISS index files, rebuilding them (%s: %s)", path, type(exc).__name__, exc)
             return None
-        ntotal = state.pop("ntotal", -1)
-        if index.d != nbits or index.ntotal != ntotal or len(lookup["ids"]) != ntotal:
+        if index.d != nbits or index.ntotal != ntotal or any(len(a) != ntotal for a in lookup.values()):
             log.warning("%s: FAISS index does not match its state file, rebuilding", path)
             return None
         self = cls.__new__(cls)
         self.nbits = nbits
         self.index = index
         self.ids, self.video_ids, self.times, self.views = (lookup[k] for k in ("ids", "video_ids", "times", "views"))
-        self.state = IndexState(**state)
+        self.state = state
         return self

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -11,11 +12,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from fp.fingerprint.decode import check_readable, probe
-from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
+from fp.fingerprint.errors import DuplicateContentError, FpError, InputError, VideoDecodeError
 from fp.fingerprint.pipeline import fingerprint_video
 
 from .library import Library, content_hash
-from .listings import read_path_csv
+from .listings import CsvProblem, PathTable, read_path_csv
+from .store import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ SKIP_EXTENSIONS = {".txt", ".md", ".json", ".csv", ".py", ".sqlite", ".faiss", "
 @dataclass(frozen=True)
 class FileOutcome:
     path: str
-    status: str  # "indexed" | "skipped" | "failed"
+    status: str  # "indexed" | "updated" (metadata) | "skipped" (already indexed) | "duplicate" | "failed"
     title: str | None = None
     video_id: int | None = None
     reason: str | None = None
@@ -37,10 +39,16 @@ class FileOutcome:
         return asdict(self)
 
 
+STATUSES = ("indexed", "updated", "skipped", "duplicate", "failed")
+
+
 @dataclass
 class IndexReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     elapsed: float = 0.0
+    interrupted: bool = False
+    csv_problems: list[CsvProblem] = field(default_factory=list)  # metadata rows not used as written
+    notes: list[str] = field(default_factory=list)  # things a user should know, one line each
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -52,13 +60,14 @@ class IndexReport:
     def to_dict(self) -> dict:
         hours = sum(o.duration for o in self.outcomes if o.status == "indexed") / 3600
         return {
-            "indexed": self.count("indexed"),
-            "skipped": self.count("skipped"),
-            "failed": self.count("failed"),
+            **{status: self.count(status) for status in STATUSES},
             "hours_indexed": round(hours, 4),
             "hashes_added": sum(o.hashes for o in self.outcomes),
             "elapsed": round(self.elapsed, 3),
             "realtime_multiple": round(hours * 3600 / self.elapsed, 2) if self.elapsed else None,
+            "interrupted": self.interrupted,
+            "metadata_problems": [p.to_dict() for p in self.csv_problems],
+            "notes": list(self.notes),
             "files": [o.to_dict() for o in self.outcomes],
         }
 
@@ -89,9 +98,14 @@ def _looks_like_video(path: Path) -> bool:
         return False
 
 
-def read_metadata_csv(path: str | os.PathLike) -> dict[str, dict]:
+def read_metadata_csv(path: str | os.PathLike) -> PathTable:
     """Reference metadata (title, rights_holder, licensed_sellers, ...) keyed by resolved path."""
     return read_path_csv(path, "metadata", keep_path=False)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the batch and reports what finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _fingerprint_job(path: str, config):
@@ -108,19 +122,31 @@ def _fingerprint_job(path: str, config):
         return path, None, f"unexpected error: {type(exc).__name__}: {exc}"
 
 
+def _changes(video: VideoRecord, wanted: dict) -> dict:
+    """The metadata keys (title included) whose wanted value differs from the stored one."""
+    stored = {**video.metadata, "title": video.title}
+    return {k: v for k, v in wanted.items() if stored.get(k) != v}
+
+
 def index_paths(
     library: Library,
     paths: Iterable[str | os.PathLike],
     *,
     title: str | None = None,
-    metadata: dict[str, dict] | None = None,
+    metadata: PathTable | dict[str, dict] | None = None,
     workers: int = 1,
     strict: bool = False,
     progress: Callable[[FileOutcome, int, int], None] | None = None,
     save_every: float = 300.0,
 ) -> IndexReport:
     """Index video files into `library`. Each file is added in one transaction, so a crash
-    loses at most the files in flight; re-running completes only what is missing."""
+    loses at most the files in flight; re-running completes only what is missing.
+
+    Identity is content: bytes already indexed (or met earlier in this batch) are reported
+    as "duplicate" or "skipped", never added twice; a metadata row (or `title`) for an
+    indexed file updates its metadata ("updated"). Ctrl-C stops the batch and returns the
+    report with `interrupted` set, after saving what was indexed.
+    """
     start = time.perf_counter()
     files, problems = find_videos(paths)
     report = IndexReport(outcomes=list(problems))
@@ -128,9 +154,13 @@ def index_paths(
         raise InputError(f"{problems[0].path}: {problems[0].reason}")
     if title is not None and len(files) != 1:
         raise InputError(f"--title names one video, but {len(files)} files were given")
-    metadata = metadata or {}
+    if metadata is None:
+        metadata = {}
+    if isinstance(metadata, PathTable):
+        report.csv_problems += list(metadata.problems) + metadata.unused(str(f.resolve()) for f in files)
     todo: list[tuple[Path, str, int]] = []
     total = len(files) + len(problems)
+    first_of: dict[str, Path] = {}  # content hash -> first file with it in this batch
 
     def done(outcome: FileOutcome) -> None:
         report.outcomes.append(outcome)
@@ -139,74 +169,141 @@ def index_paths(
         if strict and outcome.status == "failed":
             raise VideoDecodeError(outcome.path, outcome.reason or "failed")
 
-    for f in files:
-        try:
-            check_readable(f)
-            digest = content_hash(f)
-        except VideoDecodeError as exc:
-            done(FileOutcome(str(f), "failed", reason=exc.reason))
-            continue
-        except OSError as exc:
-            done(FileOutcome(str(f), "failed", reason=exc.strerror or str(exc)))
-            continue
-        existing = library.find_content(digest)
-        if existing is not None:
-            done(FileOutcome(str(f), "skipped", title=existing.title, video_id=existing.id, reason="already indexed"))
-            continue
-        todo.append((f, digest, f.stat().st_size))
-
-    last_save = time.monotonic()
-    by_path = {str(f): (f, digest, size) for f, digest, size in todo}
-
-    def add(path: str, fpr, reason: str | None) -> None:
-        nonlocal last_save
-        f, digest, size = by_path[path]
-        if fpr is None:
-            done(FileOutcome(path, "failed", reason=reason))
-            return
-        meta = dict(metadata.get(str(f.resolve()), {}))
+    def wanted_metadata(f: Path) -> tuple[str, dict]:
+        meta = dict(metadata.get(str(f.resolve()), {}) or {})
         name = title or meta.pop("title", None) or f.stem
-        video_id = library.add(fpr, path=str(f), title=name, content_hash=digest, size=size, metadata=meta)
-        done(FileOutcome(path, "indexed", title=name, video_id=video_id, duration=fpr.duration, hashes=len(fpr)))
-        if time.monotonic() - last_save > save_every:
-            library.save_index()
-            last_save = time.monotonic()
+        return name, meta
 
     try:
+        for f in files:
+            try:
+                check_readable(f)
+                digest = content_hash(f)
+                size = f.stat().st_size
+            except VideoDecodeError as exc:
+                done(FileOutcome(str(f), "failed", reason=exc.reason))
+                continue
+            except OSError as exc:
+                done(FileOutcome(str(f), "failed", reason=exc.strerror or str(exc)))
+                continue
+            if digest in first_of:
+                name, _ = wanted_metadata(first_of[digest])
+                done(FileOutcome(str(f), "duplicate", title=name, reason=f"same content as {name} ({first_of[digest]})"))
+                continue
+            first_of[digest] = f
+            existing = library.find_content(digest)
+            if existing is not None:
+                done(_known(library, existing, f, wanted_metadata, explicit=title is not None or str(f.resolve()) in metadata))
+                continue
+            todo.append((f, digest, size))
+
+        last_save = time.monotonic()
+        by_path = {str(f): (f, digest, size) for f, digest, size in todo}
+
+        def add(path: str, fpr, reason: str | None) -> None:
+            nonlocal last_save
+            f, digest, size = by_path[path]
+            if fpr is None:
+                done(FileOutcome(path, "failed", reason=reason))
+                return
+            name, meta = wanted_metadata(f)
+            older = library.find_path(os.path.abspath(f))
+            try:
+                video_id = library.add(fpr, path=os.path.abspath(f), title=name, content_hash=digest, size=size, metadata=meta)
+            except DuplicateContentError as exc:  # indexed meanwhile by another fp process
+                done(FileOutcome(path, "duplicate", title=exc.existing_title, video_id=exc.existing_id,
+                                 reason=f"same content as {exc.existing_title}"))
+                return
+            note = None
+            if older:
+                ids = ", ".join(str(v.id) for v in older)
+                note = (f"this path held other content before (id {ids}): both are kept; "
+                        f"`fp library remove {older[0].id}` drops the old one")
+                report.notes.append(f"{path}: {note}")
+            done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=len(fpr)))
+            if time.monotonic() - last_save > save_every:
+                library.save_index()
+                last_save = time.monotonic()
+
         if workers <= 1 or len(todo) <= 1:
             for f, _, _ in todo:
                 add(*_fingerprint_job(str(f), library.config))
         else:
             _run_parallel(todo, workers, library.config, add)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    except BaseException:
+        _save_quietly(library, report)  # what was indexed stays indexed; the real error is raised
+        raise
     finally:
-        if report.count("indexed"):
-            library.save_index()
         report.elapsed = time.perf_counter() - start
+    if report.count("indexed"):
+        if report.interrupted:
+            _save_quietly(library, report)
+        else:
+            library.save_index()
     return report
+
+
+def _known(library: Library, video: VideoRecord, f: Path, wanted_metadata, explicit: bool) -> FileOutcome:
+    """Outcome for a file whose bytes are already indexed: skipped, or its metadata updated."""
+    name, meta = wanted_metadata(f)
+    same_file = video.path == os.path.abspath(f) or Path(video.path).resolve() == f.resolve()
+    if explicit:
+        named = name != f.stem or "title" in meta  # a title was given, not the file-name default
+        changes = _changes(video, {**meta, **({"title": name} if named else {})})
+        if changes:
+            library.set_metadata(video.id, changes)
+            return FileOutcome(str(f), "updated", title=changes.get("title", video.title), video_id=video.id,
+                               reason="metadata updated: " + ", ".join(sorted(changes)))
+    if same_file:
+        return FileOutcome(str(f), "skipped", title=video.title, video_id=video.id, reason="already indexed")
+    return FileOutcome(str(f), "duplicate", title=video.title, video_id=video.id,
+                       reason=f"same content as {video.title} (id {video.id}, {video.path})")
+
+
+def _save_quietly(library: Library, report: IndexReport) -> None:
+    if not report.count("indexed"):
+        return
+    try:
+        library.save_index()
+    except FpError as exc:
+        log.warning("could not save the FAISS index after an error (it is rebuilt on next open): %s", exc)
 
 
 def _run_parallel(todo, workers, config, add) -> None:
     """Fingerprint in worker processes. A worker that dies (a decoder crash) takes the files in
-    flight with it: those are retried one at a time, and the one that crashes alone fails."""
+    flight with it: those are retried one at a time, and the one that crashes alone fails.
+    Ctrl-C stops the workers at once (they ignore SIGINT; the parent terminates them)."""
     queue = [str(f) for f, _, _ in todo]
     isolate: list[str] = []
     while queue or isolate:
         alone = bool(isolate)
         batch = [isolate.pop(0)] if alone else queue
-        with ProcessPoolExecutor(max_workers=1 if alone else workers) as pool:
-            pending: dict = {}
-            try:
-                while batch or pending:
-                    while batch and len(pending) < (1 if alone else workers * 2):
-                        path = batch.pop(0)
-                        pending[pool.submit(_fingerprint_job, path, config)] = path
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        outcome = fut.result()  # raises BrokenProcessPool while fut is still pending
-                        del pending[fut]
-                        add(*outcome)
-            except BrokenProcessPool:
-                if alone:
-                    add(next(iter(pending.values())), None, "the decoder crashed on this file (worker process died)")
-                else:
-                    isolate += list(pending.values())
+        pool = ProcessPoolExecutor(max_workers=1 if alone else workers, initializer=_ignore_sigint)
+        pending: dict = {}
+        try:
+            while batch or pending:
+                while batch and len(pending) < (1 if alone else workers * 2):
+                    path = batch.pop(0)
+                    pending[pool.submit(_fingerprint_job, path, config)] = path
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    outcome = fut.result()  # raises BrokenProcessPool while fut is still pending
+                    del pending[fut]
+                    add(*outcome)
+        except BrokenProcessPool:
+            if alone:
+                add(next(iter(pending.values())), None, "the decoder crashed on this file (worker process died)")
+            else:
+                isolate += list(pending.values())
+        except BaseException:
+            _terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()

@@ -114,7 +114,8 @@ class Matcher:
         self.index = library.index
         self.nbits = library.nbits
         self.radius = config.radius_for(self.nbits)
-        self.videos = {v.id: v for v in library.videos()}
+        self.videos = {v.id: v for v in library.videos() if v.enabled}  # disabled titles are never matched
+        self._enabled_ids = np.fromiter(self.videos, np.int64, len(self.videos))
         self.total_duration = sum(v.duration for v in self.videos.values())
         self._cdf = None
         self._fine_cdf = None
@@ -271,7 +272,7 @@ class Matcher:
         for mirrored, codes in ((False, fpr.codes), (True, fpr.mirror_codes)):
             dist, ids = self.index.search(codes[rows], self.config.k)
             found, vids, rts, _ = self.index.lookup(ids.ravel())
-            found &= ids.ravel() >= 0
+            found &= (ids.ravel() >= 0) & np.isin(vids, self._enabled_ids)
             all_vids = np.where(found, vids, -1).reshape(dist.shape)
             full_d = np.full((len(fpr), dist.shape[1]), 10**6, np.int32)
             full_v = np.full((len(fpr), dist.shape[1]), -1, np.int64)

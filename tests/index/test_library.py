@@ -43,13 +43,12 @@ def test_remove_then_stale_index_is_rebuilt(small_lib, tmp_path):
     before = len(small_lib.index)
     small_lib.remove(video.id)
     assert small_lib.find_title("flower") == []
-    assert len(small_lib.index) == before - video.n_hashes
-    # The saved index still holds the removed rows: verify says so, opening again rebuilds it.
+    # The saved index still holds the removed rows: verify says so; the next use rebuilds and saves it.
     assert any("FAISS" in p for p in small_lib.verify())
+    assert len(small_lib.index) == before - video.n_hashes
+    assert small_lib.verify() == []
     with Library(small_lib.root) as reopened:
         assert len(reopened.index) == before - video.n_hashes
-        reopened.save_index()
-        assert reopened.verify() == []
 
 
 def test_missing_or_corrupt_index_file_is_rebuilt(small_lib):
@@ -78,11 +77,13 @@ def test_not_a_library(tmp_path):
         Library(tmp_path / "nothing", create=False)
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "library.sqlite").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(LibraryError, match="not a readable fp library"):
+    with pytest.raises(LibraryError, match="damaged or not an fp library"):
         Library(tmp_path / "junk")
 
 
-def test_changed_file_is_reindexed(tmp_path):
+def test_changed_file_is_indexed_beside_the_old_content(tmp_path):
+    """Identity is content: new bytes at an indexed path are a new video; the old one is kept
+    (nothing is deleted behind the user's back) and the report says how to drop it."""
     import shutil
 
     src = tmp_path / "title.mp4"
@@ -92,8 +93,9 @@ def test_changed_file_is_reindexed(tmp_path):
         shutil.copy(clip("flower.mp4"), src)  # same path, new content
         report = index_paths(lib, [src])
         assert report.count("indexed") == 1
+        assert "fp library remove 1" in report.outcomes[0].reason and report.notes
         videos = lib.videos()
-        assert len(videos) == 1 and abs(videos[0].duration - 5.0) < 0.2
+        assert len(videos) == 2 and abs(videos[1].duration - 5.0) < 0.2
         assert lib.verify() == []
 
 
