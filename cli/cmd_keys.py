@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from fp.schema import versioned
+
 from .options import library_option
 from .output import emit_json, json_option
 
@@ -38,7 +40,7 @@ def add(role, label, library_dir, home, as_json):
 
     record, key = add_key(_db(library_dir, home), role, label)
     if as_json:
-        emit_json({**record.to_dict(), "key": key})
+        emit_json(versioned({**record.to_dict(), "key": key}))
         return
     click.echo(f"# key {record.id}, role {record.role}" + (f", {label}" if label else "") + " (shown only now)")
     click.echo(key)
@@ -54,7 +56,7 @@ def list_(library_dir, home, as_json):
 
     records = list_keys(_db(library_dir, home))
     if as_json:
-        emit_json([r.to_dict() for r in records])
+        emit_json(versioned({"keys": [r.to_dict() for r in records]}))
         return
     for r in records:
         click.echo(f"{r.id}\t{r.role}\t{'revoked' if r.revoked_at else 'active'}\t{r.label or ''}")
@@ -71,6 +73,6 @@ def revoke(key_id, library_dir, home, as_json):
 
     record = revoke_key(_db(library_dir, home), key_id)
     if as_json:
-        emit_json(record.to_dict())
+        emit_json(versioned(record.to_dict()))
     else:
         click.echo(f"revoked {record.id} ({record.role})")

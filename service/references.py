@@ -21,7 +21,9 @@ def reference_dict(video: VideoRecord) -> dict:
 
 
 def check_metadata(metadata: dict) -> dict:
-    """Reference metadata: short string keys; strings, numbers, booleans or lists of strings."""
+    """Reference metadata: short string keys; strings, numbers, booleans or lists of strings.
+    Lists are stored as one ';'-separated string, the library's form (as in `--metadata` CSVs)."""
+    out = {}
     for key, value in metadata.items():
         if not key or len(key) > 100:
             raise InputError(f"metadata key {key[:100]!r}: empty or longer than 100 characters")
@@ -29,9 +31,10 @@ def check_metadata(metadata: dict) -> dict:
             isinstance(value, list) and all(isinstance(v, str) for v in value))
         if not ok:
             raise InputError(f"metadata {key!r}: values are strings, numbers, booleans or lists of strings")
-    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        out[key] = ";".join(v.strip() for v in value if v.strip()) if isinstance(value, list) else value
+    if len(json.dumps(out)) > MAX_METADATA_BYTES:
         raise InputError(f"metadata larger than {MAX_METADATA_BYTES} bytes")
-    return metadata
+    return out
 
 
 class References:

@@ -124,10 +124,13 @@ def test_keys_and_roles(library, settings_for):
 
 
 def test_metrics_are_prometheus_text(library, settings_for):
-    with LiveServer(settings_for(library)) as server, server.client("platform") as client:
+    settings = settings_for(library)
+    with LiveServer(settings) as server, server.client("platform") as client:
         for name in ("friday.mp4", "frog.mp4"):
             wait_job(client, upload(client, clip(name)))
         r = client.get("/metrics")
+    kept = [p.name for p in settings.spool_dir.rglob("*") if p.is_file()]
+    assert kept == ["friday.mp4"]  # the upload that matched nothing was deleted
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for fam in text_string_to_metric_families(r.text) for s in fam.samples}

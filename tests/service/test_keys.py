@@ -34,7 +34,7 @@ def test_keys_add_list_revoke(library):
     assert session_key(db, token).id == reviewer["id"]
 
     r = runner.invoke(cli, ["keys", "list", "--library", str(library), "--json"])
-    listed = json.loads(r.stdout)
+    listed = json.loads(r.stdout)["keys"]
     assert {(k["id"], k["role"]) for k in listed} == {(record.id, "platform"), (reviewer["id"], "reviewer")}
     assert "fpk_" not in r.stdout  # never the keys themselves
 
@@ -46,3 +46,11 @@ def test_keys_add_list_revoke(library):
     r = runner.invoke(cli, ["keys", "add", "--role", "admin", "--library", str(library)])
     assert r.exit_code == 2
     assert revoke_key(db, record.id).revoked_at is not None
+
+
+def test_serve_and_report_refuse_a_missing_library_or_service(tmp_path, library):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["serve", "--library", str(tmp_path / "nolib"), "--port", "0"])
+    assert r.exit_code == 2 and "no fp library" in r.stderr and "--create" in r.stderr
+    r = runner.invoke(cli, ["report", "sellers", "--library", str(library)])
+    assert r.exit_code == 2 and "no service database" in r.stderr

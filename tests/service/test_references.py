@@ -43,8 +43,8 @@ def test_studio_manages_references_and_matching_follows(library, settings_for, t
         assert titles(wait_job(platform, upload(platform, clip("friday.mp4")))) == ["Friday"]
 
         # edit metadata: a new licensed seller shows in the next match's licence status
-        r = studio.patch(f"/v1/references/{friday['id']}", json={"metadata": {"licensed_sellers": ["newshop"]}})
-        assert r.json()["metadata"] == {"rights_holder": "Friday Films", "licensed_sellers": ["newshop"]}
+        r = studio.patch(f"/v1/references/{friday['id']}", json={"metadata": {"licensed_sellers": ["newshop", "other"]}})
+        assert r.json()["metadata"] == {"rights_holder": "Friday Films", "licensed_sellers": "newshop;other"}
         job = wait_job(platform, upload(platform, clip("friday.mp4"), seller_id="newshop", listing_id="N-1"))
         assert "licensed-seller" in job["result"]["listing"]["flags"]
         r = studio.patch(f"/v1/references/{friday['id']}", json={"metadata": {"rights_holder": "New Owner"}, "replace_metadata": True})
