@@ -39,7 +39,7 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
         finally:
             svc.worker.stop()
 
-    app = FastAPI(title="fp", version=fp.__version__, lifespan=lifespan,
+    app = FastAPI(title="fp", version=fp.__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
                   description="Video copy detection as a service: match suspects, manage references, review matches.")
     app.state.fp = svc
 

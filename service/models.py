@@ -52,7 +52,7 @@ class JobOut(Versioned):
     id: str
     kind: str
     status: Literal["queued", "running", "done", "failed"]
-    result: dict[str, Any] | None = None  # a MatchResultOut for match jobs
+    result: MatchResultOut | dict[str, Any] | None = None  # a line of `fp match --json` for match jobs
     error: str | None = None
     name: str | None = None
     sha256: str | None = None

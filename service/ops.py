@@ -1,7 +1,7 @@
 """GET /healthz (no key) and GET /metrics (Prometheus text, any key)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 import fp
@@ -32,3 +32,8 @@ def healthz(svc: Service = Depends(service)):
 @router.get("/metrics", summary="Prometheus metrics: jobs, latency, queue depth, library size")
 def metrics(caller: KeyRecord = Depends(require()), svc: Service = Depends(service)):
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.get("/v1/openapi.json", summary="The API's OpenAPI description (any key)")
+def openapi(request: Request, caller: KeyRecord = Depends(require())):
+    return JSONResponse(request.app.openapi())

@@ -110,6 +110,8 @@ def test_keys_and_roles(library, settings_for):
                 assert r.status_code == 401 and "API key" in r.json()["error"], (url, r.text)
             r = anon.get("/v1/references", headers={"Authorization": "Bearer fpk_0000_nope"})
             assert r.status_code == 401
+            assert anon.get("/openapi.json").status_code == 404 and anon.get("/docs").status_code == 404
+            assert anon.get("/v1/openapi.json").status_code == 401
         with server.client("platform") as platform, server.client("studio") as studio, server.client("reviewer") as reviewer:
             assert platform.get("/v1/references").status_code == 403
             assert studio.post("/v1/match", data={}).status_code == 403
@@ -121,6 +123,7 @@ def test_keys_and_roles(library, settings_for):
             assert studio.get(f"/v1/jobs/{job_id}").status_code == 404  # another role's job is not shown
             assert reviewer.get(f"/v1/jobs/{job_id}").status_code == 200
             assert platform.get("/v1/jobs/nosuchjob").status_code == 404
+            assert "/v1/match/hashes" in platform.get("/v1/openapi.json").json()["paths"]
 
 
 def test_metrics_are_prometheus_text(library, settings_for):
