@@ -16,7 +16,7 @@ import numpy as np
 
 from fp.fingerprint.types import Fingerprint, whole_picture
 
-from .significance import popcount_distances
+from .hamming import popcount_distances
 
 TIME_UNIT = 0.01  # seconds: times are stored as integer centiseconds
 MERGE_BITS_64 = 2  # consecutive hashes of one view at most this far apart are one row
