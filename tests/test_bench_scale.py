@@ -49,7 +49,7 @@ def test_tiny_scale_bench_reports_every_key_and_finds_the_copies(tmp_path):
 
     # Several runs collect into the SCALE.md table and the plot.
     results = scale.load_results([out / "scale-0.05h.json"])
-    assert "| 0.05 h | 3 |" in scale.table(results)
+    assert "| 0.05 h | 3 | " in scale.table(results)
     assert scale.plot(results, tmp_path / "scale.png").stat().st_size > 5000
 
 
