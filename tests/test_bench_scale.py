@@ -87,3 +87,22 @@ def test_child_watchdog_stops_a_step_past_its_memory_limit():
     assert stopped.elapsed_s < 20
     failed = run_child("fp.benchmarks.child:hold_memory", {"mb": -1, "seconds": 0})
     assert not failed.ok and not failed.stopped and "ValueError" in failed.error
+
+
+def test_whole_film_benchmark_finds_a_short_film_and_reports_each_step(tmp_path):
+    from fp.benchmarks import films
+
+    rows = films.run_films([0.5], tmp_path, mode="video", log=lambda msg: None)
+    (row,) = rows
+    assert row["copied"] == [1.5, 28.5]
+    for step in ("fingerprint_ref", "fingerprint_suspect", "build", "match"):
+        assert "error" not in row[step], row[step]
+        assert row[step]["peak_rss_mb"] > 30 and row[step]["seconds"] > 0
+    assert row["fingerprint_ref"]["duration"] >= 29.5
+    match = row["match"]
+    assert match["verdict"] == "match" and match["best"]["title"] == "film-0.5min-ref"
+    assert match["ref_coverage_of_copy"] > 0.9
+    q0, q1 = match["best"]["query_span"]
+    assert abs(q0 - films.INTRO_S) < 1.0  # the unrelated intro is not part of the match
+    assert json.loads((tmp_path / "films-video.json").read_text())[0]["minutes"] == 0.5
+    assert "| 0.5 min | video |" in films.table(rows)
