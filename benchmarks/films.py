@@ -363,7 +363,9 @@ def table(rows: Sequence[dict]) -> str:
             if not s:
                 return "-"
             if "error" in s:
-                return f"stopped after {s['elapsed_s']:.0f} s" if "stopped" in s["error"] else "failed"
+                if "stopped" in s["error"]:
+                    return f"stopped after {s['elapsed_s']:.0f} s"
+                return f"failed: {s['error'].split(':')[0]} after {s['cpu_s']:.0f} s CPU"
             cpu = f" ({s['cpu_s']:.1f} s)" if "cpu_s" in s else ""  # the step process's CPU, imports included
             return f"{s[key]:.1f} {unit}{cpu}"
 
@@ -372,7 +374,7 @@ def table(rows: Sequence[dict]) -> str:
             if not s:
                 return "-"
             text = f"{s['peak_rss_mb'] / 1024:.2f} GB"
-            return f"> {text}" if "error" in s else text
+            return f"> {text}" if "stopped" in s.get("error", "") else text
 
         fps = (f"{cell('fingerprint_ref')} / {cell('fingerprint_suspect')}" if r["mode"] == "video" else "n/a")
         m = r.get("match") or {}

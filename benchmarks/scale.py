@@ -227,6 +227,8 @@ def prepare_material(config: ScaleConfig, progress: Progress | None = None) -> M
 
 def _suspect(plan: QueryPlan, refs_dir: Path, folder: Path, padding: list[Path], config: ScaleConfig, query_config
              ) -> Suspect:
+    from fp.fingerprint.decode import probe
+
     name = Path(plan.truth.query).stem
     video = folder / f"{name}.mp4"
     manifest = folder / f"{name}.json"
@@ -242,8 +244,6 @@ def _suspect(plan: QueryPlan, refs_dir: Path, folder: Path, padding: list[Path],
         manifest.write_text(json.dumps(known))
     fingerprint = _fingerprint_cached(video, folder / f"{name}.npz", query_config, {"suspect": name})
     truth, start = plan.truth, known["start"]
-    from fp.fingerprint.decode import probe
-
     return Suspect(
         name=name, video=str(video), fingerprint=str(fingerprint), kind=truth.kind, duration=round(probe(video).duration, 3),
         reference=str(refs_dir / truth.reference) if truth.reference else None,
