@@ -16,6 +16,27 @@ from .output import Progress, emit_json, json_option
 QUICK_EDITS = ["crop", "mirror", "letterbox", "logo", "pip", "speed"]
 
 
+def _scale_options(fn):
+    """Options of `fp bench --scale HOURS` (benchmarks/scale.py)."""
+    for option in reversed([
+        click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="HOURS", default=None,
+                     help="Instead: measure a library of HOURS (real references plus synthetic films) "
+                          "and matching against it; see benchmarks/SCALE.md."),
+        click.option("--film-minutes", type=click.FloatRange(min=1), default=90.0, show_default=True,
+                     help="With --scale: length of each synthetic film."),
+        click.option("--suspect-seconds", type=click.FloatRange(min=1), default=60.0, show_default=True,
+                     help="With --scale: suspects are padded with unrelated footage to this length."),
+        click.option("--copies", type=click.IntRange(min=1), default=6, show_default=True,
+                     help="With --scale: disguised copies of references to match."),
+        click.option("--unrelated", type=click.IntRange(min=0), default=3, show_default=True,
+                     help="With --scale: unrelated suspects to match."),
+        click.option("--reuse-library", is_flag=True, help="With --scale: match against the library an "
+                     "earlier run of the same size left in --out (no build)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @click.command()
 @click.option("--refs", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Reference clips (default: the shipped data/sample_clips).")
@@ -30,9 +51,12 @@ QUICK_EDITS = ["crop", "mirror", "letterbox", "logo", "pip", "speed"]
 @click.option("--no-baseline", is_flag=True, help="Skip the naive baseline.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_scale_options
 @json_option
-def bench(refs, queries, truth, out, seed, edits, quick, no_baseline, workers, quiet, as_json):
+def bench(refs, queries, truth, out, seed, edits, quick, no_baseline, workers, quiet, as_json, **scale_options):
     """Measure match accuracy and speed on disguised copies and unrelated clips."""
+    if scale_options["scale"] is not None:
+        return _bench_scale(refs, out, seed, quiet, as_json, **scale_options)
     bar = Progress(1.0, "bench", quiet=quiet)
 
     def progress(label, done, total):
@@ -64,3 +88,20 @@ def bench(refs, queries, truth, out, seed, edits, quick, no_baseline, workers, q
         return
     click.echo((out / "report.md").read_text())
     click.echo(f"\nreport: {out / 'report.md'}  results: {out / 'results.json'}  plots: {out}/*.png")
+
+
+def _bench_scale(refs, out, seed, quiet, as_json, scale, film_minutes, suspect_seconds, copies, unrelated, reuse_library):
+    from fp.benchmarks.scale import ScaleConfig, run_scale, summary_line
+
+    config = ScaleConfig(hours=scale, out=out, refs=refs or SAMPLE_CLIPS, seed=seed, film_minutes=film_minutes,
+                         suspect_seconds=suspect_seconds, copies=copies, unrelated=unrelated, reuse_library=reuse_library)
+    bar = Progress(1.0, "scale", quiet=quiet)
+    try:
+        result = run_scale(config, progress=lambda stage, done, total: bar.update(done / total if total else 0, stage))
+    finally:
+        bar.close()
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(summary_line(result))
+    click.echo(f"results: {config.result_path}")
