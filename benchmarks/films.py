@@ -6,7 +6,7 @@ past --mem-limit-mb or --time-limit-s), in one of two modes:
 
 * ``video`` (default): a low-resolution reference film is generated cheaply and cached
   (320x180, 10 fps, x264 superfast): segments of 20-60 s, three in four procedural scenes
-  (benchmarks/media.py's synthetic worlds, a fresh seed per segment) and one in four real
+  (benchmarks/synthetic_world.py's worlds, a fresh seed per segment) and one in four real
   sample footage looped with changes (a zoomed window at a random place, mirrored or not,
   a colour change and a playback speed of 0.8-1.25 per segment). The suspect copies it from
   30 s to 60 s before the end behind a 15 s unrelated intro, disguised (10 % crop, brightness,
@@ -92,9 +92,9 @@ def _real_segment(source: Path, n_frames: int, rng: np.random.Generator) -> Iter
 
 
 def _synthetic_segment(n_frames: int, seed: int) -> Iterator[np.ndarray]:
-    from .media import _synthetic_frames
+    from .synthetic_world import synthetic_frames
 
-    for bgr in _synthetic_frames(n_frames, WIDTH, HEIGHT, int(FPS), seed):
+    for bgr in synthetic_frames(n_frames, WIDTH, HEIGHT, int(FPS), seed):
         yield np.ascontiguousarray(bgr[:, :, ::-1])
 
 

@@ -227,7 +227,7 @@ def prepare_material(config: ScaleConfig, progress: Progress | None = None) -> M
 
 def _suspect(plan: QueryPlan, refs_dir: Path, folder: Path, padding: list[Path], config: ScaleConfig, query_config
              ) -> Suspect:
-    from fp.fingerprint.decode import probe
+    from fp.fingerprint.decode import stream_duration
 
     name = Path(plan.truth.query).stem
     video = folder / f"{name}.mp4"
@@ -245,7 +245,7 @@ def _suspect(plan: QueryPlan, refs_dir: Path, folder: Path, padding: list[Path],
     fingerprint = _fingerprint_cached(video, folder / f"{name}.npz", query_config, {"suspect": name})
     truth, start = plan.truth, known["start"]
     return Suspect(
-        name=name, video=str(video), fingerprint=str(fingerprint), kind=truth.kind, duration=round(probe(video).duration, 3),
+        name=name, video=str(video), fingerprint=str(fingerprint), kind=truth.kind, duration=round(stream_duration(video), 3),
         reference=str(refs_dir / truth.reference) if truth.reference else None,
         ref_span=tuple(truth.ref_span) if truth.ref_span else None,
         query_span=(round(truth.query_span[0] + start, 3), round(truth.query_span[1] + start, 3)) if truth.query_span else None,
