@@ -5,10 +5,13 @@ plans pirated-copy queries (every single edit, plus random combinations) and
 unrelated negative queries, renders them with PyAV/libx264 and writes
 truth.json (see TRUTH_FORMAT.md). All random choices are made while planning,
 from the seed alone, so one seed always gives the same names, parameters and
-truth.
+truth. The widened benchmark (WIDENED, `fp bench --widened`) adds multi-scene
+titles (titles.py), unrelated queries of every kind (negatives.py) and copies
+of 2-3 s.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -38,6 +41,7 @@ SHORT_RANGE = (2.0, 3.0)  # seconds of a short copy (a seller's preview)
 QUERY_DIR = "queries"
 TRUTH_NAME = "truth.json"
 REFS_MIRROR = "refs"  # out_dir/refs: links to the clips, and the rendered titles
+PLAN_NAME = "plan.sha256"  # digest of the plan being rendered: a rerun reuses finished files
 # The widened benchmark of issue 11 (`fp bench --widened`): every edit twice per reference,
 # multi-scene titles, 2-3 s copies and 320 unrelated queries of every kind.
 WIDENED = {"titles": 3, "negatives_total": 320, "short_copies_per_ref": 6, "copies_per_ref": 2,
@@ -457,28 +461,41 @@ def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
 
 def render_query(plan: QueryPlan, refs_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  threads: int = 0) -> Path:
-    """Write one planned query under out_dir; returns its path."""
+    """Write one planned query under out_dir (whole or not at all); returns its path."""
     refs_dir, target = Path(refs_dir), Path(out_dir) / plan.truth.query
     target.parent.mkdir(parents=True, exist_ok=True)
+    part = partial_path(target)
     source = refs_dir / plan.source
     if plan.synthetic is not None:
         still = None
         if plan.synthetic.get("kind") == "still":
             still = frame_at(source, plan.synthetic["t"], plan.encode.max_height)
-        frames = synthetic_frames(plan.synthetic, plan.main_duration, still)
-        write_video(target, frames, plan.encode, threads)
-        return target
-    if plan.source_span is None or plan.encode is None:
-        shutil.copyfile(source, target)
-        return target
-    max_height = plan.encode.max_height
-    ctx = EditContext(max_height=max_height, main_duration=plan.main_duration,
-                      open_footage=lambda rel, start: loop_frames(refs_dir / rel, start,
-                                                                  max_height))
-    start, end = plan.source_span
-    frames = ((t - start, frame) for t, frame in iter_frames(source, start, end, max_height))
-    write_video(target, build_pipeline(plan.edits, ctx)(frames), plan.encode, threads)
+        write_video(part, synthetic_frames(plan.synthetic, plan.main_duration, still), plan.encode,
+                    threads)
+    elif plan.source_span is None or plan.encode is None:
+        shutil.copyfile(source, part)
+    else:
+        max_height = plan.encode.max_height
+        ctx = EditContext(max_height=max_height, main_duration=plan.main_duration,
+                          open_footage=lambda rel, start: loop_frames(refs_dir / rel, start,
+                                                                      max_height))
+        start, end = plan.source_span
+        frames = ((t - start, frame) for t, frame in iter_frames(source, start, end, max_height))
+        write_video(part, build_pipeline(plan.edits, ctx)(frames), plan.encode, threads)
+    os.replace(part, target)
     return target
+
+
+def partial_path(target: Path) -> Path:
+    """Where a file is written before it is moved into place (same folder, same extension)."""
+    return target.with_name(f"{target.stem}.part{target.suffix}")
+
+
+def plan_digest(plan: BenchmarkPlan) -> str:
+    """sha256 of everything a plan renders (queries and titles)."""
+    text = json.dumps({"plans": [p.to_dict() for p in plan.plans],
+                       "titles": [t.to_dict() for t in plan.titles]}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _render_job(args: tuple) -> str:
@@ -512,6 +529,8 @@ def _mirror_refs(refs_dir: Path, clips: Sequence[ClipInfo], mirror: Path,
     for clip in clips:
         link = mirror / clip.path
         link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
         link.symlink_to((refs_dir / clip.path).resolve())
     data = {"version": 1, "clips": []}
     if (refs_dir / "clips.json").exists():
@@ -588,18 +607,28 @@ def make_benchmark(refs_dir: str | os.PathLike, out_dir: str | os.PathLike, *, s
         max_height=max_height, excerpt_range=excerpt_range, preset=preset, titles=titles,
         sets=sets, unused=unused, motion=motion, negatives_total=negatives_total,
         short_copies_per_ref=short_copies_per_ref)
-    _prepare_out_dir(out_dir, overwrite)
+    digest = plan_digest(plan)
+    stamp = out_dir / PLAN_NAME
+    reuse = overwrite and stamp.exists() and stamp.read_text().strip() == digest
+    if reuse:
+        log.info("%s: same plan as the files there; rendering only what is missing", out_dir)
+    else:
+        _prepare_out_dir(out_dir, overwrite)
+    stamp.write_text(digest + "\n")
     source_dir = refs_dir
     if plan.titles:
         source_dir = out_dir / REFS_MIRROR
         _mirror_refs(refs_dir, clips, source_dir, plan.titles)
     workers = max(1, workers or os.cpu_count() or 1)
     threads = 0 if workers == 1 else 1
+    titles = [t for t in plan.titles if not (reuse and (source_dir / t.path).exists())]
+    queries = [p for p in plan.plans if not (reuse and (out_dir / p.truth.query).exists())]
+    done = len(plan.titles) - len(titles) + len(plan.plans) - len(queries)
     total = len(plan.titles) + len(plan.plans)
-    _run_jobs(_title_job, [(t, source_dir, preset, max_height) for t in plan.titles],
-              [t.path for t in plan.titles], workers, progress, 0, total)
-    _run_jobs(_render_job, [(p, source_dir, out_dir, threads) for p in plan.plans],
-              [p.truth.query for p in plan.plans], workers, progress, len(plan.titles), total)
+    _run_jobs(_title_job, [(t, source_dir, preset, max_height) for t in titles],
+              [t.path for t in titles], workers, progress, done, total)
+    _run_jobs(_render_job, [(p, source_dir, out_dir, threads) for p in queries],
+              [p.truth.query for p in queries], workers, progress, done + len(titles), total)
     truth = Truth(seed=seed, references=tuple(c.path for c in plan.references),
                   negatives=tuple(c.path for c in plan.negatives),
                   queries=tuple(p.truth for p in plan.plans),

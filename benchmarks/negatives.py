@@ -185,7 +185,8 @@ def _background(p: Mapping) -> np.ndarray:
         return np.full((height, width, 3), p["bg_colour"], np.uint8)
     ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
     top, bottom = np.array(p["bg_colour"], np.float32), np.array(p["bg_colour2"], np.float32)
-    return np.broadcast_to(top * (1 - ramp) + bottom * ramp, (height, width, 3)).astype(np.uint8)
+    rows = (top * (1 - ramp) + bottom * ramp).astype(np.uint8)  # (height, 1, 3)
+    return np.ascontiguousarray(np.repeat(rows, width, axis=1))  # cv2 draws on C-ordered arrays only
 
 
 def _times(duration: float) -> range:

@@ -7,6 +7,7 @@ an excerpt; the rest of that clip becomes held-out footage of the same source.
 """
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -121,5 +122,7 @@ def render_title(title: Title, refs_dir: str | Path, preset: str,
     target.parent.mkdir(parents=True, exist_ok=True)
     settings = EncodeSettings(fps=TITLE_FPS, duration=round(title.duration, 4), crf=TITLE_CRF,
                               max_height=title_size(max_height)[1], preset=preset)
-    write_video(target, title_frames(title, refs_dir, max_height), settings)
+    part = target.with_name(f"{target.stem}.part{target.suffix}")
+    write_video(part, title_frames(title, refs_dir, max_height), settings)
+    os.replace(part, target)
     return target

@@ -66,6 +66,16 @@ def test_a_title_card_shows_text_and_fades_in():
     assert frames[0][1].mean() < 0.2 * middle.mean()  # faded in from black
 
 
+@pytest.mark.parametrize("background", ["black", "solid", "gradient"])
+def test_cards_render_on_every_background(background):
+    params = dict(neg._card(random.Random(6)), background=background, fade_s=0.0)
+    (t, frame), = _frames(params, 1 / 30)
+    assert frame.flags["C_CONTIGUOUS"] and frame.shape == (params["height"], params["width"], 3)
+    assert (frame.max(axis=2) > 150).mean() > 0.002
+    if background == "gradient":
+        assert not np.array_equal(frame[0, 0], frame[-1, 0]) or params["bg_colour"] == params["bg_colour2"]
+
+
 def test_credits_roll_up():
     params = neg._credits(random.Random(4))
     frames = _frames(params, 8.0)

@@ -221,11 +221,14 @@ def widened(tmp_path_factory):
     for name in CLIPS:
         (refs / name).symlink_to((SAMPLES / name).resolve())
     out = tmp_path_factory.mktemp("widened")
-    truth = make_benchmark(refs, out, seed=2, edits=["mirror"], combos=False, whole_title=False,
-                           titles=1, sets=known_sets(find_clips(refs)), negatives_total=14,
-                           short_copies_per_ref=1, max_height=MAX_HEIGHT, excerpt_range=(5.0, 6.0),
-                           preset="ultrafast", workers=2)
+    truth = make_benchmark(refs, out, **_small(refs))
     return refs, out, truth
+
+
+def _small(refs: Path) -> dict:
+    return dict(seed=2, edits=["mirror"], combos=False, whole_title=False, titles=1,
+                sets=known_sets(find_clips(refs)), negatives_total=14, short_copies_per_ref=1,
+                max_height=MAX_HEIGHT, excerpt_range=(5.0, 6.0), preset="ultrafast", workers=2)
 
 
 def test_a_title_is_rendered_from_its_scenes(widened):
@@ -268,3 +271,16 @@ def test_the_harness_finds_titles_in_the_recorded_refs_folder(widened):
     assert truth.titles[0].path in fp["recall_by_reference"]
     assert "short_2_3s" in fp["recall_by_edit"]
     assert "## Unrelated queries" in (out / "run" / "report.md").read_text()
+
+
+def test_a_rerun_of_the_same_plan_renders_only_what_is_missing(widened, tmp_path):
+    refs, out, truth = widened
+    gone = out / truth.queries[-1].query
+    gone.unlink()
+    before = {q.query: (out / q.query).stat().st_mtime_ns for q in truth.queries[:-1]}
+    calls = []
+    again = make_benchmark(refs, out, overwrite=True, progress=lambda d, t, label: calls.append(label), **_small(refs))
+    assert again == truth and gone.exists()
+    assert calls == [truth.queries[-1].query]
+    assert all((out / q).stat().st_mtime_ns == t for q, t in before.items())
+    assert not list(out.rglob("*.part.*"))
