@@ -78,10 +78,12 @@ class Pair:
     chance: float  # smallest chance reported (1.0 when there was no alignment)
     matched: bool  # fp declared a match (a false match: every pair is unrelated)
     reference: str | None  # the reference of that chance, if any
+    same_set: bool = False  # the window shows footage of a set (one table) the library also holds
+    scene: str | None = None  # of a declared match: the footage group its reference span starts in
 
     def to_row(self) -> list:
         return [self.fold, self.library, round(self.start, 3), self.length, list(self.sources),
-                float(f"{self.chance:.4g}"), self.matched, self.reference]
+                float(f"{self.chance:.4g}"), self.matched, self.reference, self.same_set, self.scene]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Calibration:
     max_chance: float  # fp's default threshold when this ran
     elapsed: float = 0.0
     by_length: dict = field(default_factory=dict)
+    by_kind: dict = field(default_factory=dict)  # singles / titles libraries, same-set / other footage
 
     def worst_ratio(self, min_pairs_under: int = 1) -> float:
         """Largest measured/modelled ratio over thresholds with at least that many pairs under."""
@@ -125,10 +128,11 @@ class Calibration:
                "max_chance": self.max_chance, "pairs_total": len(self.pairs),
                "matched_pairs": sum(p.matched for p in self.pairs),
                "curve": [p.to_dict() for p in self.curve], "by_length": self.by_length,
+               "by_kind": self.by_kind,
                "elapsed": round(self.elapsed, 1)}
         if with_pairs:
             out["pair_columns"] = ["fold", "library", "start", "length", "sources", "chance",
-                                   "matched", "reference"]
+                                   "matched", "reference", "same_set", "scene"]
             out["pairs"] = [p.to_row() for p in self.pairs]
         return out
 
@@ -233,8 +237,16 @@ def pair_chance(result) -> tuple[float, str | None]:
     return float(nearest.chance), getattr(nearest, "ref_path", None)
 
 
+def _scene_of(match, scenes: dict[str, list[tuple[str, float, float]]]) -> str:
+    """The footage group a match's reference span starts in (titles join several)."""
+    for unit, start, end in scenes.get(match.ref_path, []):
+        if start <= match.ref_span[0] < end:
+            return unit
+    return match.ref_path
+
+
 def _run_fold(args: tuple) -> list[Pair]:
-    fold, held, libraries, config, seed = args
+    fold, held, libraries, scenes, on_set, config, seed = args
     rng = random.Random(f"{seed}:windows:{fold}")
     order = list(held)
     rng.shuffle(order)
@@ -256,7 +268,9 @@ def _run_fold(args: tuple) -> list[Pair]:
                 for start, length, shown in windows:
                     result = matcher.match_fingerprint(window(reel, start, length))
                     chance, ref = pair_chance(result)
-                    pairs.append(Pair(fold, kind, start, length, shown, chance, bool(result.matches), ref))
+                    scene = _scene_of(min(result.matches, key=lambda m: m.chance), scenes) if result.matches else None
+                    pairs.append(Pair(fold, kind, start, length, shown, chance, bool(result.matches), ref,
+                                      any(u in on_set for u in shown), scene))
     return pairs
 
 
@@ -276,14 +290,24 @@ def curve(pairs: Sequence[Pair], max_chance: float, thresholds: Sequence[float] 
 
 
 def by_length(pairs: Sequence[Pair], thresholds: Sequence[float] = (1e-2, 1e-4, 1e-6)) -> dict:
-    out = {}
-    for length in sorted({p.length for p in pairs}):
-        chosen = np.array([p.chance for p in pairs if p.length == length])
-        row = {"pairs": len(chosen), "matched": sum(p.matched for p in pairs if p.length == length)}
-        for t in thresholds:
-            row[f"under_{t:g}"] = int((chosen <= t).sum())
-        out[f"{length:g}"] = row
-    return out
+    return {f"{length:g}": _counts([p for p in pairs if p.length == length], thresholds)
+            for length in sorted({p.length for p in pairs})}
+
+
+def _counts(pairs: Sequence[Pair], thresholds: Sequence[float]) -> dict:
+    chances = np.array([p.chance for p in pairs])
+    row = {"pairs": len(pairs), "matched": sum(p.matched for p in pairs)}
+    for t in thresholds:
+        row[f"under_{t:g}"] = int((chances <= t).sum())
+    return row
+
+
+def by_kind(pairs: Sequence[Pair], thresholds: Sequence[float] = (1e-2, 1e-4, 1e-6)) -> dict:
+    """Counts per library kind and for windows of same-set footage against the rest."""
+    kinds = {kind: [p for p in pairs if p.library == kind] for kind in LIBRARY_KINDS}
+    kinds["same_set"] = [p for p in pairs if p.same_set]
+    kinds["other_footage"] = [p for p in pairs if not p.same_set]
+    return {kind: _counts(chosen, thresholds) for kind, chosen in kinds.items() if chosen}
 
 
 def run_calibration(refs_dir: str | os.PathLike, config: CalibrationConfig = CalibrationConfig(),
@@ -315,7 +339,13 @@ def run_calibration(refs_dir: str | os.PathLike, config: CalibrationConfig = Cal
             "singles": [(u, refs[u]) for u in rest],
             "titles": [(" + ".join(t), concatenate([refs[u] for u in t], " + ".join(t))) for t in titles],
         }
-        fold_jobs.append((k, [(u, queries[u]) for u in held], libraries, config, config.seed))
+        scenes = {}
+        for t in titles:
+            ends = np.cumsum([refs[u].duration for u in t])
+            scenes[" + ".join(t)] = [(u, float(e - refs[u].duration), float(e)) for u, e in zip(t, ends)]
+        lib_sets = {sets[u] for u in rest if u in sets}
+        on_set = {u for u in held if sets.get(u) in lib_sets}
+        fold_jobs.append((k, [(u, queries[u]) for u in held], libraries, scenes, on_set, config, config.seed))
     pairs: list[Pair] = []
     with ProcessPoolExecutor(min(workers, len(fold_jobs))) as pool:
         for done, fold_pairs in enumerate(pool.map(_run_fold, fold_jobs), 1):
@@ -325,7 +355,7 @@ def run_calibration(refs_dir: str | os.PathLike, config: CalibrationConfig = Cal
     return Calibration(config=config, units=tuple(units), folds=tuple(tuple(f) for f in folds),
                        titles=tuple(fold_titles), pairs=tuple(pairs), curve=tuple(curve(pairs, max_chance)),
                        max_chance=max_chance, elapsed=time.perf_counter() - started,
-                       by_length=by_length(pairs))
+                       by_length=by_length(pairs), by_kind=by_kind(pairs))
 
 
 # -- output -------------------------------------------------------------------------
@@ -349,18 +379,23 @@ def markdown(cal: Calibration) -> str:
         flag = " **>10x**" if p.under and p.ratio > UNDERSTATED else ""
         lines.append(f"| {p.threshold:.0e} | {p.under} / {p.pairs} | {_fmt_rate(p.measured)} | {_fmt_rate(p.upper95)} | "
                      f"{p.ratio:.3g}{flag} | {declared} |")
-    lines += ["", "By window length (pairs with chance at or under 1e-2 / 1e-4 / 1e-6; declared matches):", "",
-              "| window s | pairs | <= 1e-2 | <= 1e-4 | <= 1e-6 | declared |", "|---|---|---|---|---|---|"]
-    for length, row in cal.by_length.items():
-        lines.append(f"| {length} | {row['pairs']} | {row['under_0.01']} | {row['under_0.0001']} | "
-                     f"{row['under_1e-06']} | {row['matched']} |")
+    for title, key, rows in (("By window length", "window s", cal.by_length),
+                             ("By library and footage ('same_set': the window shows footage of a set the "
+                              "library also holds, e.g. one table)", "pairs", cal.by_kind)):
+        lines += ["", f"{title}: pairs with chance at or under 1e-2 / 1e-4 / 1e-6, and declared matches:", "",
+                  f"| {key} | pairs | <= 1e-2 | <= 1e-4 | <= 1e-6 | declared |", "|---|---|---|---|---|---|"]
+        for name, row in rows.items():
+            lines.append(f"| {name} | {row['pairs']} | {row['under_0.01']} | {row['under_0.0001']} | "
+                         f"{row['under_1e-06']} | {row['matched']} |")
     worst = sorted((p for p in cal.pairs if p.chance <= cal.max_chance), key=lambda p: p.chance)[:10]
     if worst:
-        lines += ["", "Strongest unrelated pairs:", "", "| chance | library | window | shows | reference | declared |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "Strongest unrelated pairs:", "",
+                  "| chance | library | window | shows | reference | scene matched | declared |",
+                  "|---|---|---|---|---|---|---|"]
         for p in worst:
             lines.append(f"| {p.chance:.2g} | {p.library} | fold {p.fold} {p.start:.1f}+{p.length:g} s | "
-                         f"{', '.join(Path(s).stem for s in p.sources)} | {p.reference} | {p.matched} |")
+                         f"{', '.join(Path(s).stem for s in p.sources)} | {p.reference} | "
+                         f"{Path(p.scene).stem if p.scene else ''} | {p.matched} |")
     return "\n".join(lines) + "\n"
 
 

@@ -114,4 +114,12 @@ def test_every_pair_has_a_modelled_chance(calibrated):
     assert all(held[s] == p["fold"] for p in pairs for s in p["sources"])  # windows of held-out footage only
     for fold, titles in zip(data["folds"], data["titles"]):  # titles join the other folds' footage
         assert not {u for t in titles for u in t} & set(fold) and all(len(t) >= 2 for t in titles)
+    on_table = {"elf.mp4", "frog.mp4"}  # one held out, its sibling indexed: same-set footage
+    assert any(p["same_set"] for p in pairs)
+    assert all(p["same_set"] == bool(on_table & set(p["sources"])) for p in pairs)
+    for p in pairs:
+        if p["matched"]:
+            assert p["scene"] in {u for fold in data["folds"] for u in fold} - set(data["folds"][p["fold"]])
+    assert data["by_kind"]["singles"]["pairs"] == data["by_kind"]["titles"]["pairs"] == len(pairs) // 2
+    assert data["by_kind"]["same_set"]["pairs"] + data["by_kind"]["other_footage"]["pairs"] == len(pairs)
     assert "| threshold" in (out / "calibration.md").read_text()
