@@ -381,7 +381,7 @@ def markdown(cal: Calibration) -> str:
                      f"{p.ratio:.3g}{flag} | {declared} |")
     for title, key, rows in (("By window length", "window s", cal.by_length),
                              ("By library and footage ('same_set': the window shows footage of a set the "
-                              "library also holds, e.g. one table)", "pairs", cal.by_kind)):
+                              "library also holds, e.g. one table)", "library / footage", cal.by_kind)):
         lines += ["", f"{title}: pairs with chance at or under 1e-2 / 1e-4 / 1e-6, and declared matches:", "",
                   f"| {key} | pairs | <= 1e-2 | <= 1e-4 | <= 1e-6 | declared |", "|---|---|---|---|---|---|"]
         for name, row in rows.items():
