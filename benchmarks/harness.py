@@ -22,7 +22,7 @@ from fp.index.matcher import MatchConfig, Matcher
 
 from . import metrics
 from .baseline import Baseline
-from .truth import Truth, load_truth, resolve_query
+from .truth import Truth, load_truth, resolve_query, resolve_refs_dir
 
 Progress = Callable[[str, int, int], None]
 
@@ -60,7 +60,8 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
     out_dir.mkdir(parents=True, exist_ok=True)
     note = progress or (lambda label, done, total: None)
 
-    ref_paths = [refs_dir / r for r in truth.references]
+    ref_paths = reference_paths(truth_path, truth, refs_dir)
+    rel_of = _relative_names(ref_paths, truth.references)
     query_paths = [resolve_query(truth_path, q) for q in truth.queries]
     ref_seconds = sum(_duration(p) for p in ref_paths)
 
@@ -87,7 +88,7 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
             except FpError as exc:
                 result, error = None, str(exc)
             match_seconds += time.perf_counter() - start
-            outcomes.append(_outcome(q, result, error, refs_dir))
+            outcomes.append(_outcome(q, result, error, rel_of))
             rows.append({"query": q.query, "truth": q.to_dict(), "result": result.to_dict() if result else {"error": error}})
     note("decoding queries", 0, 1)
     query_decode = _decode_seconds(query_paths, 1)
@@ -101,6 +102,8 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
         "fp": {
             **metrics.summary(outcomes),
             "recall_by_edit": metrics.recall_by_edit(outcomes),
+            "recall_by_reference": metrics.recall_by_reference(outcomes),
+            "negatives_by_group": metrics.negatives_by_group(outcomes),
             "pr_curve": metrics.pr_curve(outcomes),
             "false_match_queries": [o.query for o in outcomes if o.false_match],
             "missed_queries": [o.query for o in outcomes if o.truth_ref and not o.correct],
@@ -118,6 +121,7 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
             "match_vs_decode": round(query_decode / match_seconds, 3) if match_seconds else None,
         },
         "library": {**stats, "bytes_per_video_hour": stats["bytes_per_video_hour"]},
+        "titles": [t.to_dict() for t in truth.titles],
     }
     if baseline:
         results["baseline"] = _run_baseline(truth, ref_paths, query_paths, refs_dir, note)
@@ -129,32 +133,63 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
     return results
 
 
-def _rel(path: str | None, refs_dir: Path) -> str | None:
+def reference_paths(truth_path: Path, truth: Truth, refs_dir: Path) -> list[Path]:
+    """Where each reference is: under refs_dir, else under the refs folder truth.json records
+    (a generated benchmark keeps its multi-scene titles there)."""
+    recorded = resolve_refs_dir(truth_path, truth)
+    out = []
+    for rel in truth.references:
+        path = refs_dir / rel
+        if not path.exists() and recorded is not None and (recorded / rel).exists():
+            path = recorded / rel
+        out.append(path)
+    return out
+
+
+def _relative_names(paths: list[Path], names: tuple[str, ...]) -> dict[str, str]:
+    """Library path (as indexed, and resolved) -> the reference's name in truth.json."""
+    out = {}
+    for path, name in zip(paths, names):
+        out[str(path)] = out[str(path.resolve())] = out[str(path.absolute())] = name
+    return out
+
+
+def _rel(path: str | None, rel_of: dict[str, str]) -> str | None:
     if path is None:
         return None
-    try:
-        return str(Path(path).resolve().relative_to(refs_dir.resolve()))
-    except ValueError:
-        return str(path)
+    return rel_of.get(path) or rel_of.get(str(Path(path).resolve())) or str(path)
 
 
-def _outcome(q, result, error, refs_dir: Path) -> metrics.Outcome:
+def nearest_chance(nearest) -> float | None:
+    """The chance of a result's strongest rejected alignment (a dict today; an object with
+    `.chance` is read too)."""
+    if nearest is None:
+        return None
+    return float(nearest["chance"] if isinstance(nearest, dict) else nearest.chance)
+
+
+def _nearest_path(nearest) -> str | None:
+    return nearest["ref_path"] if isinstance(nearest, dict) else getattr(nearest, "ref_path", None)
+
+
+def _outcome(q, result, error, rel_of: dict[str, str]) -> metrics.Outcome:
     best = result.matches[0] if result and result.matches else None
     nearest = result.nearest if result else None
     if best is not None:
-        score, cand = _score(best.chance), _rel(best.ref_path, refs_dir)
+        score, cand = _score(best.chance), _rel(best.ref_path, rel_of)
     elif nearest is not None:
-        score, cand = _score(nearest["chance"]), _rel(nearest["ref_path"], refs_dir)
+        score, cand = _score(nearest_chance(nearest)), _rel(_nearest_path(nearest), rel_of)
     else:
         score, cand = float("-inf"), None
     return metrics.Outcome(
-        query=q.query, truth_ref=q.reference, predicted_ref=_rel(best.ref_path, refs_dir) if best else None,
+        query=q.query, truth_ref=q.reference, predicted_ref=_rel(best.ref_path, rel_of) if best else None,
         score=score, edits=tuple(q.edits), kind=q.kind,
         true_query_span=tuple(q.query_span) if q.query_span else None,
         true_ref_span=tuple(q.ref_span) if q.ref_span else None,
         query_span=best.query_span if best else None, ref_span=best.ref_span if best else None,
         candidate_ref=cand, error=error,
-        other_refs=tuple(_rel(m.ref_path, refs_dir) for m in result.matches[1:]) if result else (),
+        other_refs=tuple(_rel(m.ref_path, rel_of) for m in result.matches[1:]) if result else (),
+        group=q.group,
     )
 
 
@@ -175,15 +210,16 @@ def _run_baseline(truth: Truth, ref_paths, query_paths, refs_dir: Path, note) ->
         try:
             m = base.match(p)
         except FpError as exc:
-            outcomes.append(metrics.Outcome(q.query, q.reference, None, float("-inf"), tuple(q.edits), q.kind, error=str(exc)))
+            outcomes.append(metrics.Outcome(q.query, q.reference, None, float("-inf"), tuple(q.edits), q.kind,
+                                            error=str(exc), group=q.group))
             continue
         outcomes.append(metrics.Outcome(
-            q.query, q.reference, m.ref, m.score, tuple(q.edits), q.kind,
+            q.query, q.reference, m.ref, m.score, tuple(q.edits), q.kind, group=q.group,
             true_query_span=tuple(q.query_span) if q.query_span else None,
             true_ref_span=tuple(q.ref_span) if q.ref_span else None,
             query_span=(0.0, _duration(p)) if m.ref else None, ref_span=m.ref_span if m.ref else None,
             candidate_ref=m.candidate))
     return {**metrics.summary(outcomes), "recall_by_edit": metrics.recall_by_edit(outcomes),
-            "pr_curve": metrics.pr_curve(outcomes), "index_seconds": round(index_seconds, 3),
+            "negatives_by_group": metrics.negatives_by_group(outcomes), "pr_curve": metrics.pr_curve(outcomes), "index_seconds": round(index_seconds, 3),
             "match_seconds": round(time.perf_counter() - start, 3),
             "description": "64-bit pHash of 1 frame/s, no normalisation, flat FAISS, vote by count (hit: distance <= 10; match: >= 30% of query frames)"}

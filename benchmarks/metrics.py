@@ -1,8 +1,11 @@
 """Accuracy figures from (truth, prediction) pairs. Pure functions, checked by hand-made cases."""
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
+
+SHORT_BUCKET = "short_2_3s"  # recall_by_edit's bucket of short copies (group "short")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Outcome:
     candidate_ref: str | None = None  # best candidate even below threshold (for ranking)
     error: str | None = None
     other_refs: tuple[str, ...] = ()  # titles named besides the best match (a compilation's others)
+    group: str | None = None  # truth.json's group: "short" copies, a negative's kind of footage
 
     @property
     def correct(self) -> bool:
@@ -50,9 +54,43 @@ def _ratio(n: float, d: float) -> float | None:
     return n / d if d else None
 
 
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if k >= n else 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
+             for i in range(k + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def upper_bound(k: int, n: int, confidence: float = 0.95) -> float | None:
+    """One-sided Clopper-Pearson upper bound on a rate seen k times in n trials: the p at
+    which seeing k or fewer has probability 1 - confidence (with k = 0: 1 - alpha^(1/n))."""
+    if n <= 0:
+        return None
+    alpha = 1.0 - confidence
+    if k >= n:
+        return 1.0
+    if k == 0:
+        return 1.0 - alpha ** (1.0 / n)
+    low, high = k / n, 1.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        if _binomial_cdf(k, n, mid) > alpha:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def summary(outcomes: list[Outcome]) -> dict:
     copies = [o for o in outcomes if o.truth_ref is not None]
     negatives = [o for o in outcomes if o.truth_ref is None]
+    shorts = [o for o in copies if o.group == "short"]
     tp = sum(o.correct for o in outcomes)
     fm = sum(o.false_match for o in outcomes)
     ious_q = [x for o in copies if o.correct for x in [iou(o.query_span, o.true_query_span)] if x is not None]
@@ -70,6 +108,9 @@ def summary(outcomes: list[Outcome]) -> dict:
         "precision": _ratio(tp, tp + fm),
         "recall": _ratio(tp, len(copies)),
         "false_match_rate": _ratio(sum(o.false_match for o in negatives), len(negatives)),
+        "false_match_rate_upper95": upper_bound(sum(o.false_match for o in negatives), len(negatives)),
+        "short_copies": len(shorts),
+        "recall_short": _ratio(sum(o.correct for o in shorts), len(shorts)),
         "average_precision": average_precision(outcomes),
         "recall_at_zero_false_matches": recall_at_zero_false(outcomes),
         "query_span_iou": _ratio(sum(ious_q), len(ious_q)),
@@ -126,12 +167,15 @@ def recall_at_zero_false(outcomes: list[Outcome]) -> float | None:
 
 
 def recall_by_edit(outcomes: list[Outcome]) -> dict[str, dict]:
-    """Recall per single edit, plus 'combo2'/'combo3' buckets and 'natural' copies."""
+    """Recall per single edit, plus 'combo2'/'combo3' buckets, 'natural' copies and the
+    short copies (whatever their edit) in SHORT_BUCKET."""
     buckets: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         if o.truth_ref is None:
             continue
-        if o.kind == "natural":
+        if o.group == "short":
+            key = SHORT_BUCKET
+        elif o.kind == "natural":
             key = "natural"
         elif len(o.edits) == 0:
             key = "plain"
@@ -142,3 +186,28 @@ def recall_by_edit(outcomes: list[Outcome]) -> dict[str, dict]:
         buckets[key].append(o)
     return {k: {"n": len(v), "found": sum(o.correct for o in v), "recall": sum(o.correct for o in v) / len(v)}
             for k, v in sorted(buckets.items())}
+
+
+def recall_by_reference(outcomes: list[Outcome]) -> dict[str, dict]:
+    """Recall per reference (a multi-scene title is one reference)."""
+    buckets: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.truth_ref is not None:
+            buckets[o.truth_ref].append(o)
+    return {k: {"n": len(v), "found": sum(o.correct for o in v), "recall": sum(o.correct for o in v) / len(v)}
+            for k, v in sorted(buckets.items())}
+
+
+def negatives_by_group(outcomes: list[Outcome]) -> dict[str, dict]:
+    """False matches on unrelated queries per kind of footage (group), and over all of them,
+    each with the 95 % upper bound of its rate."""
+    buckets: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.truth_ref is None:
+            buckets[o.group or "heldout"].append(o)
+            buckets["all"].append(o)
+    out = {}
+    for k, v in sorted(buckets.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+        fm = sum(o.false_match for o in v)
+        out[k] = {"n": len(v), "false_matches": fm, "rate": fm / len(v), "upper95": upper_bound(fm, len(v))}
+    return out

@@ -90,10 +90,36 @@ def plot_speed(results: dict, out: Path) -> str:
     return _save(fig, out / "throughput.png")
 
 
+def negatives_table(fp: dict, base: dict | None) -> list[str]:
+    """False matches per kind of unrelated footage, with the 95 % upper bound of the rate."""
+    groups = fp.get("negatives_by_group") or {}
+    if not groups:
+        return []
+    lines = ["", "## Unrelated queries: false matches (95 % upper bound, one-sided Clopper-Pearson)", "",
+             "| footage | n | fp false matches | fp rate <= | baseline false matches |", "|---|---|---|---|---|"]
+    for name, row in groups.items():
+        b = (base or {}).get("negatives_by_group", {}).get(name, {}).get("false_matches")
+        lines.append(f"| {name} | {row['n']} | {row['false_matches']} | {_fmt(row['upper95'], 4)} | {_fmt(b)} |")
+    return lines
+
+
+def references_table(fp: dict, titles: list[dict]) -> list[str]:
+    """Recall per reference; multi-scene titles list their scenes."""
+    rows = fp.get("recall_by_reference") or {}
+    if not rows:
+        return []
+    scenes = {t["path"]: " + ".join(Path(s["source"]).stem for s in t["scenes"]) for t in titles}
+    lines = ["", "## Recall per reference", "", "| reference | scenes | n | found | recall |", "|---|---|---|---|---|"]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {scenes.get(name, '(one)')} | {row['n']} | {row['found']} | {_fmt(row['recall'])} |")
+    return lines
+
+
 def write_report(results: dict, outcomes, out: Path) -> Path:
     plots = [plot_pr(results, out), plot_recall_by_edit(results, out), plot_scores(outcomes, out), plot_speed(results, out)]
     fp, base, speed, lib = results["fp"], results.get("baseline"), results["speed"], results["library"]
-    keys = ["queries", "copies", "negatives", "precision", "recall", "false_matches", "extra_wrong_titles", "false_match_rate", "average_precision",
+    keys = ["queries", "copies", "negatives", "precision", "recall", "false_matches", "extra_wrong_titles", "false_match_rate",
+            "false_match_rate_upper95", "short_copies", "recall_short", "average_precision",
             "recall_at_zero_false_matches", "query_span_iou", "ref_span_iou", "errors"]
     lines = ["# fp benchmark", "", f"truth: `{results['truth']}`  refs: `{results['refs_dir']}`  seed: {results['seed']}", "",
              "## Accuracy at the default threshold", "", "| figure | fp | baseline |", "|---|---|---|"]
@@ -103,6 +129,8 @@ def write_report(results: dict, outcomes, out: Path) -> Path:
     for name, row in fp["recall_by_edit"].items():
         b = base["recall_by_edit"].get(name, {}).get("recall") if base else None
         lines.append(f"| {name} | {row['n']} | {_fmt(row['recall'])} | {_fmt(b)} |")
+    lines += negatives_table(fp, base)
+    lines += references_table(fp, results.get("titles", []))
     lines += ["", "## Speed (same files, same run)", "", "| figure | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in speed.items()]
     lines += ["", "## Library", "", f"{lib['videos']} videos, {lib['hours']} h, {lib['hashes']} hashes, {lib['bytes']} bytes "

@@ -208,22 +208,42 @@ def bars(side: str, frac: float, style: str, seed: int = 0) -> FrameFn:
     return run
 
 
-def reframe_vertical(blur_sigma: float, max_height: int = 720) -> FrameFn:
-    """9:16 canvas: a blurred, scaled-up copy behind the sharp frame, which is
-    fitted to the canvas width and centred."""
+def reframe(canvas: str, scale: float = 1.0, blur_sigma: float = 20.0, darken: float = 0.0,
+            max_height: int = 720, short_side: int | None = None) -> FrameFn:
+    """Blurred-background reframe: the picture, fitted inside a `canvas` ('9x16' or '16x9')
+    and shrunk to `scale` of that fit, centred over a blurred (sigma in canvas pixels),
+    darkened (0 = as is, 1 = black) copy of itself that covers the canvas. `short_side`
+    scales the result so its short side has that many pixels (a tiny re-upload)."""
+    if canvas not in ("9x16", "16x9"):
+        raise EditError(f"reframe canvas must be 9x16 or 16x9, got {canvas!r}")
+    if not 0 < scale <= 1 or not 0 <= darken <= 1:
+        raise EditError(f"reframe needs 0 < scale <= 1 and 0 <= darken <= 1, got {scale}, {darken}")
+    aspect = 9 / 16 if canvas == "9x16" else 16 / 9  # width / height
+
     def run(frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
-        canvas_h = _even(min(max_height, max(height, width * 16 / 9)))
-        canvas_w = _even(canvas_h * 9 / 16)
+        canvas_h = _even(min(max_height, max(height, width / aspect)))
+        canvas_w = _even(canvas_h * aspect)
+        fit = min(canvas_w / width, canvas_h / height) * scale
+        fg_w, fg_h = min(canvas_w, _even(width * fit)), min(canvas_h, _even(height * fit))
         small = cover(frame, max(2, canvas_w // 4), max(2, canvas_h // 4))
-        back = cv2.GaussianBlur(small, (0, 0), blur_sigma / 4)
-        canvas = resize_to(back, canvas_w, canvas_h).copy()
-        fg_h = min(canvas_h, round(height * canvas_w / width))
-        fg = resize_to(frame, canvas_w, fg_h)
-        y0 = (canvas_h - fg_h) // 2
-        canvas[y0:y0 + fg_h] = fg
-        return canvas
+        back = cv2.GaussianBlur(small, (0, 0), max(0.1, blur_sigma / 4))
+        if darken > 0:
+            back = cv2.convertScaleAbs(back, alpha=1.0 - darken)
+        out = resize_to(back, canvas_w, canvas_h).copy()
+        x0, y0 = (canvas_w - fg_w) // 2, (canvas_h - fg_h) // 2
+        out[y0:y0 + fg_h, x0:x0 + fg_w] = resize_to(frame, fg_w, fg_h)
+        if short_side:
+            ratio = short_side / min(canvas_w, canvas_h)
+            out = resize_to(out, _even(canvas_w * ratio), _even(canvas_h * ratio))
+        return out
     return run
+
+
+def reframe_vertical(blur_sigma: float, max_height: int = 720) -> FrameFn:
+    """9:16 canvas with the whole picture across its width over a blurred copy (the
+    original reframe_9x16 edit; `reframe` has the other knobs)."""
+    return reframe("9x16", 1.0, blur_sigma, 0.0, max_height)
 
 
 def _font_scale(font: int, text_height: float, thickness: int = 1) -> float:
@@ -385,12 +405,51 @@ def splice(prefix: Stream, prefix_s: float, suffix: Stream, suffix_s: float,
 
 # -- registry: samplers and builders ------------------------------------------
 
+# Parameter ranges. Issue 11 widened every one past what fp was tuned on; the range
+# before it is in the comment. A truth file records the drawn values, so older files
+# still build the same edits.
+CROP_FRAC = (0.05, 0.30)  # was 0.10-0.20
+ROTATE_DEG = (1.0, 10.0)  # was 2-6
+BRIGHTNESS_DELTA = (10.0, 70.0)  # was 20-50, either sign
+CONTRAST_FACTOR = (0.4, 1.9)  # was 0.6-1.5, never close to 1
+GAMMA_VALUE = (0.4, 2.2)  # was 0.6-1.6
+SATURATION_FACTOR = (0.1, 2.5)  # was 0.3-1.8
+BLUR_SIGMA_360P = (1.0, 5.0)  # was 1.5-3.0
+NOISE_SIGMA = (3.0, 25.0)  # was 5-15
+BAR_FRAC = (0.05, 0.30)  # was 0.08-0.20
+REFRAME_SCALE = (0.3, 1.0)  # was 1.0 (the picture across the canvas)
+REFRAME_BLUR = (3.0, 45.0)  # was 15-30 (canvas pixels)
+REFRAME_DARKEN = (0.0, 0.7)  # was 0
+TINY_SHORT_SIDE = (120, 240)  # new: a tiny re-upload after a reframe
+PIP_AREA = (0.2, 0.6)  # was 1/3-1/2
+LOGO_WIDTH = (0.06, 0.35)  # was 0.10-0.20
+LOGO_OPACITY = (0.3, 1.0)  # was 0.6-1.0
+CAPTION_SIZE = (0.03, 0.12)  # was 0.04-0.07
+CAPTION_Y = ((0.06, 0.2), (0.78, 0.95))  # was 0.80-0.92 (bottom only)
+SCROLL_SPEED = (0.1, 0.6)  # was 0.15-0.40
+SPEED_FACTOR = ((0.8, 0.97), (1.03, 1.25))  # was 0.90-0.97 or 1.03-1.10
+FPS_CHOICES = (10, 12, 15, 24, 25, 30, 50, 60)  # was 15, 24, 60
+KBPS_360P = (60, 80, 100, 120, 180, 250, 300)  # was 120, 180, 250
+SPLICE_PREFIX = (0.5, 8.0)  # was 1-4
+SPLICE_SUFFIX = (0.0, 8.0)  # was 0-3
+DEGRADED_NOISE = (3.0, 15.0)  # speed_degraded: noise with a speed change and a low bitrate
+DEGRADED_KBPS = (60, 80, 100, 120, 180)
+
+
 def _r(value: float) -> float:
     return round(value, 4)
 
 
 def _sign(rng: random.Random) -> int:
     return rng.choice([-1, 1])
+
+
+def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
+    return _r(rng.uniform(*bounds))
+
+
+def _either(rng: random.Random, ranges: tuple[tuple[float, float], ...]) -> float:
+    return _uniform(rng, rng.choice(ranges))
 
 
 def _away_from_one(rng: random.Random, low: float, high: float) -> float:
@@ -412,26 +471,60 @@ def _colour(rng: random.Random) -> list[int]:
 
 
 def _sample_caption(rng: random.Random, ctx: EditContext) -> dict:
-    return {"text": rng.choice(CAPTION_TEXTS), "y_frac": _r(rng.uniform(0.8, 0.92)),
-            "size_frac": _r(rng.uniform(0.04, 0.07)),
+    return {"text": rng.choice(CAPTION_TEXTS), "y_frac": _either(rng, CAPTION_Y),
+            "size_frac": _uniform(rng, CAPTION_SIZE),
             "colour": rng.choice([[255, 255, 255], [255, 230, 0], [255, 255, 0]])}
 
 
 def _sample_bars(rng: random.Random, ctx: EditContext) -> dict:
-    return {"frac": _r(rng.uniform(0.08, 0.2)),
+    return {"frac": _uniform(rng, BAR_FRAC),
             "style": rng.choice(["black", "grey", "white", "noise"]),
             "seed": rng.randrange(2 ** 31)}
 
 
 def _sample_fps(rng: random.Random, ctx: EditContext) -> dict:
-    choices = [fps for fps in (15, 24, 60) if abs(fps - ctx.source_fps) > 0.5]
+    choices = [fps for fps in FPS_CHOICES if abs(fps - ctx.source_fps) > 0.5]
     return {"fps": rng.choice(choices)}
 
 
 def _sample_splice(rng: random.Random, ctx: EditContext) -> dict:
-    prefix_s, suffix_s = _r(rng.uniform(1.0, 4.0)), _r(rng.uniform(0.0, 3.0))
+    prefix_s, suffix_s = _uniform(rng, SPLICE_PREFIX), _uniform(rng, SPLICE_SUFFIX)
     return {"prefix_s": prefix_s, "prefix": _pick_footage(rng, ctx, prefix_s),
             "suffix_s": suffix_s, "suffix": _pick_footage(rng, ctx, suffix_s)}
+
+
+def _sample_reframe(canvas: str | None, tiny: bool = False):
+    """Sampler of a blurred-background reframe; canvas None draws either way."""
+    def sample(rng: random.Random, ctx: EditContext) -> dict:
+        out = {"canvas": canvas or rng.choice(["9x16", "16x9"]),
+               "scale": _uniform(rng, REFRAME_SCALE), "blur_sigma": _uniform(rng, REFRAME_BLUR),
+               "darken": _r(rng.choice([0.0, rng.uniform(*REFRAME_DARKEN)]))}
+        if tiny:
+            out["short_side"] = 2 * (rng.randint(*TINY_SHORT_SIDE) // 2)
+        return out
+    return sample
+
+
+def _build_reframe(canvas: str):
+    def build(p: Mapping, ctx: EditContext) -> FrameFn:
+        # older truth files hold only blur_sigma: the picture across the canvas, no darkening
+        return reframe(p.get("canvas", canvas), p.get("scale", 1.0), p["blur_sigma"],
+                       p.get("darken", 0.0), ctx.max_height, p.get("short_side"))
+    return build
+
+
+def _sample_speed(rng: random.Random, ctx: EditContext) -> dict:
+    return {"factor": _either(rng, SPEED_FACTOR)}
+
+
+def _sample_degraded(rng: random.Random, ctx: EditContext) -> dict:
+    return {"factor": _either(rng, SPEED_FACTOR), "sigma": _uniform(rng, DEGRADED_NOISE),
+            "seed": rng.randrange(2 ** 31), "kbps_360p": rng.choice(DEGRADED_KBPS)}
+
+
+def _build_degraded(p: Mapping, ctx: EditContext) -> StreamFn:
+    speed, noisy = change_speed(p["factor"]), map_frames(gaussian_noise(p["sigma"], p["seed"]))
+    return lambda stream: noisy(speed(stream))
 
 
 def _build_pip(p: Mapping, ctx: EditContext) -> StreamFn:
@@ -467,66 +560,88 @@ def _specs() -> list[EditSpec]:
     """All edits, in the order they are applied when combined."""
     return [
         EditSpec("mirror", lambda rng, ctx: {}, lambda p, ctx: mirror()),
-        EditSpec("crop", lambda rng, ctx: {"frac": _r(rng.uniform(0.1, 0.2)),
+        EditSpec("crop", lambda rng, ctx: {"frac": _uniform(rng, CROP_FRAC),
                                            "x_pos": _r(rng.random()), "y_pos": _r(rng.random())},
                  lambda p, ctx: crop(p["frac"], p["x_pos"], p["y_pos"])),
-        EditSpec("rotate", lambda rng, ctx: {"angle_deg": _r(rng.uniform(2, 6) * _sign(rng))},
+        EditSpec("rotate", lambda rng, ctx: {"angle_deg": _r(rng.uniform(*ROTATE_DEG) * _sign(rng))},
                  lambda p, ctx: rotate(p["angle_deg"])),
-        EditSpec("brightness", lambda rng, ctx: {"delta": _r(rng.uniform(20, 50) * _sign(rng))},
+        EditSpec("brightness",
+                 lambda rng, ctx: {"delta": _r(rng.uniform(*BRIGHTNESS_DELTA) * _sign(rng))},
                  lambda p, ctx: brightness(p["delta"])),
-        EditSpec("contrast", lambda rng, ctx: {"factor": _away_from_one(rng, 0.6, 1.5)},
+        EditSpec("contrast", lambda rng, ctx: {"factor": _away_from_one(rng, *CONTRAST_FACTOR)},
                  lambda p, ctx: contrast(p["factor"])),
-        EditSpec("gamma", lambda rng, ctx: {"gamma": _away_from_one(rng, 0.6, 1.6)},
+        EditSpec("gamma", lambda rng, ctx: {"gamma": _away_from_one(rng, *GAMMA_VALUE)},
                  lambda p, ctx: gamma(p["gamma"])),
-        EditSpec("saturation", lambda rng, ctx: {"factor": _away_from_one(rng, 0.3, 1.8)},
+        EditSpec("saturation", lambda rng, ctx: {"factor": _away_from_one(rng, *SATURATION_FACTOR)},
                  lambda p, ctx: saturation(p["factor"])),
         EditSpec("greyscale", lambda rng, ctx: {}, lambda p, ctx: greyscale()),
-        EditSpec("blur", lambda rng, ctx: {"sigma_360p": _r(rng.uniform(1.5, 3.0))},
+        EditSpec("blur", lambda rng, ctx: {"sigma_360p": _uniform(rng, BLUR_SIGMA_360P)},
                  lambda p, ctx: blur(p["sigma_360p"])),
-        EditSpec("noise", lambda rng, ctx: {"sigma": _r(rng.uniform(5, 15)),
+        EditSpec("noise", lambda rng, ctx: {"sigma": _uniform(rng, NOISE_SIGMA),
                                             "seed": rng.randrange(2 ** 31)},
                  lambda p, ctx: gaussian_noise(p["sigma"], p["seed"])),
         EditSpec("letterbox", _sample_bars,
                  lambda p, ctx: bars("letterbox", p["frac"], p["style"], p["seed"])),
         EditSpec("pillarbox", _sample_bars,
                  lambda p, ctx: bars("pillarbox", p["frac"], p["style"], p["seed"])),
-        EditSpec("reframe_9x16", lambda rng, ctx: {"blur_sigma": _r(rng.uniform(15, 30))},
-                 lambda p, ctx: reframe_vertical(p["blur_sigma"], ctx.max_height)),
-        EditSpec("pip", lambda rng, ctx: {"area": _r(rng.uniform(1 / 3, 1 / 2)),
+        EditSpec("reframe_9x16", _sample_reframe("9x16"), _build_reframe("9x16")),
+        EditSpec("reframe_16x9", _sample_reframe("16x9"), _build_reframe("16x9")),
+        EditSpec("reframe_tiny", _sample_reframe(None, tiny=True), _build_reframe("9x16")),
+        EditSpec("pip", lambda rng, ctx: {"area": _uniform(rng, PIP_AREA),
                                           "x_pos": _r(rng.random()), "y_pos": _r(rng.random()),
                                           "background": _pick_footage(rng, ctx, 30.0)},
                  _build_pip, stream=True, needs_footage=True),
         EditSpec("logo", lambda rng, ctx: {"text": rng.choice(LOGO_TEXTS), "colour": _colour(rng),
-                                           "width_frac": _r(rng.uniform(0.1, 0.2)),
+                                           "width_frac": _uniform(rng, LOGO_WIDTH),
                                            "corner": rng.choice(["tl", "tr", "bl", "br"]),
-                                           "opacity": _r(rng.uniform(0.6, 1.0))},
+                                           "opacity": _uniform(rng, LOGO_OPACITY)},
                  lambda p, ctx: logo(p["text"], p["colour"], p["width_frac"], p["corner"],
                                      p["opacity"])),
         EditSpec("caption", _sample_caption,
                  lambda p, ctx: caption(p["text"], p["y_frac"], p["size_frac"], p["colour"])),
         EditSpec("caption_scroll",
                  lambda rng, ctx: dict(_sample_caption(rng, ctx),
-                                       widths_per_s=_r(rng.uniform(0.15, 0.4))),
+                                       widths_per_s=_uniform(rng, SCROLL_SPEED)),
                  lambda p, ctx: caption_scroll(p["text"], p["y_frac"], p["size_frac"],
                                                p["colour"], p["widths_per_s"]), stream=True),
         EditSpec("scale_360p", lambda rng, ctx: {"height": 360},
                  lambda p, ctx: scale_to_height(p["height"])),
         EditSpec("scale_240p", lambda rng, ctx: {"height": 240},
                  lambda p, ctx: scale_to_height(p["height"])),
-        EditSpec("speed", lambda rng, ctx: {"factor": _r(rng.choice([rng.uniform(0.9, 0.97),
-                                                                     rng.uniform(1.03, 1.1)]))},
-                 lambda p, ctx: change_speed(p["factor"]), stream=True),
+        EditSpec("speed", _sample_speed, lambda p, ctx: change_speed(p["factor"]), stream=True),
+        EditSpec("speed_degraded", _sample_degraded, _build_degraded, stream=True),
         EditSpec("splice", _sample_splice, _build_splice, stream=True, needs_footage=True),
         EditSpec("fps", _sample_fps, lambda p, ctx: None),
-        EditSpec("low_bitrate", lambda rng, ctx: {"kbps_360p": rng.choice([120, 180, 250])},
+        EditSpec("low_bitrate", lambda rng, ctx: {"kbps_360p": rng.choice(KBPS_360P)},
                  lambda p, ctx: None),
     ]
 
 
 EDIT_SPECS: dict[str, EditSpec] = {spec.name: spec for spec in _specs()}
 EDIT_NAMES: tuple[str, ...] = tuple(EDIT_SPECS)
-# Edits that make no sense together in one query.
-EXCLUSIVE: tuple[frozenset[str], ...] = (frozenset({"scale_360p", "scale_240p"}),)
+# Edits that make no sense together in one query (two output sizes, two canvases, two
+# speed changes or two bitrates).
+EXCLUSIVE: tuple[frozenset[str], ...] = (
+    frozenset({"scale_360p", "scale_240p", "reframe_tiny"}),
+    frozenset({"reframe_9x16", "reframe_16x9", "reframe_tiny"}),
+    frozenset({"speed", "speed_degraded"}),
+    frozenset({"low_bitrate", "speed_degraded"}),
+)
+SPEED_EDITS = ("speed", "speed_degraded")  # edits whose params["factor"] retimes the copy
+
+
+def speed_of(edits: Sequence[Edit]) -> float:
+    """Reference seconds per query second after the edits."""
+    factor = 1.0
+    for edit in edits:
+        if edit.name in SPEED_EDITS:
+            factor *= float(edit.params["factor"])
+    return factor
+
+
+def bitrate_of(edits: Sequence[Edit]) -> int | None:
+    """The constant bitrate (kbit/s at 640x360) an edit asks the encoder for, if any."""
+    return next((int(e.params["kbps_360p"]) for e in edits if "kbps_360p" in e.params), None)
 
 
 def check_names(names: Sequence[str]) -> None:

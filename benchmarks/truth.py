@@ -15,6 +15,9 @@ from fp.fingerprint.errors import FpError, InputError
 
 TRUTH_VERSION = 1
 KINDS = ("copy", "negative", "natural")
+# Optional query groups the generator writes (others are allowed): copies of 2-3 s, and
+# the kinds of unrelated footage a negative shows.
+GROUPS = ("short", "heldout", "same_set", "same_source", "static", "card", "black")
 
 
 class BenchmarkError(FpError):
@@ -38,9 +41,10 @@ class TruthQuery:
     edits: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     kind: str = "copy"
+    group: str | None = None  # e.g. "short" (a 2-3 s copy) or a negative's kind of footage
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "query": self.query,
             "reference": self.reference,
             "ref_span": list(self.ref_span) if self.ref_span else None,
@@ -51,6 +55,48 @@ class TruthQuery:
             "params": _plain(self.params),
             "kind": self.kind,
         }
+        if self.group is not None:
+            out["group"] = self.group
+        return out
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene of a multi-scene title: source seconds [start, end) shown from `at` on."""
+
+    source: str  # clip path relative to the refs dir
+    start: float
+    end: float
+    at: float
+    motion: float | None = None  # clip_motion of the source (small: a fixed camera)
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict:
+        out = {"source": self.source, "start": self.start, "end": self.end, "at": self.at}
+        if self.motion is not None:
+            out["motion"] = self.motion
+        return out
+
+
+@dataclass(frozen=True)
+class Title:
+    """A reference made by joining scenes (real clips) with hard cuts, like a film."""
+
+    path: str  # relative to the refs dir; also listed in `references`
+    scenes: tuple[Scene, ...]
+
+    @property
+    def duration(self) -> float:
+        return max(s.at + s.length for s in self.scenes)
+
+    def scene_at(self, t: float) -> Scene | None:
+        return next((s for s in self.scenes if s.at <= t < s.at + s.length), None)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "scenes": [s.to_dict() for s in self.scenes]}
 
 
 @dataclass(frozen=True)
@@ -63,6 +109,10 @@ class Truth:
     queries: tuple[TruthQuery, ...]
     refs_dir: str | None = None  # optional; relative to the truth file's folder
     version: int = TRUTH_VERSION
+    titles: tuple[Title, ...] = ()  # references made of several scenes
+
+    def title(self, path: str | None) -> Title | None:
+        return next((t for t in self.titles if t.path == path), None)
 
     def to_dict(self) -> dict:
         out = {
@@ -74,6 +124,8 @@ class Truth:
         }
         if self.refs_dir is not None:
             out["refs_dir"] = self.refs_dir
+        if self.titles:
+            out["titles"] = [t.to_dict() for t in self.titles]
         return out
 
     @classmethod
@@ -191,9 +243,37 @@ def _parse_query(item: Any, index: int, refs: set[str], source: str) -> TruthQue
     params = item.get("params", {})
     if not isinstance(params, dict):
         raise _fail(source, where, "'params' must be an object")
+    group = item.get("group")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise _fail(source, where, "'group' must be a non-empty string or absent")
     return TruthQuery(query=query, reference=reference, ref_span=ref_span,
                       query_span=query_span, speed=float(speed), mirrored=mirrored,
-                      edits=tuple(edits), params=params, kind=kind)
+                      edits=tuple(edits), params=params, kind=kind, group=group)
+
+
+def _parse_title(item: Any, index: int, refs: set[str], source: str) -> Title:
+    where = f"titles[{index}]"
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        raise _fail(source, where, "must be an object with a 'path' string")
+    path = item["path"]
+    if path not in refs:
+        raise _fail(source, where, f"title {path!r} is not listed in 'references'")
+    scenes = item.get("scenes")
+    if not isinstance(scenes, list) or not scenes:
+        raise _fail(source, where, "'scenes' must be a non-empty list")
+    parsed = []
+    for j, scene in enumerate(scenes):
+        here = f"{where} scenes[{j}]"
+        if not isinstance(scene, dict) or not isinstance(scene.get("source"), str):
+            raise _fail(source, here, "must be an object with a 'source' path string")
+        span = _span([scene.get("start"), scene.get("end")], source, here)
+        at, motion = scene.get("at"), scene.get("motion")
+        if not _is_number(at) or at < 0:
+            raise _fail(source, here, f"'at' must be a number >= 0, got {at!r}")
+        if motion is not None and not _is_number(motion):
+            raise _fail(source, here, f"'motion' must be a number or absent, got {motion!r}")
+        parsed.append(Scene(scene["source"], span[0], span[1], float(at), motion))
+    return Title(path, tuple(parsed))
 
 
 def _parse_truth(data: Any, source: str) -> Truth:
@@ -222,5 +302,10 @@ def _parse_truth(data: Any, source: str) -> Truth:
     refs_dir = data.get("refs_dir")
     if refs_dir is not None and not isinstance(refs_dir, str):
         raise _fail(source, "refs_dir", "must be a path string or absent")
+    titles = data.get("titles", [])
+    if not isinstance(titles, list):
+        raise _fail(source, "titles", "must be a list or absent")
     return Truth(seed=seed, references=references, negatives=negatives,
-                 queries=queries, refs_dir=refs_dir, version=version)
+                 queries=queries, refs_dir=refs_dir, version=version,
+                 titles=tuple(_parse_title(t, i, set(references), source)
+                              for i, t in enumerate(titles)))

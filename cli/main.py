@@ -44,7 +44,7 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import cmd_bench, cmd_demo, cmd_fingerprint, cmd_index, cmd_library, cmd_match
+    from . import cmd_bench, cmd_demo, cmd_fingerprint, cmd_index, cmd_keys, cmd_library, cmd_match, cmd_report, cmd_serve
 
     cli.add_command(cmd_fingerprint.fingerprint)
     cli.add_command(cmd_index.index)
@@ -52,6 +52,9 @@ def _register() -> None:
     cli.add_command(cmd_match.match)
     cli.add_command(cmd_bench.bench)
     cli.add_command(cmd_demo.demo)
+    cli.add_command(cmd_serve.serve)
+    cli.add_command(cmd_keys.keys)
+    cli.add_command(cmd_report.report)
 
 
 _register()

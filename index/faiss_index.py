@@ -158,4 +158,6 @@ class FrameIndex:
         self.nbits = nbits
         self.index = index
         self.state = state
+        if os.environ.get("FP_NPROBE") and faiss_factory.index_kind(index) == faiss_factory.KIND_IVF:
+            faiss_factory.set_search_params(index, nprobe=int(os.environ["FP_NPROBE"]))  # experiments (SCALE.md)
         return self

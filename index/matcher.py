@@ -14,11 +14,11 @@ from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
 from fp.fingerprint.types import Fingerprint, whole_picture
 
-from .align import SPEEDS, Candidates, Hypothesis, hypotheses
+from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
-from .significance import null_cdf, prior_cdf
+from .chance import KEY_CHANGE, TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
-from .verify import TOL, Reference, Verified, group_keys, verify
+from .verify import Reference, Verified, verify
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class Matcher:
         self.radius = config.radius_for(self.nbits)
         self.videos = {v.id: v for v in library.videos() if v.enabled}  # disabled titles are never matched
         self._enabled_ids = np.fromiter(self.videos, np.int64, len(self.videos))
-        self.total_duration = sum(v.duration for v in self.videos.values())
+        self.shape = LibraryShape(len(self.videos), sum(v.duration for v in self.videos.values()), self.n_hashes)
         self._cdf = None
         self._fine_cdf = None
         self._rows: dict[tuple[str, int], Reference] = {}  # per (hash, video)
@@ -249,8 +249,8 @@ class Matcher:
         if usable.sum() < 2 or self.n_hashes == 0:
             return [], None
         cands, neighbours = self._candidates(fpr, usable)
-        keys = group_keys(fpr.codes, max_change=max(2, self.nbits // 16))
-        n_hyp = self._n_hypotheses(fpr.duration) * tests * (2 if self.fine_nbits else 1)  # two hashes, two tests
+        keys = group_keys(fpr.codes, max_change=max(2, round(self.nbits * KEY_CHANGE)))
+        n_hyp = self.shape.hypotheses(fpr.duration, views_tried=tests, hashes_tried=2 if self.fine_nbits else 1)
         part = QueryPart(fpr, keys, usable, neighbours, n_hyp)
         found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
@@ -288,8 +288,8 @@ class Matcher:
             return None  # removed since the index was loaded
         qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
         ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-        density = self._density(part.neighbours[h.mirrored], h.video_id, len(ref.times))
-        v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, density)
+        near_p = density(part.neighbours[h.mirrored], h.video_id, self.n_hashes - len(ref.times))
+        v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
         chance = v.p_value * n_hyp
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             fine = self._verify_fine(h, fpr, keys, ok)
@@ -346,28 +346,10 @@ class Matcher:
                              ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
         return cands, neighbours
 
-    def _density(self, neighbours, video_id: int, video_hashes: int):
-        """Chance of a hit this close near each query frame, from its neighbours in other videos."""
-        dist, vids = neighbours
-        other = max(self.n_hashes - video_hashes, 1)
-        others = vids != video_id
-
-        def p(thr: np.ndarray, window_rows: np.ndarray) -> np.ndarray:
-            count = ((dist <= thr[:, None]) & others).sum(axis=1)
-            rate = count / other
-            return -np.expm1(np.maximum(window_rows, 1) * np.log1p(-np.minimum(rate, 1 - 1e-12)))
-
-        return p
-
     def _enough(self, match: Match) -> bool:
         """Short flukes between look-alike footage (one studio set, one table) are not copies."""
         span = match.query_span[1] - match.query_span[0]
         return span >= self.config.min_span and match.matched_frames >= self.config.min_frames
-
-    def _n_hypotheses(self, query_duration: float) -> float:
-        """How many (video, offset, speed, mirror) alignments a query is tried against."""
-        n_videos = max(len(self.videos), 1)
-        return max(1.0, (self.total_duration + n_videos * query_duration) / (2 * TOL) * len(SPEEDS) * 2)
 
     def _to_match(self, v: Verified, fpr: Fingerprint, chance: float) -> Match | None:
         hit_t = fpr.times[v.hit]

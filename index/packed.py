@@ -16,12 +16,13 @@ import numpy as np
 
 from fp.fingerprint.types import Fingerprint, whole_picture
 
-from .significance import popcount_distances
+from .hamming import popcount_distances
 
 TIME_UNIT = 0.01  # seconds: times are stored as integer centiseconds
 MERGE_BITS_64 = 2  # consecutive hashes of one view at most this far apart are one row
 MERGE_BITS_256 = 8  # the same for the fine hash (a quarter of the bits' tolerance per bit)
 MAX_RUN = 1.0  # seconds a merged row may span (keeps voting offsets sharp)
+FINE_EVERY = 2  # fine hashes of every n-th whole-picture frame are kept (2.5 a second at 5 fps)
 SAMPLE_ROWS = 64  # whole-picture hashes per video kept apart for the chance model's null sample
 
 
@@ -116,10 +117,10 @@ def pack(fpr: Fingerprint, merge: bool = True) -> tuple[Stream, Stream | None]:
     search = _stream(fpr.times, fpr.views, fpr.quality, fpr.codes, merge_64)
     if fpr.fine_codes is None:
         return search, None
-    rows = fpr.fine_rows & whole_picture(fpr.views)
+    rows = np.nonzero(fpr.fine_rows & whole_picture(fpr.views))[0][::FINE_EVERY]
     fine_bits = fpr.fine_codes.shape[1] * 8
     merge_fine = round(MERGE_BITS_256 * fine_bits / 256) if merge else -1
-    fine = _stream(fpr.times[rows], np.zeros(int(rows.sum()), np.uint8), fpr.quality[rows], fpr.fine_codes[rows], merge_fine)
+    fine = _stream(fpr.times[rows], np.zeros(len(rows), np.uint8), fpr.quality[rows], fpr.fine_codes[rows], merge_fine)
     return search, fine
 
 

@@ -101,9 +101,9 @@ def test_plan_is_deterministic_per_seed(bench, refs_dir):
     clips = find_clips(refs_dir)
     kwargs = dict(edits=EDITS, combos_per_ref=1, excerpt_range=(2.0, 4.0), max_height=MAX_HEIGHT,
                   preset=PRESET)
-    first = plan_benchmark(clips, seed=7, **kwargs)[2]
-    again = plan_benchmark(clips, seed=7, **kwargs)[2]
-    other = plan_benchmark(clips, seed=8, **kwargs)[2]
+    first = plan_benchmark(clips, seed=7, **kwargs).plans
+    again = plan_benchmark(clips, seed=7, **kwargs).plans
+    other = plan_benchmark(clips, seed=8, **kwargs).plans
     assert [p.to_dict() for p in first] == [p.to_dict() for p in again]
     assert [p.truth for p in first] == list(truth.queries)
     assert [p.truth.query for p in first] != [p.truth.query for p in other]
@@ -223,7 +223,7 @@ def test_splice_puts_the_copy_inside_unrelated_footage(bench):
 def test_pip_places_the_copy_over_other_footage(bench):
     query = _only(bench[0], "pip")
     p = query.params["edits"]["pip"]
-    assert 1 / 3 <= p["area"] <= 1 / 2
+    assert tf.PIP_AREA[0] <= p["area"] <= tf.PIP_AREA[1]
     q_frame, ref_frame = _pair(bench, query, _mid(query))
     height, width = q_frame.shape[:2]
     scale = p["area"] ** 0.5
@@ -239,7 +239,7 @@ def test_fps_edit_sets_the_frame_rate(bench):
     truth, out_dir, _, _ = bench
     query = _only(truth, "fps")
     fps = query.params["edits"]["fps"]["fps"]
-    assert fps in (15, 24, 60)
+    assert fps in tf.FPS_CHOICES
     assert probe_clip(out_dir / query.query).fps == pytest.approx(fps, rel=0.02)
 
 
@@ -266,8 +266,9 @@ def test_groups_go_to_one_side_and_variants_become_natural_queries(tmp_path):
          "rate": 1.0}]}))
     groups, variants = groups_from_clips_json(clips_json)
     for seed in range(6):
-        refs, negs, plans = plan_benchmark(clips, seed=seed, edits=["mirror"], combos=False,
-                                           groups=groups, variants=variants)
+        plan = plan_benchmark(clips, seed=seed, edits=["mirror"], combos=False,
+                              groups=groups, variants=variants)
+        refs, negs, plans = plan.references, plan.negatives, plan.plans
         names = {c.path for c in refs} | {c.path for c in negs}
         assert "a/cut.mp4" not in names and len(negs) >= 1
         natural = [p.truth for p in plans if p.truth.kind == "natural"]
@@ -285,8 +286,9 @@ def test_unknown_edit_is_a_clear_error():
 
 
 def test_no_negatives_drops_footage_edits():
-    refs, negs, plans = plan_benchmark([_fake("a.mp4", 10), _fake("b.mp4", 8)],
-                                       edits=["pip", "splice", "mirror"], combos=False)
+    plan = plan_benchmark([_fake("a.mp4", 10), _fake("b.mp4", 8)],
+                          edits=["pip", "splice", "mirror"], combos=False)
+    refs, negs, plans = plan.references, plan.negatives, plan.plans
     assert negs == [] or len(refs) == 1
     if not negs:
         assert all(set(p.truth.edits) <= {"mirror"} for p in plans)

@@ -9,7 +9,7 @@ from fp.fingerprint.pipeline import REFERENCE, fingerprint_video
 from fp.index.indexer import index_paths
 from fp.index.library import INDEX_NAME, Library
 from fp.index.packed import MERGE_BITS_64
-from fp.index.significance import popcount_distances
+from fp.index.hamming import popcount_distances
 
 from ..conftest import clip
 

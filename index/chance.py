@@ -1,0 +1,223 @@
+"""The chance model: how many alignments this strong unrelated footage would produce.
+
+An alignment is a line ref_t = offset + speed * query_t through one reference. For each query
+frame the verifier finds the closest reference hash near the line (its "hit" distance, or the
+radius when it misses). The model then asks, per frame, how likely a hash at least that close
+is by chance, takes the largest of several estimates (each catches a different kind of
+look-alike), treats near-identical consecutive query frames as one event, and adds the events
+up with an exact Poisson-binomial tail. Multiplied by the number of alignments a query is
+tried against in this library, that is the expected number of chance alignments this strong:
+`Match.chance`. index/MATCHING.md explains each step; benchmarks/RESULTS.md measures it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .align import SPEEDS
+from .hamming import popcount_distances
+
+# -- where an alignment is looked for ------------------------------------------------------
+TOL = 0.4  # s either side of the predicted reference time a hit may lie (frame jitter, 5 fps)
+# -- the backgrounds a frame's hit is judged against ---------------------------------------
+LOCAL = 2.5  # s either side of the predicted time that are the same shot (not evidence either way)
+LOCAL_SHARE = 0.15  # ... but at most this share of a reference: short ones need their background
+SCENES = (10.0, 30.0)  # s: neighbourhoods of the predicted time (the scene, the sequence); a set
+#                       filmed again looks alike within its scene, not across a whole film
+TITLE_WINDOWS = 400  # sampled windows for the title-wide background (all of them up to 80 s)
+# -- the library-wide floor ----------------------------------------------------------------
+PRIOR_INFLATION = 50.0  # natural-image hashes cluster: far more close pairs than uniform bits
+NULL_ROWS = 3000  # library hashes sampled for the null distance distribution
+# -- correlated query frames ---------------------------------------------------------------
+KEY_CHANGE = 1 / 16  # share of bits a query hash must move to start a new independent event
+
+
+def prior_cdf(nbits: int) -> np.ndarray:
+    """A conservative floor: inflated binomial CDF of distances between unrelated hashes."""
+    pmf = np.array([math.comb(nbits, d) for d in range(nbits + 1)], dtype=np.float64) / 2.0**nbits
+    return np.minimum(1.0, np.cumsum(pmf) * PRIOR_INFLATION)
+
+
+def null_cdf(codes: np.ndarray, video_ids: np.ndarray, nbits: int, max_rows: int = NULL_ROWS, seed: int = 0) -> np.ndarray:
+    """P(distance <= d) between hashes of different videos, measured on library rows.
+
+    Smoothed (one pseudo-count) and never below the prior floor.
+    """
+    prior = prior_cdf(nbits)
+    if len(codes) < 2 or len(np.unique(video_ids)) < 2:
+        return prior
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(codes), size=min(max_rows, len(codes)), replace=False)
+    c, v = codes[take], video_ids[take]
+    d = popcount_distances(c, c)
+    other = v[:, None] != v[None, :]
+    hist = np.bincount(d[other].ravel(), minlength=nbits + 1)[: nbits + 1]
+    emp = (np.cumsum(hist) + 1.0) / (hist.sum() + 1.0)
+    return np.maximum(emp, prior)
+
+
+def window_probability(cdf_or_rate, distance: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    """P(at least one of `rows` unrelated hashes lies within `distance`), from a distance CDF
+    (indexed by `distance`) or, with distance None, from a per-hash rate per row."""
+    f = np.asarray(cdf_or_rate) if distance is None else np.asarray(cdf_or_rate)[np.clip(distance, 0, len(cdf_or_rate) - 1)]
+    return -np.expm1(np.maximum(rows, 1) * np.log1p(-np.minimum(f, 1 - 1e-12)))
+
+
+def poisson_binomial_tail(p: np.ndarray, k: int) -> float:
+    """P(sum of independent Bernoulli(p_i) >= k), exactly (dynamic programming)."""
+    if k <= 0:
+        return 1.0
+    if k > len(p):
+        return 0.0
+    dist = np.zeros(k + 1)  # dist[j] = P(j successes so far), j capped at k
+    dist[0] = 1.0
+    for pi in np.clip(p, 0.0, 1.0):
+        nxt = dist * (1 - pi)
+        nxt[1:] += dist[:-1] * pi
+        nxt[k] += dist[k] * pi
+        dist = nxt
+    return float(min(1.0, dist[k]))
+
+
+def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
+    """Label runs of consecutive near-identical query hashes: one run is one chance event."""
+    keys = np.zeros(len(codes), np.int64)
+    anchor = 0
+    for i in range(1, len(codes)):
+        if popcount_distances(codes[i : i + 1], codes[anchor : anchor + 1])[0, 0] > max_change:
+            anchor = i
+            keys[i] = keys[i - 1] + 1
+        else:
+            keys[i] = keys[i - 1]
+    return keys
+
+
+def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray) -> tuple[float, int, int]:
+    """(p-value, keys hit, keys) of an alignment: each key (run of near-identical query frames)
+    is one event with the largest chance of its frames, hit when any of its frames is."""
+    key_ids = np.unique(keys[usable])
+    p_key = np.array([p_frame[usable & (keys == k)].max() for k in key_ids])
+    hit_key = np.array([hit[keys == k].any() for k in key_ids], bool)
+    return poisson_binomial_tail(p_key, int(hit_key.sum())), int(hit_key.sum()), len(key_ids)
+
+
+@dataclass(frozen=True)
+class LibraryShape:
+    """What the number of hypotheses depends on: the library's size."""
+
+    n_videos: int
+    total_duration: float  # s
+    n_hashes: int  # search hashes in the index
+
+    def hypotheses(self, query_duration: float, views_tried: int = 1, hashes_tried: int = 1) -> float:
+        """How many (video, offset, speed, mirror) alignments a query is tried against: every
+        offset step of 2*TOL over every reference (plus the query's own length hanging over
+        each end), every speed, both mirror senses, for each query view and each hash that
+        may prove it."""
+        span = self.total_duration + max(self.n_videos, 1) * query_duration
+        return max(1.0, span / (2 * TOL) * len(SPEEDS) * 2) * views_tried * hashes_tried
+
+
+def density(neighbours: tuple[np.ndarray, np.ndarray], video_id: int, other_hashes: int):
+    """Chance of a hit this close near each query frame from unrelated library footage, read off
+    its nearest neighbours in other videos: `p(distances, window_rows)`."""
+    dist, vids = neighbours
+    others = vids != video_id
+    other = max(other_hashes, 1)
+
+    def p(thr: np.ndarray, window_rows: np.ndarray) -> np.ndarray:
+        rate = ((dist <= thr[:, None]) & others).sum(axis=1) / other
+        return window_probability(rate, None, window_rows)
+
+    return p
+
+
+def background_share(query_t, query_codes, thr, ref, speed, offset, chunk: int = 256) -> np.ndarray:
+    """Per query row: the largest share of reference time windows holding a hash at least as
+    close as its hit (or the radius), in the neighbouring shots (each of SCENES) or across the
+    title, leaving out the same shot around the predicted time. `ref` is a verify.Reference."""
+    bw = TOL / 2
+    n_bins = int(np.ceil(max(ref.duration, ref.times.max(initial=0)) / bw)) + 1
+    reach = int(round(TOL / bw))  # a close hash covers offsets within TOL of it
+    local = max(2 * reach, min(round(LOCAL / bw), int(LOCAL_SHARE * n_bins)))
+    centre = np.clip(((offset + speed * np.asarray(query_t)) / bw).astype(np.int64), -n_bins, 2 * n_bins)
+    ref_bins = (np.minimum((ref.times / bw).astype(np.int64), n_bins - 1), np.minimum((ref.ends / bw).astype(np.int64), n_bins - 1))
+    share = np.zeros(len(query_t))
+    widest = round(max(SCENES, default=0) / bw)
+    for start in range(0, len(query_t), chunk) if SCENES else ():
+        rows = np.arange(start, min(len(query_t), start + chunk))
+        lo = max(0, int(centre[rows].min()) - widest - reach)
+        hi = min(n_bins, int(centre[rows].max()) + widest + reach + 1)
+        if hi <= lo:
+            continue
+        covered = _covered(query_codes, rows, thr, ref, ref_bins, lo, hi, reach)
+        rel = np.abs(np.arange(lo, hi)[None, :] - centre[rows, None])
+        for half in SCENES:
+            scene = (rel <= round(half / bw)) & (rel > local)
+            windows = scene.sum(axis=1) / (2 * reach + 1)
+            hits = (covered & scene).sum(axis=1) / (2 * reach + 1)
+            share[rows] = np.maximum(share[rows], hits / (windows + 1.0))
+    return np.maximum(share, _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local, chunk))
+
+
+def _close(query_codes, rows, thr, codes, usable) -> np.ndarray:
+    d = popcount_distances(query_codes[rows], codes)
+    return (d <= thr[rows, None]) & usable[None, :]
+
+
+def _covered(query_codes, rows, thr, ref, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
+    """(rows, hi - lo) bool: bin holds a reference hash within thr of the query row, within TOL."""
+    first, last = ref_bins
+    longest = int((last - first).max(initial=0))
+    part = slice(int(np.searchsorted(first, lo - reach - longest, "left")), int(np.searchsorted(first, hi + reach, "left")))
+    width = hi - lo + 2 * reach
+    occupied = np.zeros((len(rows), width), bool)
+    if part.stop > part.start:
+        r, c = np.nonzero(_close(query_codes, rows, thr, ref.codes[part], ref.usable[part]))
+        b0, b1 = first[part][c] - (lo - reach), last[part][c] - (lo - reach)
+        for step in range(longest + 1):  # a held shot covers every bin it spans
+            at = b0 + step
+            ok = (at <= b1) & (at >= 0) & (at < width)
+            occupied[r[ok], at[ok]] = True
+    csum = np.concatenate([np.zeros((len(rows), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
+    return (csum[:, 2 * reach + 1:] - csum[:, : -(2 * reach + 1)]) > 0
+
+
+def _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local, chunk) -> np.ndarray:
+    """Share of windows across the whole title (a fixed sample of them) holding a close hash."""
+    first, last = ref_bins
+    longest = int((last - first).max(initial=0))
+    step = max(1, -(-n_bins // TITLE_WINDOWS))
+    starts = np.arange(0, n_bins, step)
+    share = np.zeros(len(centre))
+    # Rows of each sampled window: those covering a bin within `reach` of its start.
+    lo = np.searchsorted(first, starts - reach - longest, "left")
+    hi = np.searchsorted(first, starts + reach, "right")
+    sample = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(starts) else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(starts)), hi - lo)
+    overlaps = last[sample] >= starts[owner] - reach
+    sample, owner = sample[overlaps], owner[overlaps]
+    if len(sample) == 0:
+        return share
+    per_window = step / (2 * reach + 1)  # a sampled window stands for `step` bins
+    for start in range(0, len(centre), chunk):
+        rows = np.arange(start, min(len(centre), start + chunk))
+        r, c = np.nonzero(_close(query_codes, rows, thr, ref.codes[sample], ref.usable[sample]))
+        covered = np.zeros((len(rows), len(starts)), bool)
+        covered[r, owner[c]] = True
+        away = np.abs(starts[None, :] - centre[rows, None]) > local
+        share[rows] = (covered & away).sum(axis=1) * per_window / (away.sum(axis=1) * per_window + 1.0)
+    return share
+
+
+def frame_probability(background: np.ndarray, cdf: np.ndarray, thr: np.ndarray, in_window: np.ndarray,
+                      density_p=None) -> np.ndarray:
+    """Per query frame: the chance of a hash this close near the predicted time, the largest of
+    the reference's own background, the library-wide null distribution over the rows the
+    window holds, and the frame's neighbours in other videos."""
+    p = np.maximum(background, window_probability(cdf, thr, in_window))
+    if density_p is not None:
+        p = np.maximum(p, density_p(thr, in_window))
+    return p

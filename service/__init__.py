@@ -1,0 +1,1 @@
+"""fp serve: the HTTP service (FastAPI on uvicorn) over one reference library."""

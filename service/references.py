@@ -1,0 +1,77 @@
+"""The studio side: list, add, edit (metadata, enabled) and remove reference videos."""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Iterator
+
+from fp.fingerprint.errors import InputError
+from fp.index.library import Library
+from fp.index.store import VideoRecord
+from fp.schema import versioned
+
+from .errors import NotFound
+from .settings import ServiceSettings
+
+MAX_METADATA_BYTES = 16 * 1024
+
+
+def reference_dict(video: VideoRecord) -> dict:
+    return {**video.to_dict(), "enabled": bool(getattr(video, "enabled", True))}
+
+
+def check_metadata(metadata: dict) -> dict:
+    """Reference metadata: short string keys; strings, numbers, booleans or lists of strings.
+    Lists are stored as one ';'-separated string, the library's form (as in `--metadata` CSVs)."""
+    out = {}
+    for key, value in metadata.items():
+        if not key or len(key) > 100:
+            raise InputError(f"metadata key {key[:100]!r}: empty or longer than 100 characters")
+        ok = value is None or isinstance(value, (str, int, float, bool)) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value))
+        if not ok:
+            raise InputError(f"metadata {key!r}: values are strings, numbers, booleans or lists of strings")
+        out[key] = ";".join(v.strip() for v in value if v.strip()) if isinstance(value, list) else value
+    if len(json.dumps(out)) > MAX_METADATA_BYTES:
+        raise InputError(f"metadata larger than {MAX_METADATA_BYTES} bytes")
+    return out
+
+
+class References:
+    def __init__(self, settings: ServiceSettings):
+        self.settings = settings
+
+    @contextmanager
+    def _library(self) -> Iterator[Library]:
+        with Library(self.settings.library, create=False) as lib:
+            yield lib
+
+    def list(self) -> list[dict]:
+        with self._library() as lib:
+            return [reference_dict(v) for v in lib.videos()]
+
+    def get(self, video_id: int) -> dict:
+        with self._library() as lib:
+            return versioned(reference_dict(self._video(lib, video_id)))
+
+    def edit(self, video_id: int, enabled: bool | None, metadata: dict | None, replace: bool) -> dict:
+        with self._library() as lib:
+            video = self._video(lib, video_id)
+            if metadata is not None:
+                video = lib.set_metadata(video_id, check_metadata(metadata), replace=replace)
+            if enabled is not None:
+                video = lib.set_enabled(video_id, enabled)
+            return versioned(reference_dict(video))
+
+    def remove(self, video_id: int) -> dict:
+        with self._library() as lib:
+            video = self._video(lib, video_id)
+            lib.remove(video_id)
+            return reference_dict(video)
+
+    @staticmethod
+    def _video(lib: Library, video_id: int) -> VideoRecord:
+        video = lib.video(video_id)
+        if video is None:
+            raise NotFound(f"no reference video {video_id}")
+        return video

@@ -1,0 +1,244 @@
+"""The worker: one thread that owns the library and its Matcher (loaded once) and runs jobs.
+
+It claims jobs from SQLite one at a time. Before each job it checks the library's generation
+(and the service's own count of reference edits) and rebuilds the Matcher when they moved,
+so references added, removed, disabled or edited through the API are seen by the next job.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import fp
+from fp import FpError, Library, Match, Matcher, MatchResult
+from fp.index.library import content_hash
+from fp.index.listings import flags_for
+from fp.index.match_batch import HashFile, attach_listing, match_paths
+from fp.schema import versioned
+
+from .jobs import EVIDENCE_PRIORITY, FollowUp, JobRecord, JobStore, MatchRow
+from .metrics import Metrics
+from .sellers import licence_status
+from .settings import ServiceSettings
+from .uploads import discard_spooled
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+
+
+class JobFailed(Exception):
+    def __init__(self, message: str, result: dict | None = None):
+        self.result = result
+        super().__init__(message)
+
+
+class Worker:
+    def __init__(self, settings: ServiceSettings, jobs: JobStore, metrics: Metrics | None = None):
+        self.settings = settings
+        self.jobs = jobs
+        self.metrics = metrics
+        self.state = "starting"  # starting | ready | error | stopped
+        self.error: str | None = None
+        self.library_stats: dict = {}
+        self.hash_params: dict | None = None
+        self.refs_version = 0  # bumped by the API after a reference edit
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._library: Library | None = None
+        self._matcher: Matcher | None = None
+        self._matcher_key: tuple | None = None
+        self.current_job: str | None = None
+        self.fp_version = fp.__version__
+
+    # -- control (any thread) --------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fp-worker", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def references_changed(self) -> None:
+        self.refs_version += 1
+        self.wake()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the running job; one still running after `timeout` goes back to the queue
+        (a planned stop does not count as one of its attempts)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive() and self.current_job is not None:
+                self.jobs.release(self.current_job)
+
+    # -- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._library = Library(self.settings.library, create=False)
+            self.hash_params = self._library.config.hash_params()
+            self._refresh()
+            self.state = "ready"
+        except FpError as exc:
+            self.state, self.error = "error", str(exc)
+            log.error("worker cannot open the library: %s", exc)
+            return
+        finally:
+            self._ready.set()
+        try:
+            while not self._stop.is_set():
+                job = self.jobs.claim_next()
+                if job is None:
+                    self._wake.wait(POLL_SECONDS)
+                    self._wake.clear()
+                    continue
+                self.current_job = job.id
+                try:
+                    self._process(job)
+                finally:
+                    self.current_job = None
+        finally:
+            self.state = "stopped"
+            self._library.close()
+
+    def _refresh(self) -> None:
+        """(Re)build the Matcher when the library or its references changed since it was built."""
+        lib = self._library
+        key = (lib.store.generation, self.refs_version)
+        if key == self._matcher_key:
+            return
+        if self._matcher_key is not None and key[0] != self._matcher_key[0]:
+            lib.save_index()  # caught up (or rebuilt after a removal): the next start loads it as is
+        self._matcher = Matcher(lib)
+        self._matcher_key = key
+        stats = lib.stats()
+        videos = lib.videos()
+        self.library_stats = {**stats, "generation": key[0],
+                              "enabled_videos": sum(1 for v in videos if getattr(v, "enabled", True))}
+        log.info("matcher ready: %d videos, generation %d", stats["videos"], key[0])
+
+    def _process(self, job: JobRecord) -> None:
+        started = time.time()
+        status = "done"
+        try:
+            self._refresh()
+            handler = {"match": self._match, "match_hashes": self._match_hashes,
+                       "add_reference": self._add_reference, "evidence": self._evidence}[job.kind]
+            handler(job)
+        except JobFailed as exc:
+            status = "failed"
+            self.jobs.fail(job.id, str(exc), exc.result)
+        except FpError as exc:
+            status = "failed"
+            self.jobs.fail(job.id, str(exc))
+        except Exception as exc:  # one bad job must not stop the worker
+            status = "failed"
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self.jobs.fail(job.id, f"internal error: {type(exc).__name__}: {exc}")
+        if self.metrics is not None:
+            now = time.time()
+            self.metrics.observe_job(job.kind, status, now - job.created_at, now - started)
+
+    # -- job kinds ------------------------------------------------------------------------
+    def _match(self, job: JobRecord) -> None:
+        file = Path(job.input["file"])
+        try:
+            sha = job.sha256 or content_hash(file)
+        except OSError as exc:
+            raise JobFailed(f"{job.name or file.name}: {exc.strerror or exc}") from exc
+        self._run_match(job, file, sha)
+
+    def _match_hashes(self, job: JobRecord) -> None:
+        self._run_match(job, HashFile(job.input["file"]), job.sha256)
+
+    def _run_match(self, job: JobRecord, suspect, sha256: str | None) -> None:
+        """Match one suspect through `match_paths` (every failure becomes an error result)."""
+        name = job.name or "suspect"
+        result = next(match_paths(self._matcher, [suspect]))
+        result = replace(result, query=name)
+        if result.verdict == "error":
+            self._discard(job)
+            raise JobFailed(result.error or "failed", versioned(result.to_dict()))
+        lib = self._library
+        kept = []
+        for m in result.matches:  # a reference removed or disabled since the index was loaded
+            video = lib.video(m.video_id)
+            if video is not None and getattr(video, "enabled", True):
+                kept.append(replace(m, metadata=video.metadata, title=video.title))
+        result = replace(result, matches=tuple(kept), verdict="match" if kept else "no_match", nearest=None if kept else result.nearest)
+        listing = job.listing.to_dict()
+        result = attach_listing(result, listing)
+        rows = []
+        for rank, m in enumerate(kept, start=1):
+            rows.append(MatchRow(rank, m.video_id, m.title, _text(m.metadata.get("rights_holder")),
+                                 licence_status(job.listing, m.metadata),
+                                 tuple(flags_for(listing, m.title, m.metadata)) if listing else (),
+                                 m.confidence, m.chance, m.to_dict(with_pairs=True)))
+        follow = [FollowUp("evidence", {"job_id": job.id}, EVIDENCE_PRIORITY)] if rows and self.settings.evidence else []
+        self.jobs.finish(job.id, result=versioned(result.to_dict()), verdict=result.verdict, generation=self._matcher_key[0],
+                         fp_version=self.fp_version, sha256=sha256, matches=rows, follow_ups=follow)
+        if not kept:
+            self._discard(job)
+
+    def _add_reference(self, job: JobRecord) -> None:
+        from fp.index.indexer import index_paths
+
+        path = Path(job.input["path"])
+        metadata = dict(job.input.get("metadata") or {})
+        report = index_paths(self._library, [path], title=job.input.get("title"),
+                             metadata={str(path.resolve()): metadata}, workers=1)
+        outcome = report.outcomes[0]
+        if outcome.status == "failed":
+            raise JobFailed(f"{path.name}: {outcome.reason}", outcome.to_dict())
+        self._refresh()
+        self.jobs.finish(job.id, result=outcome.to_dict(), verdict=outcome.status, generation=self._matcher_key[0],
+                         fp_version=self.fp_version)
+
+    def _evidence(self, job: JobRecord) -> None:
+        from fp.index.evidence import write_evidence
+
+        from .review import ReviewStore
+
+        target = self.jobs.get(job.input["job_id"])
+        review = ReviewStore(self.jobs.db)
+        written = 0
+        for item in review.matches_of(target.id):
+            if item.evidence:
+                continue
+            folder = self.settings.evidence_dir / target.id / str(item.rank)
+            # suspect frames from the spooled video; a hashes job has none (never a file its JSON names)
+            video = target.input["file"]
+            paths = write_evidence(MatchResult(target.name or "suspect", "match", matches=(match_from_dict(item.match),)),
+                                   folder, video=video)
+            if paths:
+                review.set_evidence(item.id, str(paths[0].relative_to(self.settings.service_dir)))
+                written += 1
+        self.jobs.finish(job.id, result={"job_id": target.id, "images": written})
+
+    def _discard(self, job: JobRecord) -> None:
+        """Delete a spooled suspect nobody needs any more (no match: no evidence, no notice)."""
+        file = job.input.get("file")
+        if file and job.input.get("spooled"):
+            discard_spooled(Path(file))
+
+
+def match_from_dict(d: dict) -> Match:
+    """A Match back from `Match.to_dict(with_pairs=True)` (to redraw its evidence)."""
+    fields = {k: v for k, v in d.items() if k in Match.__dataclass_fields__}
+    fields["query_span"] = tuple(d["query_span"])
+    fields["ref_span"] = tuple(d["ref_span"])
+    fields["pairs"] = tuple(tuple(p) for p in d.get("pairs", ()))
+    return Match(**fields)
+
+
+def _text(value) -> str | None:
+    return str(value) if value not in (None, "") else None

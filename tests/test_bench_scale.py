@@ -1,0 +1,108 @@
+"""`fp bench --scale` at a tiny size, the synthetic films it is made of, and the child-process watchdog."""
+import json
+import shutil
+
+import numpy as np
+from click.testing import CliRunner
+
+from fp.benchmarks import scale, synthetic
+from fp.benchmarks.child import run_child
+from fp.cli.main import cli
+from fp.fingerprint.pipeline import REFERENCE, fingerprint_video
+
+from .conftest import clip
+
+
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.unpackbits(a ^ b, axis=1).sum(axis=1)
+
+
+def test_tiny_scale_bench_reports_every_key_and_finds_the_copies(tmp_path):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    for name in ("friday.mp4", "flower.mp4", "stream-of-water.mp4"):  # water (3 s) is held out as unrelated
+        shutil.copy(clip(name), refs / name)
+    out = tmp_path / "out"
+    args = ["bench", "--scale", "0.05", "--refs", str(refs), "--out", str(out), "--suspect-seconds", "8",
+            "--copies", "2", "--unrelated", "1", "-q", "--json"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert set(scale.KEYS) <= set(result)
+    assert abs(result["hours"] - 0.05) < 0.002  # real references plus one synthetic film fill the hours
+    assert result["videos"] == 3 and result["films"] == 1
+    assert result["copies"] == 2 and result["unrelated"] == 1
+    assert result["recall"] == 1.0 and result["false_matches"] == 0
+    assert result["match_threads"] == 1
+    assert 0 < result["bytes_per_hour"] < 100e6
+    assert 30 < result["build_peak_rss_mb"] < 2000 and 30 < result["match_peak_rss_mb"] < 2000
+    assert result["build_s"] > 0 and result["open_s"] > 0
+    assert result["search_s_copy"] > 0 and result["search_s_unrelated"] > 0
+    assert json.loads((out / "scale-0.05h.json").read_text())["hashes"] == result["hashes"]
+
+    # Matching again against the library left in --out: no build, the same library and answers.
+    again = CliRunner().invoke(cli, args + ["--reuse-library"])
+    assert again.exit_code == 0, again.output
+    reused = json.loads(again.stdout)
+    assert reused["build_s"] is None and reused["reused_library"] is True
+    assert reused["hashes"] == result["hashes"] and reused["recall"] == 1.0 and reused["false_matches"] == 0
+
+    # Several runs collect into the SCALE.md table and the plot.
+    results = scale.load_results([out / "scale-0.05h.json"])
+    assert "| 0.05 h | 3 | " in scale.table(results)
+    assert scale.plot(results, tmp_path / "scale.png").stat().st_size > 5000
+
+
+def test_synthetic_films_keep_real_distances_within_a_copy_and_are_far_between_copies():
+    real = fingerprint_video(clip("friday.mp4"), REFERENCE)
+    one = synthetic.masked(real, np.random.default_rng(1))
+    two = synthetic.masked(real, np.random.default_rng(2))
+    # within a copy, every Hamming distance is the real one
+    assert np.array_equal(_hamming(one.codes[:-1], one.codes[1:]), _hamming(real.codes[:-1], real.codes[1:]))
+    fine = real.fine_rows
+    assert np.array_equal(_hamming(one.fine_codes[fine][:-1], one.fine_codes[fine][1:]),
+                          _hamming(real.fine_codes[fine][:-1], real.fine_codes[fine][1:]))
+    assert not one.fine_codes[~fine].any()  # crop rows carry no fine hash
+    # a copy sits as far from the real clip as an unrelated video (24+ of 64 bits), never within the match radius
+    away = [int(np.unpackbits(synthetic.random_mask(np.random.default_rng(s), 8)).sum()) for s in range(3000)]
+    assert min(away) >= 24 and 30 < np.mean(away) < 34
+    assert set(_hamming(one.codes, real.codes)) == {int(np.unpackbits(one.codes[0] ^ real.codes[0]).sum())}
+    assert _hamming(one.codes, real.codes).min() >= 24 and _hamming(two.codes, real.codes).min() >= 24
+
+    films = list(synthetic.iter_films([real], total_seconds=40.0, film_seconds=15.0, seed=3))
+    assert [round(f.duration, 3) for _, f in films] == [15.0, 15.0, 10.0]
+    assert all(np.all(np.diff(f.times) >= 0) and f.times.max() < f.duration for _, f in films)
+    assert all(f.params == real.params for _, f in films)
+    again = dict(synthetic.iter_films([real], total_seconds=40.0, film_seconds=15.0, seed=3))
+    assert np.array_equal(again[1].codes, films[1][1].codes)  # film n depends only on (seed, n)
+    assert not np.array_equal(films[0][1].codes[:100], films[1][1].codes[:100])
+
+
+def test_child_watchdog_stops_a_step_past_its_memory_limit():
+    ok = run_child("fp.benchmarks.child:hold_memory", {"mb": 50, "seconds": 0.1})
+    assert ok.ok and ok.value == {"held_mb": 50}
+    assert ok.peak_rss_mb >= ok.baseline_rss_mb + 45  # VmHWM sees the 50 MB
+    stopped = run_child("fp.benchmarks.child:hold_memory", {"mb": 400, "seconds": 30}, mem_limit_mb=200)
+    assert not stopped.ok and stopped.stopped and "200 MB" in stopped.error
+    assert stopped.elapsed_s < 20
+    failed = run_child("fp.benchmarks.child:hold_memory", {"mb": -1, "seconds": 0})
+    assert not failed.ok and not failed.stopped and "ValueError" in failed.error
+
+
+def test_whole_film_benchmark_finds_a_short_film_and_reports_each_step(tmp_path):
+    from fp.benchmarks import films
+
+    rows = films.run_films([0.5], tmp_path, mode="video", log=lambda msg: None)
+    (row,) = rows
+    assert row["copied"] == [1.5, 28.5]
+    for step in ("fingerprint_ref", "fingerprint_suspect", "build", "match"):
+        assert "error" not in row[step], row[step]
+        assert row[step]["peak_rss_mb"] > 30 and row[step]["seconds"] > 0
+    assert row["fingerprint_ref"]["duration"] >= 29.5
+    match = row["match"]
+    assert match["verdict"] == "match" and match["best"]["title"] == "film-0.5min-ref"
+    assert match["ref_coverage_of_copy"] > 0.9
+    q0, q1 = match["best"]["query_span"]
+    assert abs(q0 - films.INTRO_S) < 1.0  # the unrelated intro is not part of the match
+    assert json.loads((tmp_path / "films-video.json").read_text())[0]["minutes"] == 0.5
+    assert "| 0.5 min | video |" in films.table(rows)
