@@ -32,6 +32,7 @@ from fp.fingerprint.errors import FpError, InputError, LibraryError, VideoDecode
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig, fingerprint_video
 
 from .align import Hypothesis
+from .chance import NULL_ROWS  # rows of the null sample the chance model uses (Library.null_sample's default)
 from .library import Library
 from .matcher import Check, MatchConfig, Matcher, MatchResult, QueryPart
 from .ray_cluster import cluster_cpus, import_ray
@@ -41,7 +42,6 @@ from .store import VideoRecord
 log = logging.getLogger(__name__)
 
 RESTARTS = 3  # times Ray restarts a dead shard actor (and resends the call it was answering)
-NULL_ROWS = 3000  # rows of the null sample the chance model uses (Library.null_sample's default)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def main(argv=None) -> None:
         for _ in range(args.nodes - 1):
             cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
         ray.init(address=cluster.address, log_to_driver=False)
-        from fp.index.ray_match import ShardActor, ray_matcher
+        from fp.index.ray_match import ray_matcher
 
         for n in [int(x) for x in args.shards.split(",")]:
             root = args.out / f"sharded{n}"
