@@ -324,6 +324,7 @@ class ShardedLibrary:
             "videos": total("videos"),
             "hours": round(hours, 4),
             "hashes": total("hashes"),
+            "indexed_hashes": total("indexed_hashes"),
             "fine_hashes": total("fine_hashes"),
             "bytes": size,
             "sqlite_bytes": total("sqlite_bytes"),
