@@ -42,6 +42,7 @@ def cluster():
     try:
         for _ in range(2):
             nodes.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        nodes.wait_for_nodes()  # all three registered before anything is placed (a loaded box is slow)
         ray.init(address=nodes.address, log_to_driver=False)
         yield nodes
     finally:
