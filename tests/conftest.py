@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import av
@@ -9,6 +10,12 @@ import numpy as np
 import pytest
 
 CLIPS = Path(__file__).resolve().parents[1] / "data" / "sample_clips"
+
+
+# A shell starts background jobs with SIGINT ignored, and children inherit that: the Ctrl-C
+# tests send SIGINT to fp processes started from here, so let it through.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def clip(name: str) -> Path:
