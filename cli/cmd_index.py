@@ -1,15 +1,16 @@
 """fp index PATH...: add reference videos to the library."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
 import click
 
 from fp.index.indexer import index_paths, read_metadata_csv
-from fp.index.library import Library
+from fp.index.shards import open_library
 
-from .options import library_option
+from .options import library_option, ray_option
 from .output import Exit, Progress, emit_json, json_option, warn
 
 
@@ -21,13 +22,26 @@ from .output import Exit, Progress, emit_json, json_option, warn
               help="CSV with a path column and title, rights_holder, licensed_sellers, ... columns.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores).")
 @click.option("--strict", is_flag=True, help="Stop at the first file that fails.")
+@ray_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_json):
-    """Fingerprint reference videos (files or folders, walked recursively) into the library."""
+def index(paths, library_dir, title, metadata_csv, workers, strict, ray_address, quiet, as_json):
+    """Fingerprint reference videos (files or folders, walked recursively) into the library.
+
+    With --ray each file is fingerprinted as a Ray task on the cluster (a task whose worker dies
+    is run once more, then only its file fails); this process writes every video to its shard.
+    """
     metadata = read_metadata_csv(metadata_csv) if metadata_csv else {}
     workers = workers or os.cpu_count() or 1
-    with Library(library_dir) as lib:
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if ray_address is not None:
+            from fp.index.ray_cluster import ray_session
+            from fp.index.ray_index import ray_runner
+
+            stack.enter_context(ray_session(ray_address))
+            runner = ray_runner()
+        lib = stack.enter_context(open_library(library_dir))
         bar = Progress(1.0, "indexing", quiet=quiet)
         stats = {"hours": 0.0, "start": time.monotonic()}
 
@@ -42,7 +56,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, quiet, as_js
                 warn(("\n" if bar.bar else "") + f"fp: warning: {outcome.path}: {message}")
 
         try:
-            report = index_paths(lib, paths, title=title, metadata=metadata, workers=workers, strict=strict, progress=progress)
+            report = index_paths(lib, paths, title=title, metadata=metadata, workers=workers, strict=strict, progress=progress,
+                                 runner=runner)
         finally:
             bar.close()
         summary = report.to_dict()

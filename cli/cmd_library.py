@@ -1,13 +1,14 @@
-"""fp library info|list|remove|set-metadata|disable|enable|verify|rebuild."""
+"""fp library info|list|remove|set-metadata|disable|enable|verify|rebuild|upgrade|shard."""
 from __future__ import annotations
 
 import click
 
 from fp.fingerprint.errors import InputError, LibraryError
 from fp.index.library import Library
+from fp.index.shards import ShardedLibrary, open_library, reshard
 
 from .options import library_option
-from .output import Exit, emit_json, json_option
+from .output import Exit, Progress, emit_json, json_option
 
 
 @click.group()
@@ -22,7 +23,7 @@ def _refs_options(fn):
     return fn
 
 
-def _resolve(lib: Library, refs, by, all_matches) -> list:
+def _resolve(lib: Library | ShardedLibrary, refs, by, all_matches) -> list:
     found, seen = [], set()
     for ref in refs:
         for v in lib.resolve(ref, by=by or "auto", all_matches=all_matches):
@@ -37,13 +38,19 @@ def _resolve(lib: Library, refs, by, all_matches) -> list:
 @json_option
 def info(library_dir, as_json):
     """Counts, hours, hashes, bytes and index type."""
-    with Library(library_dir, create=False, readonly=True) as lib:
+    with open_library(library_dir, create=False, readonly=True) as lib:
         stats = lib.stats()
+    stats.setdefault("shards", 1)
     if as_json:
         emit_json(stats)
         return
     for key, value in stats.items():
-        click.echo(f"{key}: {value}")
+        if key == "per_shard":
+            for part in value:
+                click.echo(f"shard {part['shard']:03d}: {part['videos']} videos, {part['hours']} h, {part['hashes']} hashes, "
+                           f"{part['bytes']} bytes, index {part['index_type']}")
+        else:
+            click.echo(f"{key}: {value}")
 
 
 @library.command(name="list")
@@ -51,7 +58,7 @@ def info(library_dir, as_json):
 @json_option
 def list_(library_dir, as_json):
     """List the indexed titles (id, title, duration, path; disabled titles are marked)."""
-    with Library(library_dir, create=False, readonly=True) as lib:
+    with open_library(library_dir, create=False, readonly=True) as lib:
         videos = lib.videos()
     if as_json:
         emit_json([v.to_dict() for v in videos])
@@ -70,7 +77,7 @@ def remove(refs, by, all_matches, library_dir, as_json):
 
     Digits are an id; a title held by several videos is refused unless --all.
     """
-    with Library(library_dir, create=False) as lib:
+    with open_library(library_dir, create=False) as lib:
         found = _resolve(lib, refs, by, all_matches)
         for v in found:
             lib.remove(v.id)
@@ -100,7 +107,7 @@ def set_metadata(ref, pairs, replace, by, all_matches, library_dir, as_json):
         if not sep or not key.strip():
             raise InputError(f"--set {pair}: expected KEY=VALUE")
         values[key.strip()] = value if value != "" else None
-    with Library(library_dir, create=False) as lib:
+    with open_library(library_dir, create=False) as lib:
         updated = [lib.set_metadata(v.id, values, replace=replace) for v in _resolve(lib, [ref], by, all_matches)]
     if as_json:
         emit_json({"updated": [v.to_dict() for v in updated]})
@@ -117,7 +124,7 @@ def _toggle(enabled: bool):
     @library_option
     @json_option
     def command(refs, by, all_matches, library_dir, as_json):
-        with Library(library_dir, create=False) as lib:
+        with open_library(library_dir, create=False) as lib:
             changed = [lib.set_enabled(v.id, enabled) for v in _resolve(lib, refs, by, all_matches)]
         if as_json:
             emit_json({f"{verb}d": [v.to_dict() for v in changed]})
@@ -140,7 +147,7 @@ _toggle(True)
 def verify(library_dir, as_json):
     """Check consistency: the database file, frame rows, FAISS index against SQLite."""
     try:
-        with Library(library_dir, create=False, readonly=True) as lib:
+        with open_library(library_dir, create=False, readonly=True) as lib:
             problems = lib.verify()
     except LibraryError as exc:
         problems = [str(exc)]
@@ -156,7 +163,7 @@ def verify(library_dir, as_json):
 @json_option
 def rebuild(library_dir, as_json):
     """Rebuild the FAISS index from SQLite."""
-    with Library(library_dir, create=False) as lib:
+    with open_library(library_dir, create=False) as lib:
         lib.rebuild_index()
         stats = lib.stats()
     if as_json:
@@ -172,10 +179,35 @@ def upgrade(library_dir, as_json):
     """Bring a library made by an earlier fp to this fp's format, in place (a backup of the old
     database is kept beside it; nothing is decoded again). Opening an old library that can be
     written does the same."""
-    with Library(library_dir, create=False) as lib:
+    with open_library(library_dir, create=False) as lib:
         stats = lib.stats()
     if as_json:
         emit_json(stats)
     else:
         click.echo(f"library {stats['library']}: format version {stats['format_version']}, {stats['videos']} videos, "
                    f"{stats['hashes']} hashes")
+
+
+@library.command()
+@click.option("--shards", "n_shards", type=click.IntRange(min=1), required=True, help="Number of shards (1: one library, the default layout).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@library_option
+@json_option
+def shard(n_shards, quiet, library_dir, as_json):
+    """Split the library into N shards (each its own store and FAISS index), or join it back (1).
+
+    Videos move by content hash (sha256 mod N) with their hashes as stored: nothing is decoded
+    again. Index, match, list, verify and info work on a sharded library as on one; `fp match
+    --ray` holds each shard in its own Ray actor. Needs the library to itself while it runs; a
+    crash leaves either the old layout or the new one. An empty library is made if there is none.
+    """
+    bar = Progress(1.0, "sharding", quiet=quiet)
+    try:
+        report = reshard(library_dir, n_shards, progress=lambda done, total: bar.update(done / total if total else 1.0))
+    finally:
+        bar.close()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(f"library {report.library}: {report.shards_before} -> {report.shards} shards, {report.videos} videos "
+                   f"({report.moved} moved), {report.elapsed:.1f} s")

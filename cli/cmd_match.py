@@ -1,19 +1,20 @@
 """fp match PATH...: which reference does each suspect copy, where, and how sure."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
 
 import click
 
-from fp.index.library import Library
 from fp.index.listings import read_listings
 from fp.index.match_batch import BatchSummary, HashFile, listing_problems, match_paths
 from fp.index.matcher import MatchConfig, Matcher, MatchResult
+from fp.index.shards import open_library
 from fp.index.walk import walk_paths
 
-from .options import library_option
+from .options import library_option, ray_option
 from .output import Exit, Progress, emit_json, json_option, warn
 from .render import match_table
 
@@ -34,12 +35,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
               help="Accept a match when fewer than this many chance matches as strong are expected in this library.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
+@click.option("--triage", is_flag=True,
+              help="Decode each suspect's keyframes first; run the full match only when one of them is near a "
+                   "reference hash (much faster when most suspects are not copies; see benchmarks/SCALE.md).")
+@ray_option
 @click.option("--fail-on-match", is_flag=True, help="Exit 3 when any suspect matches (even if another failed).")
 @click.option("--strict", is_flag=True, help="Stop at the first suspect that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, workers, fail_on_match, strict,
-          quiet, as_json):
+def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, workers, triage, ray_address,
+          fail_on_match, strict, quiet, as_json):
     """Match suspect videos (files or folders) and fingerprint files (--hashes) against the library.
 
     Every suspect gets a result, in input order (folders in sorted order): a file that cannot be
@@ -52,6 +57,9 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
 
     Exit codes, first that applies: 130 interrupted; 3 with --fail-on-match when any suspect
     matched (even if another failed: 3 beats 1); 1 when any suspect failed; 0 otherwise.
+
+    With --ray, one Ray actor per library shard holds that shard; each suspect's search fans out
+    to all of them and each verifies the alignments of its own videos (same results as without).
     """
     if not paths and not hash_files:
         raise click.UsageError("give at least one PATH or --hashes FILE")
@@ -60,8 +68,16 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     start = time.perf_counter()
     results: list[MatchResult] = []
     interrupted = False
-    with Library(library_dir, create=False, readonly=True) as lib:
-        matcher = Matcher(lib, MatchConfig(max_chance=max_chance))
+    with contextlib.ExitStack() as stack:
+        config = MatchConfig(max_chance=max_chance)
+        if ray_address is not None:
+            from fp.index.ray_cluster import ray_session
+            from fp.index.ray_match import ray_matcher
+
+            stack.enter_context(ray_session(ray_address))
+            matcher = stack.enter_context(ray_matcher(library_dir, config))
+        else:
+            matcher = Matcher(stack.enter_context(open_library(library_dir, create=False, readonly=True)), config)
         bar = Progress(1.0, "matching", quiet=quiet)
 
         def progress(done: float, total: int) -> None:
@@ -73,7 +89,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
                     warn(f"fp: {n} files in the folders given hold no video (not matched)")
 
             for result in match_paths(matcher, suspects, listings=listings, evidence_dir=evidence_dir, workers=workers,
-                                      strict=strict, progress=progress, not_video=not_video):
+                                      strict=strict, progress=progress, not_video=not_video, triage=triage):
                 results.append(result)
                 if as_json:
                     emit_json(result.to_dict())

@@ -125,6 +125,7 @@ def index_paths(
     strict: bool = False,
     progress: Callable[[FileOutcome, int, int], None] | None = None,
     save_every: float = 300.0,
+    runner: Callable[[list[str], object, Callable], None] | None = None,
 ) -> IndexReport:
     """Index video files into `library`. Each file is added in one transaction, so a crash
     loses at most the files in flight; re-running completes only what is missing.
@@ -133,6 +134,10 @@ def index_paths(
     as "duplicate" or "skipped", never added twice; a metadata row (or `title`) for an
     indexed file updates its metadata ("updated"). Ctrl-C stops the batch and returns the
     report with `interrupted` set, after saving what was indexed.
+
+    `runner(paths, config, add)` fingerprints the files to add somewhere else (a Ray cluster,
+    see ray_index.py) and calls `add(path, fingerprint, None)` or `add(path, None, reason)` for
+    each, here, where the library is written.
     """
     start = time.perf_counter()
     walk = walk_paths(paths)
@@ -215,7 +220,9 @@ def index_paths(
                 library.save_index()
                 last_save = time.monotonic()
 
-        if workers <= 1 or len(todo) <= 1:
+        if runner is not None:
+            runner([str(f) for f, _, _ in todo], library.config, add)
+        elif workers <= 1 or len(todo) <= 1:
             for f, _, _ in todo:
                 add(*_fingerprint_job(str(f), library.config))
         else:

@@ -50,6 +50,8 @@ class Library:
         self.readonly = readonly
         if self.root.exists() and not self.root.is_dir():
             raise LibraryError(f"{self.root}: not a folder")
+        if (self.root / "shards.json").exists():  # shards.MANIFEST: never make a second library beside the shards
+            raise LibraryError(f"{self.root}: a sharded library; open it with fp.index.shards.open_library")
         if not (self.root / DB_NAME).exists():
             if not create or readonly:
                 raise LibraryError(f"{self.root}: no fp library here (run `fp index` first)")
@@ -76,14 +78,21 @@ class Library:
             return Store(self.root / DB_NAME, params, create=create, readonly=readonly)
 
     # -- writing -------------------------------------------------------------------------
-    def add(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict | None = None) -> int:
-        """Add one video; raises DuplicateContentError when its bytes are already indexed."""
+    def add(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict | None = None,
+            video_id: int | None = None) -> int:
+        """Add one video; raises DuplicateContentError when its bytes are already indexed.
+        `video_id`: the id a sharded library gave it (see shards.py)."""
         if fingerprint.params != self.config.hash_params():
             raise LibraryError(f"{path}: fingerprint made with other settings than the library's")
         search, fine = pack(fingerprint)
         return self.store.add_video(fingerprint, path=path, title=title, content_hash=content_hash, size=size,
                                     metadata=metadata or {}, search=search, fine=fine, sample=null_sample(search, fine),
-                                    n_search=len(first_stage(search)))
+                                    n_search=len(first_stage(search)), video_id=video_id)
+
+    def copy_videos_to(self, target: "Library", video_ids: list[int]) -> None:
+        """Copy videos with their ids, metadata and packed hashes into another library (re-sharding
+        moves videos so, without decoding). The target's FAISS index catches up on its next use."""
+        target.store.copy_videos_from(self.store, video_ids)
 
     def remove(self, video_id: int) -> None:
         self.store.remove_video(video_id)
@@ -218,8 +227,9 @@ class Library:
         256-bit of whole pictures), None when it has none."""
         return self.store.stream(video_id, kind)
 
-    def null_sample(self, kind: str = "search", limit: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, video ids) of whole-picture hashes spread over the library, for the chance model."""
+    def null_sample(self, kind: str = "search", limit: int | None = 3000) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, video ids) of whole-picture hashes spread over the library, for the chance model
+        (all of them, in video id order, when `limit` is None)."""
         return self.store.null_sample(kind, limit)
 
     @property

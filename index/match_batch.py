@@ -24,10 +24,11 @@ from fp.fingerprint.errors import FpError, InputError, VideoDecodeError
 from fp.fingerprint.serialize import load_fingerprint
 from fp.fingerprint.types import Fingerprint
 
-from .library import Library
 from .listings import PathTable, flags_for
 from .walk import walk_paths
 from .matcher import SCHEMA_VERSION, Matcher, MatchResult
+from .shards import open_library
+from .triage import triage_file
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def match_paths(
     strict: bool = False,
     progress: Callable[[float, int], None] | None = None,
     not_video: Callable[[int], None] | None = None,
+    triage: bool = False,
 ) -> Iterator[MatchResult]:
     """Match suspects (video files, folders walked for videos, `HashFile`s, `Fingerprint`s)
     against the matcher's library; yield one result per suspect in input order.
@@ -118,7 +120,8 @@ def match_paths(
     `listings` maps resolved suspect paths to listing rows (see `read_listings`); `evidence_dir`
     gets one PNG per match (`Match.evidence` names it); `workers` > 1 matches in that many
     processes, each opening the library once; `progress(files_done, total)` may be fractional;
-    `not_video(n)` hears how many files in the folders given hold no video.
+    `not_video(n)` hears how many files in the folders given hold no video; `triage` decodes
+    each video's keyframes first and matches it fully only when one is near a reference (triage.py).
     """
     jobs, skipped = _jobs(paths)
     if not_video:
@@ -136,13 +139,16 @@ def match_paths(
         return attach_listing(outcome.result, listings.get(_key(outcome.result.query)))
 
     workers = min(workers, sum(j.failed is None for j in jobs))  # no idle process opens the library
-    if workers <= 1:
+    prefetch = getattr(matcher, "prefetch", None)  # a matcher that fingerprints elsewhere (ray_match.py)
+    if workers <= 1 or prefetch is not None:
+        if prefetch is not None:
+            prefetch([job.video for job in jobs if job.video is not None], triage=triage)
         for job in jobs:
             step = (lambda d, t, base=done: progress(base + (d / t if t else 0), len(jobs))) if progress else None
-            yield finish(_run(matcher, job, evidence_dir, step))
+            yield finish(_run(matcher, job, evidence_dir, step, triage))
         return
     lib = matcher.library
-    setup = (str(lib.root), lib.config, matcher.config, matcher.query_config)
+    setup = (str(lib.root), lib.config, matcher.config, matcher.query_config, triage)
     outcomes = _parallel(jobs, workers, setup, evidence_dir)
     try:
         for outcome in outcomes:
@@ -185,7 +191,7 @@ def _jobs(paths: Iterable[Suspect]) -> tuple[list[_Job], int]:
     return jobs, skipped
 
 
-def _run(matcher: Matcher, job: _Job, evidence_dir, progress=None) -> _Outcome:
+def _run(matcher: Matcher, job: _Job, evidence_dir, progress=None, triage: bool = False) -> _Outcome:
     """Match one suspect; every failure becomes its error result (and the class `strict` raises)."""
     start = time.perf_counter()
 
@@ -197,7 +203,9 @@ def _run(matcher: Matcher, job: _Job, evidence_dir, progress=None) -> _Outcome:
     video = job.video
     try:
         if job.video is not None:
-            result = matcher.match_file(job.video, progress=progress)
+            result = triage_file(matcher, job.video) if triage else None
+            if result is None:
+                result = matcher.match_file(job.video, progress=progress)
         else:
             fpr = job.fingerprint or load_fingerprint(job.hashes, matcher.query_config.hash_params())
             if fpr.params != matcher.query_config.hash_params():
@@ -229,17 +237,19 @@ def _run(matcher: Matcher, job: _Job, evidence_dir, progress=None) -> _Outcome:
 
 # -- worker processes ----------------------------------------------------------------------------
 _worker: tuple[Matcher | None, str | None] = (None, None)  # this process's matcher, or why it has none
+_worker_triage = False  # this process's jobs take the keyframe first pass
 
 
-def _init_worker(root: str, library_config, match_config, query_config) -> None:
+def _init_worker(root: str, library_config, match_config, query_config, triage: bool = False) -> None:
     """Pool initializer: open the library and its Matcher once for every job of this process."""
-    global _worker
+    global _worker, _worker_triage
+    _worker_triage = triage
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no worker tracebacks
     try:
         import faiss
 
         faiss.omp_set_num_threads(1)  # one core per worker; the pool is the parallelism
-        _worker = (Matcher(Library(root, library_config, create=False, readonly=True), match_config, query_config), None)
+        _worker = (Matcher(open_library(root, library_config, create=False, readonly=True), match_config, query_config), None)
     except FpError as exc:
         _worker = (None, str(exc))
     except Exception as exc:  # noqa: BLE001 - reported on every job of this worker
@@ -250,7 +260,7 @@ def _match_job(job: _Job, evidence_dir) -> _Outcome:
     matcher, problem = _worker
     if matcher is None:
         return _Outcome(job.index, MatchResult(job.query, "error", error=problem), FpError)
-    return _run(matcher, job, evidence_dir)
+    return _run(matcher, job, evidence_dir, triage=_worker_triage)
 
 
 def _parallel(jobs: list[_Job], workers: int, setup: tuple, evidence_dir) -> Iterator[_Outcome]:

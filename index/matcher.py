@@ -6,6 +6,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from typing import Iterator
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
 from fp.fingerprint.types import Fingerprint, whole_picture
 
-from .align import Candidates, hypotheses
+from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import KEY_CHANGE, TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
@@ -107,6 +108,29 @@ class MatchResult:
             **({"listing": self.listing} if self.listing else {}),
             **({"nearest": self.nearest} if self.nearest else {}),
         }
+
+
+@dataclass(frozen=True, eq=False)
+class QueryPart:
+    """One query view ready for verification: its fingerprint, shot keys, usable rows, every row's
+    raw neighbours in the whole library (per mirror flag) and the number of hypotheses tried."""
+
+    fpr: Fingerprint
+    keys: np.ndarray
+    usable: np.ndarray
+    neighbours: dict
+    n_hyp: float
+
+
+@dataclass(frozen=True)
+class Check:
+    """What verifying the hypothesis of rank `rank` found: a match, or a rejected alignment
+    (`near`, a candidate for MatchResult.nearest; None when nothing aligned)."""
+
+    rank: int
+    match: Match | None = None
+    near: dict | None = None
+    chance: float = math.inf
 
 
 class Matcher:
@@ -206,6 +230,19 @@ class Matcher:
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
                            partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
 
+    def has_candidate(self, fpr: Fingerprint, radius: int | None = None) -> bool:
+        """Whether a usable row of `fpr` (or its mirror image) has an enabled reference hash within
+        `radius` (default: the matching radius): the first-pass test of triage.py. A fingerprint
+        without a usable row cannot tell: True."""
+        usable = fpr.quality >= self.config.min_quality
+        if not usable.any():
+            return True
+        if self.n_hashes == 0:
+            return False
+        limit = self.radius if radius is None else radius
+        _, neighbours = self._candidates(fpr, usable)
+        return any(((vids >= 0) & (dist <= limit)).any() for dist, vids in neighbours.values())
+
     def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget."""
         usable = fpr.quality >= self.config.min_quality
@@ -213,42 +250,64 @@ class Matcher:
             return [], None
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, max_change=max(2, round(self.nbits * KEY_CHANGE)))
-        used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
         n_hyp = self.shape.hypotheses(fpr.duration, views_tried=tests, hashes_tried=2 if self.fine_nbits else 1)
+        part = QueryPart(fpr, keys, usable, neighbours, n_hyp)
+        found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
         nearest: dict | None = None
-        for h in hypotheses(cands, self.radius, limit=self.config.verify_top):
+        for check in self.check_hypotheses(part, list(enumerate(found))):
             if len(matches) >= self.config.max_matches:
                 break
-            ref = self._video(h.video_id)
-            if len(ref.times) == 0:
-                continue  # removed since the index was loaded
-            qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
-            ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-            near_p = density(neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
-            v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
-            chance = v.p_value * n_hyp
-            if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
-                fine = self._verify_fine(h, fpr, keys, ok)
-                if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
-                    v, chance = fine, fine.p_value * n_hyp
-            if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
-                if nearest is None or chance < nearest["chance"]:
-                    video = self.videos[h.video_id]
-                    nearest = {"video_id": video.id, "title": video.title, "ref_path": video.path,
-                               "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
-                continue
-            match = self._to_match(v, fpr, chance)
-            if match is None or not self._enough(match):
-                if match is not None and (nearest is None or chance < nearest["chance"]):
-                    nearest = {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
-                               "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
-                continue
-            matches.append(match)
-            lo, hi = match.query_span
-            span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
-            used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
+            if check.match is not None:
+                matches.append(check.match)
+            elif check.near is not None and (nearest is None or check.chance < nearest["chance"]):
+                nearest = check.near
         return self._drop_lookalikes(matches), nearest
+
+    # -- verifying hypotheses (a sharded library verifies each on the shard holding its video) --
+    def check_hypotheses(self, part: "QueryPart", todo: list[tuple[int, Hypothesis]]) -> Iterator[Check]:
+        """Verify (rank, hypothesis) pairs, best first, against this matcher's library. What one
+        check finds depends only on the earlier ones of its own video (the query rows they
+        explained), so the hypotheses of any set of videos, checked apart, give the same checks.
+        Stops after `max_matches` matches (the caller stops there too)."""
+        used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
+        found = 0
+        for rank, h in todo:
+            if found >= self.config.max_matches:
+                return
+            check = self._check(part, rank, h, used)
+            if check is None:
+                continue
+            found += check.match is not None
+            yield check
+
+    def _check(self, part: "QueryPart", rank: int, h: Hypothesis, used: dict[int, np.ndarray]) -> "Check | None":
+        fpr, keys, usable, n_hyp = part.fpr, part.keys, part.usable, part.n_hyp
+        ref = self._video(h.video_id)
+        if len(ref.times) == 0:
+            return None  # removed since the index was loaded
+        qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
+        ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
+        near_p = density(part.neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
+        v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
+        chance = v.p_value * n_hyp
+        if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+            fine = self._verify_fine(h, fpr, keys, ok)
+            if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
+                v, chance = fine, fine.p_value * n_hyp
+        if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+            video = self.videos[h.video_id]
+            return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
+                                     "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}, chance=chance)
+        match = self._to_match(v, fpr, chance)
+        if match is None or not self._enough(match):
+            near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
+                                               "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
+            return Check(rank, near=near, chance=chance)
+        lo, hi = match.query_span
+        span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
+        used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
+        return Check(rank, match=match, chance=chance)
 
     def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
         """A second title over the same query frames must fit them about as tightly as the

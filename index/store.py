@@ -240,10 +240,11 @@ class Store:
 
     @_db_errors
     def add_video(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict,
-                  search: Stream, fine: Stream | None, sample: dict[str, np.ndarray], n_search: int) -> int:
+                  search: Stream, fine: Stream | None, sample: dict[str, np.ndarray], n_search: int, video_id: int | None = None) -> int:
         """Insert a video with its packed hashes in one transaction. Identity is content: bytes
         already in the library raise DuplicateContentError; another file at the same path is
-        another video (nothing is replaced)."""
+        another video (nothing is replaced). `video_id` is given by a sharded library (its ids
+        are library-wide); otherwise the store numbers videos itself."""
         self._writing()
         fpr = fingerprint
         with self.transaction():
@@ -251,9 +252,9 @@ class Store:
             if twin is not None:
                 raise DuplicateContentError(path, twin[1], twin[0])
             cur = self.db.execute(
-                "INSERT INTO videos(path, title, content_hash, size, duration, width, height, n_frames, n_hashes, n_fine,"
-                " n_search, metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (path, title, content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
+                "INSERT INTO videos(id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, n_fine,"
+                " n_search, metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (video_id, path, title, content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
                  len(search), len(fine) if fine is not None else 0, n_search, json.dumps(metadata, sort_keys=True), time.time()),
             )
             video_id = int(cur.lastrowid)
@@ -363,19 +364,16 @@ class Store:
         return self.db.execute("SELECT 1 FROM packed WHERE kind = 'fine' LIMIT 1").fetchone() is not None
 
     @_db_errors
-    def null_sample(self, kind: str, limit: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, video ids) of up to `limit` whole-picture hashes spread over the library."""
+    def null_sample(self, kind: str, limit: int | None = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, video ids) of up to `limit` whole-picture hashes spread over the library
+        (every one in video id order when `limit` is None)."""
         rows = self.db.execute("SELECT video_id, nbytes, codes FROM sample WHERE kind = ? ORDER BY video_id", (kind,)).fetchall()
         if not rows:
             return np.zeros((0, 0), np.uint8), np.zeros(0, np.int64)
         nbytes = rows[0][1]
         codes = [np.frombuffer(c, np.uint8).reshape(-1, nbytes) for _, nb, c in rows if nb == nbytes]
         vids = np.concatenate([np.full(len(c), v, np.int64) for (v, nb, _), c in zip([r for r in rows if r[1] == nbytes], codes)])
-        codes = np.concatenate(codes)
-        if len(codes) > limit:
-            take = np.sort(np.random.default_rng(seed).choice(len(codes), limit, replace=False))
-            codes, vids = codes[take], vids[take]
-        return codes, vids
+        return spread_sample(np.concatenate(codes), vids, limit, seed)
 
     @_db_errors
     def removed_since(self, generation: int) -> list[int]:
@@ -394,6 +392,35 @@ class Store:
     def hashes_up_to(self, video_id: int) -> int:
         """First-stage rows of the videos with id <= video_id (what a saved FAISS index should hold)."""
         return self.db.execute(f"SELECT COALESCE(SUM({self._searched()}), 0) FROM videos WHERE id <= ?", (video_id,)).fetchone()[0]
+
+    # -- moving videos between stores (re-sharding; never re-decoding) ------------------------
+    @_db_errors
+    def copy_videos_from(self, source: "Store", video_ids: list[int]) -> None:
+        """Copy videos (their row, metadata, packed hashes and null-sample rows) from another
+        store, keeping their ids, in one transaction."""
+        self._writing()
+        columns = _VIDEO_COLUMNS
+        with self.transaction():
+            for video_id in video_ids:
+                row = source.db.execute(f"SELECT {source._columns()} FROM videos WHERE id = ?", (video_id,)).fetchone()
+                if row is None:
+                    raise LibraryError(f"{source.path}: no video with id {video_id} to copy")
+                self.db.execute(f"INSERT INTO videos({columns}) VALUES ({', '.join('?' * len(row))})", row)
+                for table, cols in (("packed", "video_id, kind, n, nbytes, times, labels, codes"),
+                                    ("sample", "video_id, kind, nbytes, codes")):
+                    for values in source.db.execute(f"SELECT {cols} FROM {table} WHERE video_id = ?", (video_id,)):
+                        self.db.execute(f"INSERT INTO {table}({cols}) VALUES ({', '.join('?' * len(values))})", values)
+            self._bump()
+
+    @_db_errors
+    def reserve_ids(self, upto: int) -> None:
+        """Never hand out a video id <= `upto` (ids a library used before, also of removed videos)."""
+        self._writing()
+        with self.transaction():
+            if self.db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'videos'").fetchone() is None:
+                self.db.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('videos', ?)", (upto,))
+            else:
+                self.db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'videos'", (upto,))
 
     def integrity_problems(self) -> list[str]:
         """What is wrong with the database file (empty list: nothing found)."""
@@ -446,6 +473,15 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
+
+
+def spread_sample(codes: np.ndarray, vids: np.ndarray, limit: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Up to `limit` rows of (codes, vids), in their order, drawn with a fixed seed (one rule for
+    a library and for its shards' rows put together)."""
+    if limit is not None and len(codes) > limit:
+        take = np.sort(np.random.default_rng(seed).choice(len(codes), limit, replace=False))
+        codes, vids = codes[take], vids[take]
+    return codes, vids
 
 
 def _record(row) -> VideoRecord:
