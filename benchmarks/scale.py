@@ -194,9 +194,10 @@ def prepare_material(config: ScaleConfig, progress: Progress | None = None) -> M
     groups = variants = None
     if (refs_dir / "clips.json").exists():
         groups, variants = groups_from_clips_json(refs_dir / "clips.json")
-    references, negatives, plans = plan_benchmark(
+    plan = plan_benchmark(
         clips, seed=config.seed, negatives_fraction=NEGATIVES_FRACTION, combos=False, whole_title=True,
         edits=list(COPY_EDITS), groups=groups, variants=variants, max_height=MAX_HEIGHT, preset="superfast")
+    references, negatives, plans = plan.references, plan.negatives, plan.plans
     chosen = _pick_suspects(plans, {c.path: c for c in clips}, config.copies, config.unrelated)
     total = len(clips) + len(chosen)
     step = 0

@@ -38,7 +38,7 @@ class FingerprintConfig:
         return asdict(self)
 
 
-REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=0.5)
+REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
 QUERY = FingerprintConfig(fps=5.0, inset_view=True)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from fp.fingerprint.errors import LibraryError
 
 from . import faiss_factory
-from .packed import TIME_UNIT, Stream
+from .packed import TIME_UNIT, Stream, first_stage
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class FrameIndex:
         faiss_factory.train(self.index, faiss_factory.check_codes(sample, self.nbits))
 
     def add_video(self, video_id: int, stream: Stream) -> None:
+        """Add a video's search rows (the first stage of its stream, see packed.first_stage)."""
+        stream = first_stage(stream)
         if len(stream):
             self.index.add_with_ids(faiss_factory.check_codes(stream.codes, self.nbits), encode_ids(video_id, stream.t0))
         self.state.max_video_id = max(self.state.max_video_id, int(video_id))

@@ -14,7 +14,7 @@ from fp.fingerprint.types import Fingerprint
 
 from .faiss_index import FrameIndex, decode_ids
 from .faiss_index import encode_ids
-from .packed import Stream, null_sample, pack
+from .packed import Stream, first_stage, null_sample, pack
 from .store import LibraryNeedsUpgrade, Store, VideoRecord
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ class Library:
             raise LibraryError(f"{path}: fingerprint made with other settings than the library's")
         search, fine = pack(fingerprint)
         return self.store.add_video(fingerprint, path=path, title=title, content_hash=content_hash, size=size,
-                                    metadata=metadata or {}, search=search, fine=fine, sample=null_sample(search, fine))
+                                    metadata=metadata or {}, search=search, fine=fine, sample=null_sample(search, fine),
+                                    n_search=len(first_stage(search)))
 
     def remove(self, video_id: int) -> None:
         self.store.remove_video(video_id)
@@ -148,7 +149,7 @@ class Library:
 
     def _empty_index(self) -> FrameIndex:
         counts = self.store.counts()
-        index = FrameIndex(self.nbits, counts["hashes"])
+        index = FrameIndex(self.nbits, counts["search_hashes"])
         index.state.removed_generation = self._removed_generation()
         index.state.library_id = self.store.meta("library_id", "") or ""
         if index.needs_training:
@@ -273,6 +274,7 @@ class Library:
             "videos": counts["videos"],
             "hours": round(counts["hours"], 4),
             "hashes": counts["hashes"],
+            "indexed_hashes": counts["search_hashes"],  # of them, in FAISS (the first stage)
             "fine_hashes": counts["fine_hashes"],  # 256-bit verification hashes of whole pictures
             "bytes": db_bytes + index_bytes,
             "sqlite_bytes": db_bytes,
@@ -305,6 +307,7 @@ class Library:
         for video_id, stream in self.store.streams("search"):
             if video_id > saved.state.max_video_id:
                 break
+            stream = first_stage(stream)
             expected_ids.append(encode_ids(video_id, stream.t0))
             expected_codes.append(stream.codes)
         if expected_ids:

@@ -225,7 +225,7 @@ class Matcher:
                 continue  # removed since the index was loaded
             qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
             ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-            near_p = density(neighbours[h.mirrored], h.video_id, self.n_hashes - len(ref.times))
+            near_p = density(neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
             v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
             chance = v.p_value * n_hyp
             if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:

@@ -23,6 +23,9 @@ MERGE_BITS_64 = 2  # consecutive hashes of one view at most this far apart are o
 MERGE_BITS_256 = 8  # the same for the fine hash (a quarter of the bits' tolerance per bit)
 MAX_RUN = 1.0  # seconds a merged row may span (keeps voting offsets sharp)
 FINE_EVERY = 2  # fine hashes of every n-th whole-picture frame are kept (2.5 a second at 5 fps)
+CROP_VIEWS: frozenset[int] | None = None  # crop views kept (None: all nine)
+FIRST_STAGE_CROP_EVERY = 1.0  # s: FAISS holds a crop view's rows at most this often (all of view 0);
+#                               verification reads every row (benchmarks/SCALE.md: the size levers)
 SAMPLE_ROWS = 64  # whole-picture hashes per video kept apart for the chance model's null sample
 
 
@@ -114,7 +117,8 @@ def pack(fpr: Fingerprint, merge: bool = True) -> tuple[Stream, Stream | None]:
     """(search stream, fine stream or None) of a reference fingerprint."""
     nbits = fpr.codes.shape[1] * 8
     merge_64 = round(MERGE_BITS_64 * nbits / 64) if merge else -1
-    search = _stream(fpr.times, fpr.views, fpr.quality, fpr.codes, merge_64)
+    keep = np.ones(len(fpr), bool) if CROP_VIEWS is None else (fpr.views == 0) | np.isin(fpr.views, sorted(CROP_VIEWS))
+    search = _stream(fpr.times[keep], fpr.views[keep], fpr.quality[keep], fpr.codes[keep], merge_64)
     if fpr.fine_codes is None:
         return search, None
     rows = np.nonzero(fpr.fine_rows & whole_picture(fpr.views))[0][::FINE_EVERY]
@@ -134,3 +138,19 @@ def null_sample(search: Stream, fine: Stream | None, rows: int = SAMPLE_ROWS) ->
         if len(usable):
             out[kind] = stream.codes[usable[np.linspace(0, len(usable) - 1, min(len(usable), rows)).astype(int)]]
     return out
+
+
+def first_stage(stream: Stream) -> Stream:
+    """The rows FAISS searches: every whole-picture row, and a crop view's rows at most once per
+    FIRST_STAGE_CROP_EVERY seconds (enough to propose a cropped copy's alignment; verification
+    then reads all of them from the store)."""
+    if not FIRST_STAGE_CROP_EVERY or not len(stream):
+        return stream
+    slot = np.floor(stream.t0 / FIRST_STAGE_CROP_EVERY).astype(np.int64)
+    keep = stream.views == 0
+    for view in np.unique(stream.views[stream.views > 0]):
+        rows = np.nonzero(stream.views == view)[0]
+        first = np.ones(len(rows), bool)
+        first[1:] = slot[rows[1:]] != slot[rows[:-1]]
+        keep[rows[first]] = True
+    return stream.select(keep)

@@ -23,7 +23,7 @@ import numpy as np
 from fp.fingerprint.errors import DuplicateContentError, LibraryError, LibraryFormatError, LibraryReadOnlyError
 from fp.fingerprint.types import Fingerprint
 
-from .packed import Stream
+from .packed import Stream, first_stage
 
 FORMAT_VERSION = 2
 
@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS videos (
     metadata TEXT NOT NULL DEFAULT '{}',
     added_at REAL NOT NULL,
     enabled INTEGER NOT NULL DEFAULT 1,
-    n_fine INTEGER NOT NULL DEFAULT 0
+    n_fine INTEGER NOT NULL DEFAULT 0,
+    n_search INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS videos_path ON videos(path);
 CREATE INDEX IF NOT EXISTS videos_title ON videos(title);
@@ -95,12 +96,13 @@ class VideoRecord:
     added_at: float
     enabled: bool = True  # a disabled title stays in the library but is never matched
     n_fine: int = 0  # rows of 256-bit verification hashes
+    n_search: int = 0  # of the search rows, those FAISS holds (packed.first_stage)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-_VIDEO_COLUMNS = "id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at, enabled, n_fine"
+_VIDEO_COLUMNS = "id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at, enabled, n_fine, n_search"
 
 
 def _db_errors(method):
@@ -210,6 +212,12 @@ class Store:
         """Settings an earlier fp of this format did not record."""
         if self.meta("library_id") is None:
             self._set("library_id", uuid.uuid4().hex)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(videos)")}
+        if "n_search" not in columns:  # format-2 libraries from before first-stage rows were counted
+            self.db.execute("ALTER TABLE videos ADD COLUMN n_search INTEGER NOT NULL DEFAULT 0")
+            for (vid,) in self.db.execute("SELECT id FROM videos").fetchall():
+                stream = self.stream(vid, "search")
+                self.db.execute("UPDATE videos SET n_search = ? WHERE id = ?", (len(first_stage(stream)) if stream else 0, vid))
 
     def _writing(self) -> None:
         if self.readonly:
@@ -232,7 +240,7 @@ class Store:
 
     @_db_errors
     def add_video(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict,
-                  search: Stream, fine: Stream | None, sample: dict[str, np.ndarray]) -> int:
+                  search: Stream, fine: Stream | None, sample: dict[str, np.ndarray], n_search: int) -> int:
         """Insert a video with its packed hashes in one transaction. Identity is content: bytes
         already in the library raise DuplicateContentError; another file at the same path is
         another video (nothing is replaced)."""
@@ -244,9 +252,9 @@ class Store:
                 raise DuplicateContentError(path, twin[1], twin[0])
             cur = self.db.execute(
                 "INSERT INTO videos(path, title, content_hash, size, duration, width, height, n_frames, n_hashes, n_fine,"
-                " metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " n_search, metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (path, title, content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
-                 len(search), len(fine) if fine is not None else 0, json.dumps(metadata, sort_keys=True), time.time()),
+                 len(search), len(fine) if fine is not None else 0, n_search, json.dumps(metadata, sort_keys=True), time.time()),
             )
             video_id = int(cur.lastrowid)
             if video_id >= 2**31:
@@ -312,11 +320,16 @@ class Store:
         return [_record(r) for r in rows]
 
     def _columns(self) -> str:
-        """The video columns (a read-only library made before `enabled` existed reads as all enabled)."""
+        """The video columns (a read-only library made before `enabled` existed reads as all enabled;
+        before `n_search`, every search row counts as indexed)."""
         if not hasattr(self, "_video_columns"):
             have = {row[1] for row in self.db.execute("PRAGMA table_info(videos)")}
-            self._video_columns = _VIDEO_COLUMNS if "enabled" in have else _VIDEO_COLUMNS.replace("enabled", "1")
+            columns = _VIDEO_COLUMNS if "enabled" in have else _VIDEO_COLUMNS.replace("enabled", "1")
+            self._video_columns = columns if "n_search" in have else columns.replace("n_search", "n_hashes")
         return self._video_columns
+
+    def _searched(self) -> str:
+        return "n_search" if "n_search" in self._columns() else "n_hashes"
 
     @_db_errors
     def stream(self, video_id: int, kind: str = "search") -> Stream | None:
@@ -370,15 +383,17 @@ class Store:
 
     @_db_errors
     def counts(self) -> dict:
-        n_videos, hours, hashes, fine, max_id = self.db.execute(
+        n_videos, hours, hashes, fine, searched, max_id = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(duration), 0) / 3600.0, COALESCE(SUM(n_hashes), 0), COALESCE(SUM(n_fine), 0),"
+            f" COALESCE(SUM({self._searched()}), 0),"
             " MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'videos'), 0), COALESCE(MAX(id), 0)) FROM videos").fetchone()
-        return {"videos": n_videos, "hours": hours, "hashes": hashes, "fine_hashes": fine, "max_video_id": max_id}
+        return {"videos": n_videos, "hours": hours, "hashes": hashes, "fine_hashes": fine, "search_hashes": searched,
+                "max_video_id": max_id}
 
     @_db_errors
     def hashes_up_to(self, video_id: int) -> int:
-        """Search rows of the videos with id <= video_id (what a saved FAISS index should hold)."""
-        return self.db.execute("SELECT COALESCE(SUM(n_hashes), 0) FROM videos WHERE id <= ?", (video_id,)).fetchone()[0]
+        """First-stage rows of the videos with id <= video_id (what a saved FAISS index should hold)."""
+        return self.db.execute(f"SELECT COALESCE(SUM({self._searched()}), 0) FROM videos WHERE id <= ?", (video_id,)).fetchone()[0]
 
     def integrity_problems(self) -> list[str]:
         """What is wrong with the database file (empty list: nothing found)."""

@@ -17,7 +17,7 @@ import numpy as np
 from fp.fingerprint.errors import LibraryError
 from fp.fingerprint.types import Fingerprint
 
-from .packed import null_sample, pack
+from .packed import first_stage, null_sample, pack
 from .store import _SCHEMA, FORMAT_VERSION
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ def _convert(db: sqlite3.Connection, hash_params: dict) -> int:
         for kind, codes in null_sample(search, fine).items():
             db.execute("INSERT INTO sample(video_id, kind, nbytes, codes) VALUES (?, ?, ?, ?)",
                        (video_id, kind, codes.shape[1], codes.tobytes()))
-        db.execute("UPDATE videos SET n_hashes = ?, n_fine = ? WHERE id = ?",
-                   (len(search), len(fine) if fine is not None else 0, video_id))
+        db.execute("UPDATE videos SET n_hashes = ?, n_fine = ?, n_search = ? WHERE id = ?",
+                   (len(search), len(fine) if fine is not None else 0, len(first_stage(search)), video_id))
     for table in ("fine", "frames", "videos_v1"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
     db.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))

@@ -46,11 +46,11 @@ def test_remove_is_applied_to_a_saved_index_without_rebuilding(small_lib, caplog
     before = len(small_lib.index)
     small_lib.remove(video.id)  # not saved: the saved index still holds the removed rows
     assert small_lib.find_title("flower") == []
-    assert len(small_lib.index) == before - video.n_hashes
+    assert len(small_lib.index) == before - video.n_search
     # Readers apply the removal log to the saved index: consistent, and nothing is rebuilt.
     assert small_lib.verify() == []
     with Library(small_lib.root) as reopened:
-        assert len(reopened.index) == before - video.n_hashes
+        assert len(reopened.index) == before - video.n_search
         _, videos, _ = reopened.search(reopened.stream(reopened.find_title("friday")[0].id).codes, 3)
         assert video.id not in set(videos.ravel().tolist())
     assert "rebuild" not in caplog.text
