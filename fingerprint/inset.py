@@ -5,8 +5,10 @@ the inset's sides: a strong step, or a faint one that stands out from the textur
 sides of it (a reframe over a blurred copy of itself shows only a few grey levels of step).
 The best-supported rectangle of plausible size is the inset; a small one must be centred,
 as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas side).
-When no such edges exist, a centred rectangle of sharp picture inside soft fill is the
-inset. Used on suspects only, as extra query views.
+When no such edges exist, a centred band of sharp picture between soft fill is the inset;
+a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
+without, is tried as well. At most two rectangles per window; each becomes a query view
+(suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ MIN_SIDE = 0.2  # an off-centre inset spans at least this share of each side
 MIN_AREA = 0.15  # ... and this share of the frame (a 2.35:1 film reframed to 9:16 covers ~0.24)
 MIN_SIDE_CENTRED = 0.08  # a centred inset at least this share (a reframe at scale 0.3: ~0.09)
 MIN_PIXELS = 16  # ... and never fewer pixels than this (too few to hash)
+CENTRED = 0.02  # the two margins of a centred inset differ by at most this share of the side
 MAX_ASPECT = 2.6  # a picture is at most this elongated (2.39:1 films); text lines are more
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
 MIN_RUN = 0.04  # a candidate line runs straight for at least this share of the frame
 EDGE_SIDE = 0.5  # score of a side lying on the frame border
-CANDIDATES = 12  # candidate lines per axis (besides the borders)
+CANDIDATES = 12  # candidate lines per axis (besides their mirror images and the borders)
 MAX_FRAMES = 12  # frames of a window looked at (evenly spaced)
 STRIP_SIDE = (0.2, 0.85)  # a sharp band spans this share of the frame height (or width)
 STRIP_SHARP = 0.35  # a line is in the band when its texture is this share of the sharpest lines'
@@ -37,11 +40,11 @@ STRIP_CENTRED = 0.08  # the two fills differ by at most this share of the side
 SHARP_FILL = 3.0  # a texel is sharp when it has this many times the fill's texture
 FILL_FLOOR = 0.5  # grey levels: the fill's texture is never taken as less
 SOFT_COST = 2.0  # a soft texel inside costs the rectangle this many sharp ones
+FILL_STD = 3.0  # grey levels: soft fill is a blurred picture, not flat (flat fill is bars)
 RIM = 3  # texels on either side of a side that tell sharp from soft
 RIM_CONTRAST = 2.0  # ... sharp inside means this many times the texture outside
 RIM_FLOOR = 0.1  # ... plus this (grey levels)
 RIM_SHARE = 0.5  # ... along at least this share of the side
-FILL_STD = 3.0  # grey levels: soft fill is a blurred picture, not flat (flat fill is bars)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
 
 
@@ -55,14 +58,7 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     stack = np.stack(frames)
     gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0)  # (h, w-2): edge between x and x+2
     gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0)  # (h-2, w)
-    strong_x, faint_x = _lines(gx)
-    strong_y, faint_y = (m.T for m in _lines(gy.T))
-    found = _centred(_edge_insets(strong_x, strong_y))
-    centred = _centred_inset(strong_x | faint_x, strong_y | faint_y)
-    if centred is not None and all(_overlap(centred, a) < SAME for a in found):
-        found.insert(1, centred)
-    if not found:
-        found = _sharp_band(stack)
+    found = _centred(_edge_insets(gx, gy)) or _sharp_band(stack)
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
@@ -162,7 +158,7 @@ def _sharp_rect(stack: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> ActiveArea
     return area
 
 
-def _plausible(width, height, w: int, h: int, centred):
+def _plausible(width: np.ndarray, height: np.ndarray, w: int, h: int, centred: np.ndarray | bool) -> np.ndarray:
     """Whether a width x height pixel rectangle in a w x h frame may be an inset."""
     aspect = width / np.maximum(height, 1)
     shape = (aspect <= MAX_ASPECT) & (aspect >= 1 / MAX_ASPECT) & (width * height <= MAX_AREA * w * h)
@@ -171,50 +167,14 @@ def _plausible(width, height, w: int, h: int, centred):
     return shape & (large | (centred & small))
 
 
-def _lines(grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lines(grad: np.ndarray) -> np.ndarray:
     """Where a persistent gradient (lines along axis 0, across axis 1) marks an edge: strong,
-    and faint but standing out from the gradient LINE_GAP pixels to either side."""
+    or faint but standing out from the gradient LINE_GAP pixels to either side."""
     g = LINE_GAP
     side = np.zeros_like(grad)
     side[:, g:-g] = np.maximum(grad[:, : -2 * g], grad[:, 2 * g:])
     side[:, :g], side[:, -g:] = grad[:, g: 2 * g], grad[:, -2 * g: -g]
-    return grad > EDGE, (grad > FAINT_EDGE) & (grad > LINE_RATIO * side)
-
-
-def _prefix(ex: np.ndarray, ey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Running sums of vertical edges down each line position (h+1, w) and of horizontal
-    edges along each (h, w+1), so the edge share along any side costs O(1)."""
-    h, w = ex.shape[0], ey.shape[1]
-    vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(ex, ((0, 0), (1, 1))), axis=0)])
-    hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(ey, ((1, 1), (0, 0))), axis=1)], axis=1)
-    return vx, hy
-
-
-def _centred_inset(ex: np.ndarray, ey: np.ndarray) -> ActiveArea | None:
-    """The best-supported centred rectangle (a reframe), every size tried: its far sides
-    mirror its near ones (give or take a pixel of rounding). Faint lines count here."""
-    h, w = ex.shape[0], ey.shape[1]
-    vx, hy = _prefix(ex, ey)
-    x1, y1 = np.arange(0, (w - 1) // 2), np.arange(0, (h - 1) // 2)
-    x2, y2 = w - 1 - x1, h - 1 - y1
-    span_x, span_y = (x2 - x1)[None, :], (y2 - y1)[:, None]
-    Y1, Y2, X1, X2 = y1[:, None], y2[:, None], x1[None, :], x2[None, :]
-    shifts = (-1, 0, 1)
-    left = (vx[Y2, X1] - vx[Y1, X1]) / span_y
-    right = np.max([(vx[Y2, np.clip(X2 + d, 0, w - 1)] - vx[Y1, np.clip(X2 + d, 0, w - 1)]) for d in shifts], axis=0) / span_y
-    top = (hy[Y1, X2] - hy[Y1, X1]) / span_x
-    bottom = np.max([(hy[np.clip(Y2 + d, 0, h - 1), X2] - hy[np.clip(Y2 + d, 0, h - 1), X1]) for d in shifts], axis=0) / span_x
-    border_x, border_y = np.broadcast_to(X1 == 0, left.shape), np.broadcast_to(Y1 == 0, left.shape)
-    inner = np.where(border_x, 0.0, left + right) + np.where(border_y, 0.0, top + bottom)
-    n_inner = 2 * (~border_x) + 2 * (~border_y)
-    support = inner / np.maximum(n_inner, 1)
-    weakest = np.minimum(np.where(border_x, 1.0, np.minimum(left, right)), np.where(border_y, 1.0, np.minimum(top, bottom)))
-    valid = (n_inner >= 2) & (weakest >= 0.3) & (support >= MIN_COVERAGE) & _plausible(span_x, span_y, w, h, True)
-    if not valid.any():
-        return None
-    b, a = np.unravel_index(int(np.argmax(np.where(valid, support, -1.0))), support.shape)
-    pad = 1  # step inside the border's blur
-    return ActiveArea((x1[a] + pad) / w, (y1[b] + pad) / h, (x2[a] - pad + 1) / w, (y2[b] - pad + 1) / h)
+    return (grad > EDGE) | ((grad > FAINT_EDGE) & (grad > LINE_RATIO * side))
 
 
 def _longest_runs(on: np.ndarray) -> np.ndarray:
@@ -239,20 +199,25 @@ def _peaks(support: np.ndarray, n: int) -> list[int]:
 
 
 def _candidates(support: np.ndarray, size: int) -> list[int]:
-    """Candidate side positions along one axis of `size` pixels: the strongest lines and the
-    frame borders."""
-    return sorted(set([p + 1 for p in _peaks(support, CANDIDATES)] + [0, size - 1]))
+    """Candidate side positions along one axis of `size` pixels: the strongest lines, their
+    mirror images (the far side of a centred inset may be faint) and the frame borders."""
+    lines = [p + 1 for p in _peaks(support, CANDIDATES)]
+    return sorted(set(lines + [size - 1 - p for p in lines] + [0, size - 1]))
 
 
-def _edge_insets(ex: np.ndarray, ey: np.ndarray) -> list[ActiveArea]:
-    """The best-supported rectangles anywhere, from strong edges: ex (h, w-2) marks a
-    vertical edge between x and x+2, ey (h-2, w) a horizontal one."""
+def _edge_insets(gx: np.ndarray, gy: np.ndarray) -> list[ActiveArea]:
+    """The best-supported rectangles of persistent edge: anywhere when large, centred when small."""
+    ex = _lines(gx)  # (h, w-2): vertical edge between x and x+2
+    ey = _lines(gy.T).T  # (h-2, w)
     h, w = ex.shape[0], ey.shape[1]
     cols = _candidates(_longest_runs(ex) / h, w)
     rows = _candidates(_longest_runs(ey.T) / w, h)
-    vx, hy = _prefix(ex, ey)
+    # Prefix sums give the edge share along any side in O(1); all rectangles are scored at once.
+    vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(ex, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
+    hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(ey, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)
     x1, x2, y1, y2 = (a.ravel() for a in np.meshgrid(cols, cols, rows, rows, indexing="ij"))
-    ok = (x2 > x1) & (y2 > y1) & _plausible(x2 - x1, y2 - y1, w, h, False)
+    centred = (np.abs(x1 + x2 - (w - 1)) <= max(1.0, CENTRED * w)) & (np.abs(y1 + y2 - (h - 1)) <= max(1.0, CENTRED * h))
+    ok = (x2 > x1) & (y2 > y1) & _plausible(x2 - x1, y2 - y1, w, h, centred)
     x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
     if len(x1) == 0:
         return []
