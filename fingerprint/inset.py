@@ -1,10 +1,14 @@
 """Find a picture-in-picture inset: a rectangle whose borders stay put while its content moves.
 
-Over a window of frames, edges that persist (temporal median of gradient magnitude) along
-whole straight lines mark the inset's sides; the best-supported rectangle of plausible size
-is the inset. When no such edges exist, a sharp centred band between soft fill (a 9:16
-reframe over a blurred copy of itself, whose border may show no brightness step) is the
-inset. Used on suspects only, as extra query views.
+Over a window of frames, straight lines that persist (temporal median of the gradient) mark
+the inset's sides: a strong step, or a faint one that stands out from the texture on both
+sides of it (a reframe over a blurred copy of itself shows only a few grey levels of step).
+The best-supported rectangle of plausible size is the inset; a small one must be centred,
+as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas side).
+When no such edges exist, a centred band of sharp picture between soft fill is the inset;
+a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
+without, is tried as well. At most two rectangles per window; each becomes a query view
+(suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
 
@@ -13,30 +17,35 @@ import numpy as np
 
 from .normalise import BLANK_STD, ActiveArea
 
-EDGE = 10.0  # grey levels of persistent gradient that count as an edge
-MIN_SIDE = 0.2  # the inset spans at least this share of each side
+EDGE = 10.0  # grey levels of persistent gradient that count as an edge on their own
+FAINT_EDGE = 3.0  # a fainter persistent step counts when it stands out from both sides:
+LINE_RATIO = 3.0  # ... this many times the gradient a few pixels away on either side
+LINE_GAP = 3  # pixels away from a line its neighbours' gradient is read
+MIN_SIDE = 0.2  # an off-centre inset spans at least this share of each side
 MIN_AREA = 0.15  # ... and this share of the frame (a 2.35:1 film reframed to 9:16 covers ~0.24)
+MIN_SIDE_CENTRED = 0.08  # a centred inset at least this share (a reframe at scale 0.3: ~0.09)
+MIN_PIXELS = 16  # ... and never fewer pixels than this (too few to hash)
+CENTRED = 0.02  # the two margins of a centred inset differ by at most this share of the side
+MAX_ASPECT = 2.6  # a picture is at most this elongated (2.39:1 films); text lines are more
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
+MIN_RUN = 0.04  # a candidate line runs straight for at least this share of the frame
 EDGE_SIDE = 0.5  # score of a side lying on the frame border
-CANDIDATES = 8
+CANDIDATES = 12  # candidate lines per axis (besides their mirror images and the borders)
 MAX_FRAMES = 12  # frames of a window looked at (evenly spaced)
 STRIP_SIDE = (0.2, 0.85)  # a sharp band spans this share of the frame height (or width)
 STRIP_SHARP = 0.35  # a line is in the band when its texture is this share of the sharpest lines'
 STRIP_CONTRAST = 3.0  # the band's median texture over the fill's
 STRIP_CENTRED = 0.08  # the two fills differ by at most this share of the side
-
-
-def _peaks(support: np.ndarray, n: int) -> list[int]:
-    """Positions of the n strongest local maxima of a 1-D support profile."""
-    order = np.argsort(support)[::-1]
-    picked: list[int] = []
-    for i in order:
-        if support[i] < 0.15 or len(picked) >= n:
-            break
-        if all(abs(i - p) > 3 for p in picked):
-            picked.append(int(i))
-    return picked
+SHARP_FILL = 3.0  # a texel is sharp when it has this many times the fill's texture
+FILL_FLOOR = 0.5  # grey levels: the fill's texture is never taken as less
+SOFT_COST = 2.0  # a soft texel inside costs the rectangle this many sharp ones
+FILL_STD = 3.0  # grey levels: soft fill is a blurred picture, not flat (flat fill is bars)
+RIM = 3  # texels on either side of a side that tell sharp from soft
+RIM_CONTRAST = 2.0  # ... sharp inside means this many times the texture outside
+RIM_FLOOR = 0.1  # ... plus this (grey levels)
+RIM_SHARE = 0.5  # ... along at least this share of the side
+SAME = 0.85  # two insets overlapping this much (intersection over union) are one
 
 
 def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
@@ -47,7 +56,20 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     if len(frames) < 5:
         return []
     stack = np.stack(frames)
-    return _centred(_edge_insets(stack)) or _sharp_band(stack)
+    gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0)  # (h, w-2): edge between x and x+2
+    gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0)  # (h-2, w)
+    found = _centred(_edge_insets(gx, gy)) or _sharp_band(stack)
+    sharp = _sharp_rect(stack, gx, gy)
+    if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
+        found.append(sharp)
+    return found[:2]
+
+
+def _overlap(a: ActiveArea, b: ActiveArea) -> float:
+    """Intersection over union of two rectangles."""
+    w = max(0.0, min(a.right, b.right) - max(a.left, b.left))
+    h = max(0.0, min(a.bottom, b.bottom) - max(a.top, b.top))
+    return w * h / (a.area + b.area - w * h)
 
 
 def _centred(found: list[ActiveArea]) -> list[ActiveArea]:
@@ -100,18 +122,102 @@ def _sharp_band(stack: np.ndarray) -> list[ActiveArea]:
     return out
 
 
-def _edge_insets(stack: np.ndarray) -> list[ActiveArea]:
-    gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0) > EDGE  # (h, w-2): edge between x and x+2
-    gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0) > EDGE
+def _sharp_rect(stack: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> ActiveArea | None:
+    """A centred rectangle of sharp picture inside soft fill (a reframe at any scale whose
+    border shows no step). The texture map is folded about the centre (the mean of its four
+    mirrored quarters), so the rectangle is the corner block of the fold that holds most
+    sharp and fewest soft texels: one 2-D running sum."""
     h, w = stack.shape[1:]
-    cols = [c + 1 for c in _peaks(gx.mean(axis=0), CANDIDATES)] + [0, w - 1]
-    rows = [r + 1 for r in _peaks(gy.mean(axis=1), CANDIDATES)] + [0, h - 1]
+    texture = cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3))  # (h-2, w-2)
+    th, tw = texture.shape
+    hh, hw = th // 2, tw // 2
+    rows = texture[:hh][::-1] + texture[th - hh:]
+    fold = (rows[:, :hw][:, ::-1] + rows[:, tw - hw:]) / 4  # (hh, hw): offsets from the centre
+    sharp = fold > SHARP_FILL * max(float(np.percentile(fold, 25)), FILL_FLOOR)
+    gain = np.cumsum(np.cumsum(np.where(sharp, 1.0, -SOFT_COST), axis=0), axis=1)
+    b, a = np.unravel_index(int(np.argmax(gain)), gain.shape)
+    half_h, half_w = (b + 1) / th, (a + 1) / tw
+    if not _plausible(2 * half_w * w, 2 * half_h * h, w, h, centred=True) or (half_h > 0.45 and half_w > 0.45):
+        return None
+    # The picture ends at straight sides: along each, sharp just inside, soft just outside
+    # (a sharp subject before a soft background, e.g. a face before a wall, has no such sides).
+    sides = ((fold[max(b + 1 - RIM, 0): b + 1, : a + 1], fold[b + 1: b + 1 + RIM, : a + 1]),
+             (fold[: b + 1, max(a + 1 - RIM, 0): a + 1].T, fold[: b + 1, a + 1: a + 1 + RIM].T))
+    for inside, outside in sides:
+        if len(outside) and (inside.mean(axis=0) > RIM_CONTRAST * outside.mean(axis=0) + RIM_FLOOR).mean() < RIM_SHARE:
+            return None
+    soft = np.ones(fold.shape, bool)
+    soft[: b + 1, : a + 1] = False
+    if soft.mean() < 0.05 or fold[: b + 1, : a + 1].mean() < STRIP_CONTRAST * fold[soft].mean():
+        return None
+    area = ActiveArea(0.5 - half_w, 0.5 - half_h, 0.5 + half_w, 0.5 + half_h)
+    outside = np.ones((h, w), bool)
+    outside[round(area.top * h):round(area.bottom * h), round(area.left * w):round(area.right * w)] = False
+    if np.median([f[outside].std() for f in stack]) < FILL_STD:
+        return None  # flat fill: a title card or bars, which the whole picture's view crops
+    return area
+
+
+def _plausible(width: np.ndarray, height: np.ndarray, w: int, h: int, centred: np.ndarray | bool) -> np.ndarray:
+    """Whether a width x height pixel rectangle in a w x h frame may be an inset."""
+    aspect = width / np.maximum(height, 1)
+    shape = (aspect <= MAX_ASPECT) & (aspect >= 1 / MAX_ASPECT) & (width * height <= MAX_AREA * w * h)
+    large = (width >= MIN_SIDE * w) & (height >= MIN_SIDE * h) & (width * height >= MIN_AREA * w * h)
+    small = (np.minimum(width, height) >= MIN_PIXELS) & (width >= MIN_SIDE_CENTRED * w) & (height >= MIN_SIDE_CENTRED * h)
+    return shape & (large | (centred & small))
+
+
+def _lines(grad: np.ndarray) -> np.ndarray:
+    """Where a persistent gradient (lines along axis 0, across axis 1) marks an edge: strong,
+    or faint but standing out from the gradient LINE_GAP pixels to either side."""
+    g = LINE_GAP
+    side = np.zeros_like(grad)
+    side[:, g:-g] = np.maximum(grad[:, : -2 * g], grad[:, 2 * g:])
+    side[:, :g], side[:, -g:] = grad[:, g: 2 * g], grad[:, -2 * g: -g]
+    return (grad > EDGE) | ((grad > FAINT_EDGE) & (grad > LINE_RATIO * side))
+
+
+def _longest_runs(on: np.ndarray) -> np.ndarray:
+    """Per column of a boolean image, the longest vertical run of True (gaps of a pixel or
+    two closed first)."""
+    closed = cv2.morphologyEx(on.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8)).astype(bool)
+    count = np.cumsum(closed, axis=0)
+    reset = np.maximum.accumulate(np.where(closed, 0, count), axis=0)
+    return (count - reset).max(axis=0)
+
+
+def _peaks(support: np.ndarray, n: int) -> list[int]:
+    """Positions of the n strongest local maxima of a 1-D support profile."""
+    order = np.argsort(support)[::-1]
+    picked: list[int] = []
+    for i in order:
+        if support[i] < MIN_RUN or len(picked) >= n:
+            break
+        if all(abs(i - p) > 3 for p in picked):
+            picked.append(int(i))
+    return picked
+
+
+def _candidates(support: np.ndarray, size: int) -> list[int]:
+    """Candidate side positions along one axis of `size` pixels: the strongest lines, their
+    mirror images (the far side of a centred inset may be faint) and the frame borders."""
+    lines = [p + 1 for p in _peaks(support, CANDIDATES)]
+    return sorted(set(lines + [size - 1 - p for p in lines] + [0, size - 1]))
+
+
+def _edge_insets(gx: np.ndarray, gy: np.ndarray) -> list[ActiveArea]:
+    """The best-supported rectangles of persistent edge: anywhere when large, centred when small."""
+    ex = _lines(gx)  # (h, w-2): vertical edge between x and x+2
+    ey = _lines(gy.T).T  # (h-2, w)
+    h, w = ex.shape[0], ey.shape[1]
+    cols = _candidates(_longest_runs(ex) / h, w)
+    rows = _candidates(_longest_runs(ey.T) / w, h)
     # Prefix sums give the edge share along any side in O(1); all rectangles are scored at once.
-    vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(gx, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
-    hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(gy, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)
+    vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(ex, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
+    hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(ey, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)
     x1, x2, y1, y2 = (a.ravel() for a in np.meshgrid(cols, cols, rows, rows, indexing="ij"))
-    area = (x2 - x1) * (y2 - y1)
-    ok = (x2 - x1 >= MIN_SIDE * w) & (y2 - y1 >= MIN_SIDE * h) & (area <= MAX_AREA * w * h) & (area >= MIN_AREA * w * h)
+    centred = (np.abs(x1 + x2 - (w - 1)) <= max(1.0, CENTRED * w)) & (np.abs(y1 + y2 - (h - 1)) <= max(1.0, CENTRED * h))
+    ok = (x2 > x1) & (y2 > y1) & _plausible(x2 - x1, y2 - y1, w, h, centred)
     x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
     if len(x1) == 0:
         return []

@@ -3,8 +3,10 @@
 Bars are runs of flat rows/columns at the edges, whatever their colour and even with noise
 burnt in. They are decided over a window of frames: a line is a bar only when it is flat in
 nearly every (non-blank) frame of the window, so smooth skies or soft backgrounds that
-re-encoding flattens in a few frames are not mistaken for bars. Stripping flat borders is
-idempotent: a padded copy and its original normalise to nearly the same image.
+re-encoding flattens in a few frames are not mistaken for bars. A window may hold several
+shots, though (a letterboxed copy spliced between unbarred footage): a shot (frames between
+hard cuts) whose own bars plainly disagree with the window's keeps its own. Stripping flat
+borders is idempotent: a padded copy and its original normalise to nearly the same image.
 """
 from __future__ import annotations
 
@@ -20,6 +22,12 @@ MIN_KEEP = 0.3  # never keep less than this share of a side
 BLANK_STD = 8.0  # frames flatter than this overall are ignored for bar detection
 NOISE_BLUR = 9  # pixels averaged along a line before its flatness is measured
 BAR_SHARE = 0.9  # a line is a bar when flat in this share of a window's frames
+CUT = 20.0  # mean grey change of 16x16 thumbnails between sampled frames that is a hard cut
+THUMB = 16  # side of those thumbnails
+MIN_SHOT = 5  # frames a shot needs for bars of its own (1 s at 5 fps)
+SYMMETRIC = 0.03  # a shot's own bars: both sides, equal within this share of the side...
+PICTURE_SHARE = 0.5  # ... and a window's bar lines flat in less than this share of a shot's
+                     # frames carry picture there
 
 
 @dataclass(frozen=True)
@@ -67,26 +75,79 @@ def detect_active_area(small: np.ndarray) -> ActiveArea:
 
 def detect_active_area_window(smalls: list[np.ndarray]) -> ActiveArea:
     """Where the picture is, from a window of shrunk grey frames of one size."""
-    rows, cols = [], []
-    for small in smalls:
-        blurred = cv2.blur(small, (3, 3)).astype(np.float32)
-        if blurred.std() < BLANK_STD:
-            continue  # blank frames (fades, black) say nothing about bars
-        # Blurring along a line averages away noise burnt into bars but keeps picture structure.
-        rows.append(_flat_lines(cv2.blur(small, (NOISE_BLUR, 3)).astype(np.float32)))
-        cols.append(_flat_lines(cv2.blur(small, (3, NOISE_BLUR)).astype(np.float32).T))
-    if not rows:
-        return FULL
-    row_bar = np.mean(rows, axis=0) >= BAR_SHARE
-    col_bar = np.mean(cols, axis=0) >= BAR_SHARE
-    sh, sw = len(row_bar), len(col_bar)
-    top, bottom = _edge_run(row_bar)
+    return _decide([_flat_profile(small) for small in smalls])[0]
+
+
+def detect_active_areas(smalls: list[np.ndarray]) -> list[ActiveArea]:
+    """Where the picture is in each of a window of shrunk grey frames of one size: the
+    window's bars, except in a shot whose own bars plainly disagree (see the module notes)."""
+    profiles = [_flat_profile(small) for small in smalls]
+    window, row_share, col_share = _decide(profiles)
+    areas = [window] * len(smalls)
+    shots = _shots(smalls)
+    if len(shots) < 2:
+        return areas
+    for start, end in shots:
+        if end - start < MIN_SHOT:
+            continue
+        shot, shot_rows, shot_cols = _decide(profiles[start:end])
+        if shot_rows is None:
+            continue  # all blank: nothing to say
+        top, bottom = _reconcile((window.top, window.bottom), (shot.top, shot.bottom), shot_rows)
+        left, right = _reconcile((window.left, window.right), (shot.left, shot.right), shot_cols)
+        areas[start:end] = [ActiveArea(left, top, right, bottom)] * (end - start)
+    return areas
+
+
+def _flat_profile(small: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Which rows and which columns of one shrunk grey frame are flat (None: a blank frame)."""
+    if cv2.blur(small, (3, 3)).astype(np.float32).std() < BLANK_STD:
+        return None  # blank frames (fades, black) say nothing about bars
+    # Blurring along a line averages away noise burnt into bars but keeps picture structure.
+    rows = _flat_lines(cv2.blur(small, (NOISE_BLUR, 3)).astype(np.float32))
+    cols = _flat_lines(cv2.blur(small, (3, NOISE_BLUR)).astype(np.float32).T)
+    return rows, cols
+
+
+def _decide(profiles: list) -> tuple[ActiveArea, np.ndarray | None, np.ndarray | None]:
+    """The active area from frames' flat-line profiles, with the share of (non-blank) frames
+    in which each row and each column is flat (None when every frame is blank)."""
+    seen = [p for p in profiles if p is not None]
+    if not seen:
+        return FULL, None, None
+    row_share = np.mean([rows for rows, _ in seen], axis=0)
+    col_share = np.mean([cols for _, cols in seen], axis=0)
+    sh, sw = len(row_share), len(col_share)
+    top, bottom = _edge_run(row_share >= BAR_SHARE)
     if top + bottom > sh * (1 - MIN_KEEP):
         top = bottom = 0
-    left, right = _edge_run(col_bar)
+    left, right = _edge_run(col_share >= BAR_SHARE)
     if left + right > sw * (1 - MIN_KEEP):
         left = right = 0
-    return ActiveArea(left / sw, top / sh, (sw - right) / sw, (sh - bottom) / sh)
+    return ActiveArea(left / sw, top / sh, (sw - right) / sw, (sh - bottom) / sh), row_share, col_share
+
+
+def _reconcile(window: tuple[float, float], shot: tuple[float, float], shot_share: np.ndarray) -> tuple[float, float]:
+    """(start, end) of the picture along one axis of a shot: its own bars when they are real
+    bars (both sides, equal) the window did not find, no bars where the window's bar lines
+    carry picture in this shot, else the window's."""
+    n = len(shot_share)
+    tol = max(2 / n, SYMMETRIC)
+    own_lo, own_hi = shot[0], 1 - shot[1]
+    if own_lo > 0 and own_hi > 0 and abs(own_lo - own_hi) <= tol and max(abs(shot[0] - window[0]), abs(shot[1] - window[1])) > tol:
+        return shot
+    bar_lines = np.r_[: round(window[0] * n), round(window[1] * n): n]
+    if len(bar_lines) and shot_share[bar_lines].mean() < PICTURE_SHARE:
+        return shot
+    return window
+
+
+def _shots(smalls: list[np.ndarray]) -> list[tuple[int, int]]:
+    """(start, end) frame ranges between hard cuts."""
+    thumbs = [cv2.resize(small, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32) for small in smalls]
+    cuts = [i for i in range(1, len(thumbs)) if np.abs(thumbs[i] - thumbs[i - 1]).mean() > CUT]
+    edges = [0, *cuts, len(smalls)]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def crop_to(grey: np.ndarray, area: ActiveArea) -> np.ndarray:

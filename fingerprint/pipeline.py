@@ -10,11 +10,11 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import VIEWS, WORK_SIDE, crop_to, detect_active_area_window, shrink, view_image
+from .normalise import VIEWS, WORK_SIDE, crop_to, detect_active_area_window, detect_active_areas, shrink, view_image
 from .types import INSET_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
-WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps)
+WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps; a shot may have its own)
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,15 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         nonlocal n_sampled
         if not pending:
             return
-        by_shape: dict[tuple, list[np.ndarray]] = {}
-        for _, small in pending:
-            by_shape.setdefault(small.shape, []).append(small)
-        area_of = {shape: detect_active_area_window(group) for shape, group in by_shape.items()}
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (_, small) in enumerate(pending):
+            by_shape.setdefault(small.shape, []).append(i)
+        area_of: list = [None] * len(pending)
+        for group in by_shape.values():
+            for i, area in zip(group, detect_active_areas([pending[i][1] for i in group])):
+                area_of[i] = area
         images = []
-        for t, small in pending:
-            area = area_of[small.shape]
+        for (t, small), area in zip(pending, area_of):
             areas.append(area.area)
             active = crop_to(small, area)
             n_views = len(VIEWS) if view_every and n_sampled % view_every == 0 else 1

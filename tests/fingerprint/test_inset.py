@@ -47,3 +47,62 @@ def test_off_centre_strip_is_also_tried_centred():
     found = detect_insets([shrink(img) for img, _, _ in made])
     _, top, bottom = made[0]
     assert any(abs(a.top - top) < 0.03 and abs(a.bottom - bottom) < 0.03 for a in found), (top, bottom, found)
+
+
+def reframe(grey, canvas, scale, blur, darken):
+    """A reframe as sellers make them: the picture fitted into a canvas of canvas=(w, h),
+    scaled by `scale` and centred over a blurred copy of itself that covers the canvas
+    (Gaussian sigma `blur`, brightness times `darken`). Returns the image and the picture's
+    rectangle (left, top, right, bottom) as shares of the canvas."""
+    cw, ch = canvas
+    h, w = grey.shape
+    cover = max(cw / w, ch / h)
+    back = cv2.resize(grey, (round(w * cover), round(h * cover)), interpolation=cv2.INTER_AREA)
+    y, x = (back.shape[0] - ch) // 2, (back.shape[1] - cw) // 2
+    back = cv2.GaussianBlur(back[y : y + ch, x : x + cw], (0, 0), blur) * darken
+    fit = min(cw / w, ch / h) * scale
+    fw, fh = round(w * fit), round(h * fit)
+    x0, y0 = (cw - fw) // 2, (ch - fh) // 2
+    back[y0 : y0 + fh, x0 : x0 + fw] = cv2.resize(grey, (fw, fh), interpolation=cv2.INTER_AREA)
+    return back.astype(np.uint8), (x0 / cw, y0 / ch, (x0 + fw) / cw, (y0 + fh) / ch)
+
+
+def iou(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
+
+
+def portrait(grey):
+    """The centre 9:16 column of a landscape frame (a phone video to reframe into 16:9)."""
+    h, w = grey.shape
+    cw = h * 9 // 16
+    return np.ascontiguousarray(grey[:, (w - cw) // 2 : (w - cw) // 2 + cw])
+
+
+@pytest.mark.parametrize(
+    "name, canvas, scale, blur, darken, output, portrait_source",
+    [
+        ("bbb_first60s.mp4", (720, 1280), 0.35, 25, 0.5, None, False),  # 16:9 into 9:16, small picture, dark heavy blur
+        ("cockatoo.mp4", (720, 1280), 0.45, 6, 1.0, None, False),  # light blur, no darkening
+        ("elf.mp4", (1280, 720), 0.6, 15, 0.7, None, True),  # 9:16 into 16:9
+        ("flower.mp4", (720, 1280), 0.5, 12, 0.6, (135, 240), False),  # then a tiny output
+    ],
+)
+def test_reframe_at_any_scale_is_found(name, canvas, scale, blur, darken, output, portrait_source):
+    # Reframes centre the picture at 0.3-1.0 of the canvas over a blurred copy of itself;
+    # a small picture (0.35 of a 9:16 canvas is ~0.12 of its height) is still found.
+    frames = real_frames(name, every=6, limit=30)
+    made = [reframe(portrait(f) if portrait_source else f, canvas, scale, blur, darken) for f in frames]
+    images = [img if output is None else cv2.resize(img, output, interpolation=cv2.INTER_AREA) for img, _ in made]
+    found = detect_insets([shrink(img) for img in images])
+    truth = made[0][1]
+    assert max((iou(truth, (a.left, a.top, a.right, a.bottom)) for a in found), default=0) >= 0.8, (truth, found)
+
+
+@pytest.mark.parametrize("name", ["frog.mp4", "elf.mp4", "cockatoo.mp4"])
+def test_ordinary_footage_has_no_inset(name):
+    # Every inset view costs the matcher a factor in its chance budget: ordinary footage
+    # (a table top, a studio, a bird before a sky) gets none.
+    frames = real_frames(name, every=5, limit=50)
+    assert detect_insets([shrink(f) for f in frames]) == []
