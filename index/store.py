@@ -126,12 +126,15 @@ class Store:
     def __init__(self, path: Path, hash_params: dict, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self._hash_params = hash_params
         exists = self.path.exists()
         if not exists and (not create or readonly):
             raise LibraryError(f"{self.path}: no library here")
         if exists and self.path.stat().st_size == 0:
             raise LibraryError(f"{self.path}: empty file (0 bytes), not an fp library; restore it from a backup "
                                "or delete it to start a new library")
+        if not exists and create and not readonly:
+            exists = self._create()
         if not readonly and exists and not _writable(self.path):
             raise LibraryReadOnlyError(f"{self.path}: the library is read-only (no write permission or a read-only mount)")
         try:
@@ -153,6 +156,34 @@ class Store:
                     self._migrate()
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from exc
+
+    def _create(self) -> bool:
+        """Make a new library file whole or not at all: built beside, then linked into place (a
+        kill while creating leaves no half-made library; a racing creator's file wins)."""
+        for stale in self.path.parent.glob(self.path.name + ".new-*"):
+            if not _alive(stale.name.rsplit("-", 1)[-1]):
+                stale.unlink(missing_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.new-{os.getpid()}")
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                self.db = db
+                with self.transaction():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    self._init_meta(self._hash_params)
+            finally:
+                db.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
 
     def _connect(self) -> sqlite3.Connection:
         if not self.readonly:
@@ -489,6 +520,16 @@ def _record(row) -> VideoRecord:
     r[10] = json.loads(r[10])
     r[12] = bool(r[12])
     return VideoRecord(*r)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _writable(path: Path) -> bool:

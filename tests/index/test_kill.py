@@ -65,3 +65,16 @@ def test_sigkill_leaves_a_consistent_resumable_library(refs, clean, tmp_path, de
     with Library(lib_dir) as lib:
         assert {(v.title, v.n_hashes) for v in lib.videos()} == clean
         assert lib.verify() == []
+
+
+def test_a_kill_while_the_library_file_is_created_leaves_no_half_made_library(tmp_path):
+    lib_dir = tmp_path / "lib"
+    # SIGKILL at the worst moment of creation: the schema written, the settings not yet
+    code = ("import os, signal, sys; from fp.index.store import Store; from fp.index.library import Library;"
+            "Store._init_meta = lambda self, params: os.kill(os.getpid(), signal.SIGKILL);"
+            f"Library({str(lib_dir)!r})")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    with Library(lib_dir) as lib:  # a new library, not "not an fp library"
+        assert lib.videos() == [] and lib.verify() == []
+    assert not list(lib_dir.glob("library.sqlite.new-*"))
