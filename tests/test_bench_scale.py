@@ -106,3 +106,22 @@ def test_whole_film_benchmark_finds_a_short_film_and_reports_each_step(tmp_path)
     assert abs(q0 - films.INTRO_S) < 1.0  # the unrelated intro is not part of the match
     assert json.loads((tmp_path / "films-video.json").read_text())[0]["minutes"] == 0.5
     assert "| 0.5 min | video |" in films.table(rows)
+
+
+def test_a_film_placed_just_before_slot_edges_keeps_its_saved_index_fitting(tmp_path):
+    """First-stage rows are chosen per second of stored (centisecond) time: rows at 0.997 s,
+    2.997 s... store as 1.00 s, 3.00 s. Counted on the unrounded times, n_search disagreed with
+    the index built from the stored rows, so every open judged the saved index stale and
+    rebuilt it (in memory, for each `fp match` of a read-only library)."""
+    from fp.index.faiss_index import FrameIndex
+    from fp.index.library import INDEX_NAME, Library
+
+    real = fingerprint_video(clip("friday.mp4"), REFERENCE)
+    film = synthetic.concat([(0.997, synthetic.masked(real, np.random.default_rng(5)))], "film", real.duration + 1)
+    with Library(tmp_path / "lib") as lib:
+        lib.add(film, path="/film.mp4", title="film", content_hash="f" * 64, size=0)
+        lib.save_index()
+    with Library(tmp_path / "lib", create=False, readonly=True) as lib:
+        saved = FrameIndex.load(tmp_path / "lib" / INDEX_NAME, lib.nbits)
+        assert lib.stats()["indexed_hashes"] == len(saved)
+        assert lib.verify() == []
