@@ -10,7 +10,10 @@ and match recall / false matches.
     python -m fp.benchmarks.faiss_choice /work/scale-data/v3/library-100h \
         --suspects /work/scale-data/v3 --specs flat,ivf:4:64,ivf:16:64 --json out.json
 
-A spec `ivf:F:P` is nlist = F * sqrt(n) (rounded to a power of two) and nprobe = nlist / P.
+`saved:P1/P2` measures the library's saved IVF index at nprobe = nlist / P1, ... (no build).
+A spec `ivf:F:P1/P2/...` is nlist = F * sqrt(n) (rounded to a power of two), built once, then
+measured at nprobe = nlist / P1, nlist / P2, ...; `ivfs:...` is the same with centroids sampled
+from the codes instead of trained by k-means (no training cost).
 """
 from __future__ import annotations
 
@@ -49,23 +52,30 @@ def first_stage_rows(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     return ids[:at], codes[:at]
 
 
-def spec_of(text: str, n: int, nbits: int) -> faiss_factory.IndexSpec:
+def spec_of(text: str, n: int, nbits: int) -> tuple[faiss_factory.IndexSpec, list[int], bool]:
+    """(spec to build, nprobe values to measure, centroids sampled rather than trained)."""
     if text == "flat":
-        return faiss_factory.IndexSpec("flat", nbits, {})
-    kind, factor, probe = text.split(":")
+        return faiss_factory.IndexSpec("flat", nbits, {}), [0], False
+    kind, factor, probes = text.split(":")
     nlist = int(2 ** round(math.log2(max(16.0, float(factor) * math.sqrt(n)))))
-    return faiss_factory.IndexSpec(kind, nbits, {"nlist": nlist, "nprobe": max(1, round(nlist / float(probe)))})
+    nprobes = [max(1, round(nlist / float(p))) for p in probes.split("/")]
+    return faiss_factory.IndexSpec("ivf", nbits, {"nlist": nlist, "nprobe": nprobes[0]}), nprobes, kind == "ivfs"
 
 
-def build(spec: faiss_factory.IndexSpec, ids: np.ndarray, codes: np.ndarray) -> tuple[faiss.IndexBinary, float, float]:
-    """(index, train seconds, add seconds), one thread."""
+def build(spec: faiss_factory.IndexSpec, ids: np.ndarray, codes: np.ndarray, sampled: bool = False
+          ) -> tuple[faiss.IndexBinary, float, float]:
+    """(index, train CPU seconds, add CPU seconds), one thread."""
     index = faiss_factory.build_index(spec)
     t0 = time.process_time()
     if faiss_factory.needs_training(index):
-        nlist = spec.params["nlist"]
         rng = np.random.default_rng(0)
-        sample = codes[np.sort(rng.choice(len(codes), min(len(codes), 64 * nlist), replace=False))]
-        faiss_factory.train(index, sample)
+        if sampled:
+            inner = faiss_factory.unwrap(index)
+            inner.quantizer.add(codes[np.sort(rng.choice(len(codes), inner.nlist, replace=False))])
+            inner.is_trained = True
+        else:
+            size = faiss_factory.training_size(index)
+            faiss_factory.train(index, codes[np.sort(rng.choice(len(codes), min(len(codes), size), replace=False))])
     t1 = time.process_time()
     for start in range(0, len(ids), 1 << 20):
         index.add_with_ids(codes[start:start + (1 << 20)], ids[start:start + (1 << 20)])
@@ -120,42 +130,58 @@ def measure(lib: Library, suspects: list[dict], k: int, radius: int) -> list[dic
 def run(library: str, cache: str, specs: list[str], k: int | None = None) -> dict:
     faiss.omp_set_num_threads(1)
     lib = Library(library, create=False, readonly=True)
-    ids, codes = first_stage_rows(lib)
+    if all(s.startswith("saved") for s in specs):
+        ids, codes = np.broadcast_to(np.int8(0), (lib.store.counts()["search_hashes"],)), None  # only the count is used
+    else:
+        ids, codes = first_stage_rows(lib)
     config = MatchConfig()
     k = k or config.k
     radius = config.radius_for(lib.nbits)
     suspects = suspects_of(Path(cache))
-    results = []
-    flat_hits = None
+    results: list[dict] = []
     for text in specs:
-        spec = spec_of(text, len(ids), lib.nbits)
-        index, train_s, add_s = build(spec, ids, codes)
-        install(lib, index)
-        rows = measure(lib, suspects, k, radius)
-        hits = np.array([r["frame_hits"] for r in rows])
-        if spec.kind == "flat":
-            flat_hits = hits
-        copies = [r for r in rows if r["truth"]]
-        unrelated = [r for r in rows if not r["truth"]]
-        results.append({
-            "spec": text, "kind": spec.kind, "params": dict(spec.params), "n": len(ids),
-            "hours": round(lib.store.counts()["hours"], 1), "train_cpu_s": round(train_s, 2), "add_cpu_s": round(add_s, 2),
-            "faiss_cpu_s_copy": round(float(np.mean([r["faiss_cpu_s"] for r in copies])), 3),
-            "faiss_cpu_s_unrelated": round(float(np.mean([r["faiss_cpu_s"] for r in unrelated])), 3),
-            "match_cpu_s_copy": round(float(np.mean([r["match_cpu_s"] for r in copies])), 3),
-            "match_cpu_s_unrelated": round(float(np.mean([r["match_cpu_s"] for r in unrelated])), 3),
-            "frame_recall": (round(float(hits[[bool(r["truth"]) for r in rows]].sum()
-                                         / max(1, flat_hits[[bool(r["truth"]) for r in rows]].sum())), 4)
-                             if flat_hits is not None else None),
-            "recall": round(float(np.mean([r["found"] for r in copies])), 4),
-            "false_matches": int(sum(r["false_match"] for r in rows)),
-            "suspects": rows,
-        })
-        print(json.dumps({k: v for k, v in results[-1].items() if k != "suspects"}), flush=True)
+        if text.startswith("saved"):  # the library's own saved index, at other nprobe values
+            index = lib.index.index
+            nlist = faiss_factory.unwrap(index).nlist
+            spec = faiss_factory.IndexSpec("ivf", lib.nbits, {"nlist": nlist})
+            nprobes, sampled, train_s, add_s = [max(1, round(nlist / float(p))) for p in text.split(":")[1].split("/")], False, 0.0, 0.0
+        else:
+            spec, nprobes, sampled = spec_of(text, len(ids), lib.nbits)
+            index, train_s, add_s = build(spec, ids, codes, sampled)
+        for nprobe in nprobes:
+            if nprobe:
+                faiss_factory.set_search_params(index, nprobe=nprobe)
+                spec = faiss_factory.IndexSpec("ivf", lib.nbits, {**spec.params, "nprobe": nprobe})
+            install(lib, index)
+            results.append(_summary(text + (" sampled" if sampled else ""), spec, lib, len(ids), train_s, add_s,
+                                    measure(lib, suspects, k, radius), results))
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "suspects"}), flush=True)
+            lib._index = None
         del index
-        lib._index = None
     lib.close()
     return {"library": library, "results": results}
+
+
+def _summary(text, spec, lib, n, train_s, add_s, rows, earlier) -> dict:
+    hits = np.array([r["frame_hits"] for r in rows])
+    flat = next((r for r in earlier if r["kind"] == "flat"), None)
+    flat_hits = hits if spec.kind == "flat" else (np.array([r["frame_hits"] for r in flat["suspects"]]) if flat else None)
+    copies = [r for r in rows if r["truth"]]
+    unrelated = [r for r in rows if not r["truth"]]
+    return {
+        "spec": text, "kind": spec.kind, "params": dict(spec.params), "n": n,
+        "hours": round(lib.store.counts()["hours"], 1), "train_cpu_s": round(train_s, 2), "add_cpu_s": round(add_s, 2),
+        "faiss_cpu_s_copy": round(float(np.mean([r["faiss_cpu_s"] for r in copies])), 3),
+        "faiss_cpu_s_unrelated": round(float(np.mean([r["faiss_cpu_s"] for r in unrelated])), 3),
+        "match_cpu_s_copy": round(float(np.mean([r["match_cpu_s"] for r in copies])), 3),
+        "match_cpu_s_unrelated": round(float(np.mean([r["match_cpu_s"] for r in unrelated])), 3),
+        "frame_recall": (round(float(hits[[bool(r["truth"]) for r in rows]].sum()
+                                     / max(1, flat_hits[[bool(r["truth"]) for r in rows]].sum())), 4)
+                         if flat_hits is not None else None),
+        "recall": round(float(np.mean([r["found"] for r in copies])), 4),
+        "false_matches": int(sum(r["false_match"] for r in rows)),
+        "suspects": rows,
+    }
 
 
 def table(results: list[dict]) -> str:
@@ -164,7 +190,7 @@ def table(results: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         p = r["params"]
-        lines.append(f"| {r['hours']:g} h | {r['n']:,} | {r['kind']} | {p.get('nlist', '')} | {p.get('nprobe', '')} "
+        lines.append(f"| {r['hours']:g} h | {r['n']:,} | {r['spec'].split(':')[0].replace('ivfs', 'ivf, sampled centroids')} | {p.get('nlist', '')} | {p.get('nprobe', '')} "
                      f"| {r['train_cpu_s'] + r['add_cpu_s']:.1f} | {r['faiss_cpu_s_copy']:.2f} / {r['faiss_cpu_s_unrelated']:.2f} "
                      f"| {r['match_cpu_s_copy']:.2f} / {r['match_cpu_s_unrelated']:.2f} | {r['frame_recall']} "
                      f"| {r['recall']} | {r['false_matches']} |")
@@ -175,7 +201,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("library", nargs="?")
     parser.add_argument("--suspects", help="the --out folder of the fp bench --scale run")
-    parser.add_argument("--specs", default="flat,ivf:4:64,ivf:4:16,ivf:16:64")
+    parser.add_argument("--specs", default="flat,ivf:1:16/64/256,ivf:4:16/64/256")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--table", nargs="+", help="print the SCALE.md table of these JSON files")
     args = parser.parse_args(argv)

@@ -67,6 +67,16 @@ class FrameIndex:
     def needs_training(self) -> bool:
         return faiss_factory.needs_training(self.index)
 
+    @property
+    def training_rows(self) -> int:
+        """Codes to sample for `train` (bounded: faiss_factory.TRAIN_POINTS_PER_LIST per list)."""
+        return faiss_factory.training_size(self.index)
+
+    @property
+    def outgrown(self) -> bool:
+        """The library has grown (or shrunk) past what this index was chosen for."""
+        return faiss_factory.outgrown(self.index, self.nbits)
+
     def train(self, sample: np.ndarray) -> None:
         faiss_factory.train(self.index, faiss_factory.check_codes(sample, self.nbits))
 
@@ -160,6 +170,5 @@ class FrameIndex:
         self.nbits = nbits
         self.index = index
         self.state = state
-        if os.environ.get("FP_NPROBE") and faiss_factory.index_kind(index) == faiss_factory.KIND_IVF:
-            faiss_factory.set_search_params(index, nprobe=int(os.environ["FP_NPROBE"]))  # experiments (SCALE.md)
+        faiss_factory.apply_rule(index)  # nprobe from the rule, whatever the file was saved with
         return self
