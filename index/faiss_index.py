@@ -84,7 +84,14 @@ class FrameIndex:
         """Add a video's search rows (the first stage of its stream, see packed.first_stage)."""
         stream = first_stage(stream)
         if len(stream):
-            self.index.add_with_ids(faiss_factory.check_codes(stream.codes, self.nbits), encode_ids(video_id, stream.t0))
+            # One video's rows are a small batch: OpenMP threads cost more than they save, and
+            # on a loaded machine their spin-waits made IVF adds ~10x slower (benchmarks/SCALE.md).
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                self.index.add_with_ids(faiss_factory.check_codes(stream.codes, self.nbits), encode_ids(video_id, stream.t0))
+            finally:
+                faiss.omp_set_num_threads(threads)
         self.state.max_video_id = max(self.state.max_video_id, int(video_id))
 
     def remove_video(self, video_id: int) -> int:
