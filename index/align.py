@@ -62,7 +62,8 @@ def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 
     order = np.lexsort((-weight, cands.query_idx, group_of))
     first = np.ones(len(order), bool)
     first[1:] = (group_of[order][1:] != group_of[order][:-1]) | (cands.query_idx[order][1:] != cands.query_idx[order][:-1])
-    bound = np.bincount(group_of[order][first], weights=weight[order][first], minlength=len(groups))
+    bound = np.minimum(np.bincount(group_of[order][first], weights=weight[order][first], minlength=len(groups)),
+                       _window_bound(cands, weight, group_of, len(groups)))
     found: list[tuple[float, int, int, Hypothesis]] = []  # (votes, group rank, pick) as the full vote sorts them
     kth = -np.inf
     for g in np.argsort(-bound, kind="stable"):
@@ -76,6 +77,25 @@ def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 
             kth = sorted((f[0] for f in found), reverse=True)[limit - 1]
     found.sort(key=lambda f: (-f[0], f[1], f[2]))
     return [f[3] for f in found[:limit]]
+
+
+def _window_bound(cands: Candidates, weight: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, the most weight within any window of speed-1 offsets one vote bin can hold.
+
+    A bin at speed s holds hits whose offsets rt - s*qt lie within BIN; their speed-1 offsets
+    then lie within BIN + |s - 1| * (query span), so no bin outweighs the heaviest such window.
+    """
+    off = cands.ref_t - cands.query_t
+    width = BIN + float(np.abs(SPEEDS - 1).max()) * float(np.ptp(cands.query_t)) + 1e-6
+    spread = float(np.ptp(off)) + 4 * width
+    key = group_of * spread + (off - off.min())
+    order = np.argsort(key, kind="stable")
+    key, w = key[order], weight[order]
+    cs = np.concatenate([[0.0], np.cumsum(w)])
+    end = np.searchsorted(key, key + width * (1 + 1e-9), "right")
+    bound = np.zeros(n_groups)
+    np.maximum.at(bound, group_of[order], cs[end] - cs[:-1])
+    return bound + 1e-9
 
 
 def _vote(qidx, qt, rt, w, per_video):
