@@ -1,15 +1,16 @@
-"""Build FAISS binary indexes for frame codes, sized for the expected library.
+"""Build FAISS binary indexes for frame codes, sized for the library.
 
-Recommendation (``INDEX_KINDS``): IndexBinaryFlat until the packed codes reach
-80 MB (10M 64-bit / 2.5M 256-bit codes), then IndexBinaryIVF with
-nlist ~ sqrt(n) and nprobe = nlist / 8.  MultiHash, single-table Hash and
-HNSW can be built (``build_index``) for experiments but lost on the clustered
-benchmark: MultiHash was slower than flat for exact range search, Hash missed
-35-47% of in-radius codes, HNSW has no range search and builds too slowly.
+The rule (``INDEX_KINDS`` and the constants below, measured in benchmarks/SCALE.md "The FAISS
+rule" with ``python -m fp.benchmarks.faiss_choice`` on ``fp bench --scale`` libraries):
+IndexBinaryFlat below 1M 64-bit codes (FLAT_MAX_CODE_BYTES), then IndexBinaryIVF with nlist
+the power of two nearest sqrt(n) and nprobe = nlist / 64, trained by k-means on a bounded
+sample (TRAIN_POINTS_PER_LIST codes per list). ``outgrown`` says when a saved index no longer
+fits its library (the library rebuilds it at the next save). MultiHash, single-table Hash and
+HNSW can be built (``build_index``) for experiments but lost on the clustered benchmark:
+MultiHash was slower than flat for exact range search, Hash missed 35-47% of in-radius codes,
+HNSW has no range search and builds too slowly.
 
-The choice of index kind and its parameters comes from the measurements in
-``benchmarks/SCALE.md`` (``python benchmarks/scripts/faiss_scale.py``).  Every index
-returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
+Every index returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
 natively, every other kind wrapped in ``faiss.IndexBinaryIDMap``.
 
 Range search in FAISS binary indexes is strict: ``range_search(codes, r + 1)``
