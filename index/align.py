@@ -47,8 +47,8 @@ class Hypothesis:
 def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 12) -> list[Hypothesis]:
     """The strongest alignment hypotheses, best first.
 
-    A (video, mirror) group can vote at most the summed best weight of its distinct query
-    frames, so groups are voted in order of that bound and the rest skipped once it falls below
+    A (video, mirror) group votes at most its best bin score (`_score_bound`, all groups at
+    once), so groups are voted in order of that bound and the rest skipped once it falls below
     the `limit`-th best vote found: in a large library most groups are a few chance hits, and
     voting each of them cost more than the search (the same list as voting every group).
     """
@@ -63,7 +63,7 @@ def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 
     first = np.ones(len(order), bool)
     first[1:] = (group_of[order][1:] != group_of[order][:-1]) | (cands.query_idx[order][1:] != cands.query_idx[order][:-1])
     bound = np.minimum(np.bincount(group_of[order][first], weights=weight[order][first], minlength=len(groups)),
-                       _window_bound(cands, weight, group_of, len(groups)))
+                       _score_bound(cands, weight, group_of, len(groups)))
     found: list[tuple[float, int, int, Hypothesis]] = []  # (votes, group rank, pick) as the full vote sorts them
     kth = -np.inf
     for g in np.argsort(-bound, kind="stable"):
@@ -79,22 +79,24 @@ def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 
     return [f[3] for f in found[:limit]]
 
 
-def _window_bound(cands: Candidates, weight: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per group, the most weight within any window of speed-1 offsets one vote bin can hold.
-
-    A bin at speed s holds hits whose offsets rt - s*qt lie within BIN; their speed-1 offsets
-    then lie within BIN + |s - 1| * (query span), so no bin outweighs the heaviest such window.
-    """
-    off = cands.ref_t - cands.query_t
-    width = BIN + float(np.abs(SPEEDS - 1).max()) * float(np.ptp(cands.query_t)) + 1e-6
-    spread = float(np.ptp(off)) + 4 * width
-    key = group_of * spread + (off - off.min())
-    order = np.argsort(key, kind="stable")
-    key, w = key[order], weight[order]
-    cs = np.concatenate([[0.0], np.cumsum(w)])
-    end = np.searchsorted(key, key + width * (1 + 1e-9), "right")
+def _score_bound(cands: Candidates, weight: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, its best bin score over every speed and shift (what `_vote` scores, for all
+    groups in a few array passes): a vote is that score less a spread penalty, never more."""
+    nq = int(cands.query_idx.max()) + 1
     bound = np.zeros(n_groups)
-    np.maximum.at(bound, group_of[order], cs[end] - cs[:-1])
+    for speed in SPEEDS:
+        b = np.floor((cands.ref_t - speed * cands.query_t) / BIN).astype(np.int64)
+        b -= b.min()
+        for shift in (0, 1):
+            cell = group_of.astype(np.int64) * (int(b.max()) + 2) + b + shift
+            key = cell * nq + cands.query_idx
+            order = np.lexsort((-weight, key))
+            first = np.ones(len(key), bool)
+            first[1:] = key[order][1:] != key[order][:-1]
+            kept = order[first]
+            cells, inverse = np.unique(cell[kept], return_inverse=True)
+            scores = np.bincount(inverse.ravel(), weights=weight[kept])
+            np.maximum.at(bound, group_of[kept][np.unique(inverse.ravel(), return_index=True)[1]], scores)
     return bound + 1e-9
 
 
