@@ -65,9 +65,9 @@ def run_child(target: str, kwargs: dict, *, threads: int | None = None, mem_limi
               nice: int = 0) -> ChildOutcome:
     """Run `target` ("package.module:function") in a new process; see the module docstring."""
     env = dict(os.environ)
+    env["OMP_WAIT_POLICY"] = "PASSIVE"  # spinning OpenMP threads steal the shared cores (and slow the step 10x)
     if threads:
         env.update({name: str(threads) for name in THREAD_VARS})
-        env["OMP_WAIT_POLICY"] = "PASSIVE"  # spinning OpenMP threads steal the shared cores
     with tempfile.TemporaryDirectory(prefix="fp-child-") as tmp:
         result_path = Path(tmp) / "result.json"
         request = json.dumps({"target": target, "kwargs": kwargs, "threads": threads, "result": str(result_path)})

@@ -45,18 +45,59 @@ class Hypothesis:
 
 
 def hypotheses(cands: Candidates, radius: int, per_video: int = 2, limit: int = 12) -> list[Hypothesis]:
-    """The strongest alignment hypotheses, best first."""
+    """The strongest alignment hypotheses, best first.
+
+    A (video, mirror) group votes at most its best bin score (`_score_bound`, all groups at
+    once), so groups are voted in order of that bound and the rest skipped once it falls below
+    the `limit`-th best vote found: in a large library most groups are a few chance hits, and
+    voting each of them cost more than the search (the same list as voting every group).
+    """
     if len(cands) == 0:
         return []
     weight = (radius + 1 - cands.distance) / (radius + 1.0)
-    out: list[Hypothesis] = []
-    groups = np.unique(np.stack([cands.video_id, cands.mirrored.astype(np.int64)], axis=1), axis=0)
-    for video_id, mirrored in groups:
-        sel = (cands.video_id == video_id) & (cands.mirrored == bool(mirrored))
-        found = _vote(cands.query_idx[sel], cands.query_t[sel], cands.ref_t[sel], weight[sel], per_video)
-        out += [Hypothesis(int(video_id), bool(mirrored), s, o, v) for s, o, v in found]
-    out.sort(key=lambda h: -h.votes)
-    return out[:limit]
+    pairs = np.stack([cands.video_id, cands.mirrored.astype(np.int64)], axis=1)
+    groups, group_of = np.unique(pairs, axis=0, return_inverse=True)
+    group_of = group_of.ravel()
+    # Best weight per (group, query frame), summed per group.
+    order = np.lexsort((-weight, cands.query_idx, group_of))
+    first = np.ones(len(order), bool)
+    first[1:] = (group_of[order][1:] != group_of[order][:-1]) | (cands.query_idx[order][1:] != cands.query_idx[order][:-1])
+    bound = np.minimum(np.bincount(group_of[order][first], weights=weight[order][first], minlength=len(groups)),
+                       _score_bound(cands, weight, group_of, len(groups)))
+    found: list[tuple[float, int, int, Hypothesis]] = []  # (votes, group rank, pick) as the full vote sorts them
+    kth = -np.inf
+    for g in np.argsort(-bound, kind="stable"):
+        if bound[g] < kth:
+            break
+        video_id, mirrored = groups[g]
+        sel = group_of == g
+        picks = _vote(cands.query_idx[sel], cands.query_t[sel], cands.ref_t[sel], weight[sel], per_video)
+        found += [(v, int(g), j, Hypothesis(int(video_id), bool(mirrored), s, o, v)) for j, (s, o, v) in enumerate(picks)]
+        if len(found) >= limit:
+            kth = sorted((f[0] for f in found), reverse=True)[limit - 1]
+    found.sort(key=lambda f: (-f[0], f[1], f[2]))
+    return [f[3] for f in found[:limit]]
+
+
+def _score_bound(cands: Candidates, weight: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, its best bin score over every speed and shift (what `_vote` scores, for all
+    groups in a few array passes): a vote is that score less a spread penalty, never more."""
+    nq = int(cands.query_idx.max()) + 1
+    bound = np.zeros(n_groups)
+    for speed in SPEEDS:
+        b = np.floor((cands.ref_t - speed * cands.query_t) / BIN).astype(np.int64)
+        b -= b.min()
+        for shift in (0, 1):
+            cell = group_of.astype(np.int64) * (int(b.max()) + 2) + b + shift
+            key = cell * nq + cands.query_idx
+            order = np.lexsort((-weight, key))
+            first = np.ones(len(key), bool)
+            first[1:] = key[order][1:] != key[order][:-1]
+            kept = order[first]
+            cells, inverse = np.unique(cell[kept], return_inverse=True)
+            scores = np.bincount(inverse.ravel(), weights=weight[kept])
+            np.maximum.at(bound, group_of[kept][np.unique(inverse.ravel(), return_index=True)[1]], scores)
+    return bound + 1e-9
 
 
 def _vote(qidx, qt, rt, w, per_video):

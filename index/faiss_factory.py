@@ -1,15 +1,16 @@
-"""Build FAISS binary indexes for frame codes, sized for the expected library.
+"""Build FAISS binary indexes for frame codes, sized for the library.
 
-Recommendation (``INDEX_KINDS``): IndexBinaryFlat until the packed codes reach
-80 MB (10M 64-bit / 2.5M 256-bit codes), then IndexBinaryIVF with
-nlist ~ sqrt(n) and nprobe = nlist / 8.  MultiHash, single-table Hash and
-HNSW can be built (``build_index``) for experiments but lost on the clustered
-benchmark: MultiHash was slower than flat for exact range search, Hash missed
-35-47% of in-radius codes, HNSW has no range search and builds too slowly.
+The rule (``INDEX_KINDS`` and the constants below, measured in benchmarks/SCALE.md "The FAISS
+rule" with ``python -m fp.benchmarks.faiss_choice`` on ``fp bench --scale`` libraries):
+IndexBinaryFlat below 1M 64-bit codes (FLAT_MAX_CODE_BYTES), then IndexBinaryIVF with nlist
+the power of two nearest sqrt(n) and nprobe = nlist / 64, trained by k-means on a bounded
+sample (TRAIN_POINTS_PER_LIST codes per list). ``outgrown`` says when a saved index no longer
+fits its library (the library rebuilds it at the next save). MultiHash, single-table Hash and
+HNSW can be built (``build_index``) for experiments but lost on the clustered benchmark:
+MultiHash was slower than flat for exact range search, Hash missed 35-47% of in-radius codes,
+HNSW has no range search and builds too slowly.
 
-The choice of index kind and its parameters comes from the measurements in
-``benchmarks/SCALE.md`` (``python benchmarks/scripts/faiss_scale.py``).  Every index
-returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
+Every index returned here accepts our own int64 ids through ``add_with_ids``: the IVF index
 natively, every other kind wrapped in ``faiss.IndexBinaryIDMap``.
 
 Range search in FAISS binary indexes is strict: ``range_search(codes, r + 1)``
@@ -59,27 +60,37 @@ class IndexChoice:
         return {"kind": self.kind, "below_code_bytes": self.below_code_bytes, "note": self.note}
 
 
-#: The recommendation, in order; the first rung whose limit exceeds the
-#: expected library wins.  Numbers: benchmarks/SCALE.md.
+#: The rule (benchmarks/SCALE.md, "The FAISS rule"; measured with benchmarks/faiss_choice.py on
+#: `fp bench --scale` libraries). Flat scans every code for every query row: exact, but a 60 s
+#: suspect's ~1,600 searches (rows and mirrors) cost ~0.5 s per million 64-bit codes on one core.
+FLAT_MAX_CODE_BYTES = 8e6  # flat below 1M 64-bit codes (~25 h of first-stage rows) / 250k 256-bit
+#: Above it, IndexBinaryIVF: nlist lists of about n / nlist codes each; a query scans nprobe lists.
+IVF_LISTS_PER_ROOT = 1  # nlist = the power of two nearest sqrt(n)
+IVF_PROBE_DIVISOR = 64  # nprobe = nlist / 64: 1/64 of the codes scanned per query row
+IVF_MIN_LISTS = 64
+#: k-means on a bounded sample: cost grows with points x lists, so with nlist squared.
+TRAIN_POINTS_PER_LIST = 40  # FAISS warns below 39 points per centroid
+KMEANS_ITERATIONS = 10
+#: A saved index is rebuilt when the library has outgrown it (flat past the limit, or an IVF
+#: whose nlist is this factor off the rule's); a shrinking IVF stays until half the flat limit.
+REBUILD_FACTOR = 4
+
 INDEX_KINDS: tuple[IndexChoice, ...] = (
     IndexChoice(
         KIND_FLAT,
-        below_code_bytes=80e6,
-        note="exact k-NN and range search, no training, code + 8 B id per frame; "
-        "range search ~1 ms/query at 1M 64-bit codes, ~10 ms at 10M (one thread)",
+        below_code_bytes=FLAT_MAX_CODE_BYTES,
+        note="exact k-NN, no training, code + 8 B id per row",
     ),
     IndexChoice(
         KIND_IVF,
         below_code_bytes=math.inf,
-        note="IndexBinaryIVF, nlist ~ sqrt(n) (power of two), nprobe = nlist/8: "
-        "0.98-1.0 range recall vs flat on clustered pHash-like codes, ~4-8x faster at 10M; "
-        "needs training; still linear in n (scans ~1/8 of the codes)",
+        note=f"IndexBinaryIVF, nlist ~ {IVF_LISTS_PER_ROOT}*sqrt(n) (power of two), nprobe = nlist/{IVF_PROBE_DIVISOR}, "
+        f"trained on {TRAIN_POINTS_PER_LIST} sampled codes per list",
     ),
 )
 
-#: Share of inverted lists probed by default (see SCALE.md: 1/8 kept range
-#: recall 0.98-1.0 from 1e5 to 1e7 codes; 1/16 gave 0.95 and 1/64 0.78 at 1e7).
-IVF_PROBE_FRACTION = 1 / 8
+#: Share of inverted lists probed.
+IVF_PROBE_FRACTION = 1 / IVF_PROBE_DIVISOR
 
 #: Default Hamming radius (inclusive) per code width, used to size MultiHash.
 DEFAULT_RADIUS: Mapping[int, int] = {64: 10, 256: 40}
@@ -149,7 +160,7 @@ def default_params(kind: str, nbits: int, n_expected: int) -> dict[str, Any]:
         return multihash_params(nbits)
     if kind == KIND_IVF:
         nlist = ivf_nlist(n_expected)
-        return {"nlist": nlist, "nprobe": max(1, int(nlist * IVF_PROBE_FRACTION))}
+        return {"nlist": nlist, "nprobe": ivf_nprobe(nlist)}
     if kind == KIND_HNSW:
         return {"M": 32, "efSearch": 128}
     if kind == KIND_HASH:
@@ -158,9 +169,43 @@ def default_params(kind: str, nbits: int, n_expected: int) -> dict[str, Any]:
 
 
 def ivf_nlist(n_expected: int) -> int:
-    """A power of two near ``sqrt(n)``, at least 16."""
-    target = max(16.0, math.sqrt(max(n_expected, 1)))
+    """The power of two nearest ``IVF_LISTS_PER_ROOT * sqrt(n)``, at least IVF_MIN_LISTS."""
+    target = max(float(IVF_MIN_LISTS), IVF_LISTS_PER_ROOT * math.sqrt(max(n_expected, 1)))
     return int(2 ** round(math.log2(target)))
+
+
+def ivf_nprobe(nlist: int) -> int:
+    """Lists a query scans in an IVF of ``nlist`` lists."""
+    return max(1, int(round(nlist * IVF_PROBE_FRACTION)))
+
+
+def training_size(index: faiss.IndexBinary) -> int:
+    """Codes to sample for ``train`` (0: the index needs no training)."""
+    if not needs_training(index):
+        return 0
+    return int(getattr(unwrap(index), "nlist", 1)) * TRAIN_POINTS_PER_LIST
+
+
+def outgrown(index: faiss.IndexBinary, nbits: int) -> bool:
+    """Whether the rule would now build a different index for what ``index`` holds: a flat
+    index past FLAT_MAX_CODE_BYTES, an IVF below half of it or with nlist REBUILD_FACTOR off."""
+    n = int(index.ntotal)
+    kind = index_kind(index)
+    limit = INDEX_KINDS[0].below_n(nbits)
+    if kind == KIND_FLAT:
+        return n >= limit
+    if kind == KIND_IVF:
+        nlist = int(unwrap(index).nlist)
+        want = ivf_nlist(n)
+        return n < limit / 2 or not want / REBUILD_FACTOR <= nlist <= want * REBUILD_FACTOR
+    return False
+
+
+def apply_rule(index: faiss.IndexBinary) -> None:
+    """Set the rule's search parameters on a loaded index (nprobe for its nlist)."""
+    if index_kind(index) == KIND_IVF:
+        inner = unwrap(index)
+        inner.nprobe = ivf_nprobe(int(inner.nlist))
 
 
 def build_index(spec: IndexSpec) -> faiss.IndexBinary:
@@ -175,10 +220,10 @@ def build_index(spec: IndexSpec) -> faiss.IndexBinary:
                 raise ValueError(f"nlist must be >= 1, got {nlist}")
             quantizer = faiss.IndexBinaryFlat(d)
             index = faiss.IndexBinaryIVF(quantizer, d, nlist)
-            index.nprobe = int(p.get("nprobe", max(1, int(nlist * IVF_PROBE_FRACTION))))
+            index.nprobe = int(p.get("nprobe", ivf_nprobe(nlist)))
             cp = index.cp
-            cp.niter = int(p.get("niter", 10))
-            cp.max_points_per_centroid = int(p.get("max_points_per_centroid", 64))
+            cp.niter = int(p.get("niter", KMEANS_ITERATIONS))
+            cp.max_points_per_centroid = int(p.get("max_points_per_centroid", TRAIN_POINTS_PER_LIST))
             return index
         if spec.kind == KIND_FLAT:
             inner = faiss.IndexBinaryFlat(d)

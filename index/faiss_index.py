@@ -67,6 +67,16 @@ class FrameIndex:
     def needs_training(self) -> bool:
         return faiss_factory.needs_training(self.index)
 
+    @property
+    def training_rows(self) -> int:
+        """Codes to sample for `train` (bounded: faiss_factory.TRAIN_POINTS_PER_LIST per list)."""
+        return faiss_factory.training_size(self.index)
+
+    @property
+    def outgrown(self) -> bool:
+        """The library has grown (or shrunk) past what this index was chosen for."""
+        return faiss_factory.outgrown(self.index, self.nbits)
+
     def train(self, sample: np.ndarray) -> None:
         faiss_factory.train(self.index, faiss_factory.check_codes(sample, self.nbits))
 
@@ -74,7 +84,14 @@ class FrameIndex:
         """Add a video's search rows (the first stage of its stream, see packed.first_stage)."""
         stream = first_stage(stream)
         if len(stream):
-            self.index.add_with_ids(faiss_factory.check_codes(stream.codes, self.nbits), encode_ids(video_id, stream.t0))
+            # One video's rows are a small batch: OpenMP threads cost more than they save, and
+            # on a loaded machine their spin-waits made IVF adds ~10x slower (benchmarks/SCALE.md).
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                self.index.add_with_ids(faiss_factory.check_codes(stream.codes, self.nbits), encode_ids(video_id, stream.t0))
+            finally:
+                faiss.omp_set_num_threads(threads)
         self.state.max_video_id = max(self.state.max_video_id, int(video_id))
 
     def remove_video(self, video_id: int) -> int:
@@ -160,6 +177,5 @@ class FrameIndex:
         self.nbits = nbits
         self.index = index
         self.state = state
-        if os.environ.get("FP_NPROBE") and faiss_factory.index_kind(index) == faiss_factory.KIND_IVF:
-            faiss_factory.set_search_params(index, nprobe=int(os.environ["FP_NPROBE"]))  # experiments (SCALE.md)
+        faiss_factory.apply_rule(index)  # nprobe from the rule, whatever the file was saved with
         return self

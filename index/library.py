@@ -162,15 +162,18 @@ class Library:
         index.state.removed_generation = self._removed_generation()
         index.state.library_id = self.store.meta("library_id", "") or ""
         if index.needs_training:
-            index.train(self._training_sample(256 * 4096))
+            index.train(self._training_sample(index.training_rows))
         return index
 
     def _training_sample(self, limit: int) -> np.ndarray:
         """Search hashes spread over the library (for an IVF index's k-means)."""
         counts = self.store.counts()
-        share = min(1.0, limit / max(counts["hashes"], 1))
+        share = min(1.0, 1.2 * limit / max(counts["search_hashes"], 1))
         rng = np.random.default_rng(0)
-        parts = [stream.codes[rng.random(len(stream)) < share] for _, stream in self.store.streams("search")]
+        parts = []
+        for _, stream in self.store.streams("search"):
+            codes = first_stage(stream).codes
+            parts.append(codes[rng.random(len(codes)) < share])
         return np.concatenate(parts) if parts else np.zeros((0, self.nbits // 8), np.uint8)
 
     def _fits(self, index: FrameIndex) -> bool:
@@ -204,8 +207,13 @@ class Library:
             log.warning("%s", exc)
 
     def save_index(self) -> None:
-        """Save the FAISS index and fold SQLite's write-ahead log into the database file."""
+        """Save the FAISS index and fold SQLite's write-ahead log into the database file. An index
+        the library has outgrown (faiss_factory's rule picks another for its size) is rebuilt first."""
         index = self.index
+        if index.outgrown:
+            log.info("%s: %d hashes outgrew the %s index; rebuilding it", self.root, len(index), index.state.kind)
+            self._index = index = self._empty_index()
+            self._catch_up()
         index.save(self.root / INDEX_NAME)
         self.store.checkpoint()
 

@@ -86,14 +86,22 @@ def merge_runs(times: np.ndarray, codes: np.ndarray, quality: np.ndarray, max_bi
     n = len(times)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0)
+    usable = (quality >= min_quality).tolist()
+    # A run spans at most `max_run`, so an anchor is at most `lags` rows back: each row's
+    # distance to the rows that far back is computed at once, the anchor walk reads them.
+    lags = int((np.searchsorted(times, times + max_run, "right") - np.arange(n)).max())
+    near = np.full((lags + 1, n), max_bits + 1, np.int64)
+    for lag in range(1, min(lags, n - 1) + 1):
+        x = np.ascontiguousarray(codes[lag:]).view(np.uint8) ^ np.ascontiguousarray(codes[:-lag]).view(np.uint8)
+        near[lag, lag:] = np.bitwise_count(x).sum(axis=1)
+    near = near.tolist()
+    t = times.tolist()
     keep = [0]
-    usable = quality >= min_quality
-    # Distances to the previous row bound what can merge; only check those against the anchor.
+    a = 0
     for i in range(1, n):
-        a = keep[-1]
-        if (times[i] - times[a] > max_run or usable[i] != usable[a]
-                or popcount_distances(codes[i : i + 1], codes[a : a + 1])[0, 0] > max_bits):
+        if t[i] - t[a] > max_run or usable[i] != usable[a] or near[i - a][i] > max_bits:
             keep.append(i)
+            a = i
     keep_arr = np.asarray(keep, np.int64)
     ends = np.append(keep_arr[1:] - 1, n - 1)
     return keep_arr, times[ends]
@@ -146,7 +154,9 @@ def first_stage(stream: Stream) -> Stream:
     then reads all of them from the store)."""
     if not FIRST_STAGE_CROP_EVERY or not len(stream):
         return stream
-    slot = np.floor(stream.t0 / FIRST_STAGE_CROP_EVERY).astype(np.int64)
+    # Slots from the stored centisecond ticks: the same rows before and after a save (float
+    # times just under a slot edge would otherwise move, and n_search would not fit the index).
+    slot = np.round(stream.t0 / TIME_UNIT).astype(np.int64) // round(FIRST_STAGE_CROP_EVERY / TIME_UNIT)
     keep = stream.views == 0
     for view in np.unique(stream.views[stream.views > 0]):
         rows = np.nonzero(stream.views == view)[0]

@@ -9,6 +9,7 @@ reference rows near them, so cost and memory grow linearly with the durations (w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -53,8 +54,9 @@ class Reference:
             times, ends, codes, usable = times[order], ends[order], codes[order], usable[order]
         return cls(times, ends, codes, usable, duration)
 
-    @property
+    @cached_property
     def max_span(self) -> float:
+        """The longest row (computed once: every chunk of every verification asks)."""
         return float((self.ends - self.times).max(initial=0.0))
 
     def rows_between(self, lo: float, hi: float) -> slice:

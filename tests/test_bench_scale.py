@@ -106,3 +106,84 @@ def test_whole_film_benchmark_finds_a_short_film_and_reports_each_step(tmp_path)
     assert abs(q0 - films.INTRO_S) < 1.0  # the unrelated intro is not part of the match
     assert json.loads((tmp_path / "films-video.json").read_text())[0]["minutes"] == 0.5
     assert "| 0.5 min | video |" in films.table(rows)
+
+
+def test_a_film_placed_just_before_slot_edges_keeps_its_saved_index_fitting(tmp_path):
+    """First-stage rows are chosen per second of stored (centisecond) time: rows at 0.997 s,
+    2.997 s... store as 1.00 s, 3.00 s. Counted on the unrounded times, n_search disagreed with
+    the index built from the stored rows, so every open judged the saved index stale and
+    rebuilt it (in memory, for each `fp match` of a read-only library)."""
+    from fp.index.faiss_index import FrameIndex
+    from fp.index.library import INDEX_NAME, Library
+
+    real = fingerprint_video(clip("friday.mp4"), REFERENCE)
+    film = synthetic.concat([(0.997, synthetic.masked(real, np.random.default_rng(5)))], "film", real.duration + 1)
+    with Library(tmp_path / "lib") as lib:
+        lib.add(film, path="/film.mp4", title="film", content_hash="f" * 64, size=0)
+        lib.save_index()
+    with Library(tmp_path / "lib", create=False, readonly=True) as lib:
+        saved = FrameIndex.load(tmp_path / "lib" / INDEX_NAME, lib.nbits)
+        assert lib.stats()["indexed_hashes"] == len(saved)
+        assert lib.verify() == []
+
+
+def test_merge_runs_keeps_the_rows_a_walk_from_anchor_to_anchor_keeps():
+    """The lag-table merge (fast enough for 10,000 h builds) against the plain anchor walk."""
+    from fp.index.hamming import popcount_distances
+    from fp.index.packed import merge_runs
+
+    def walk(times, codes, quality, max_bits, max_run=1.0):
+        keep, usable = [0], quality >= 8
+        for i in range(1, len(times)):
+            a = keep[-1]
+            if (times[i] - times[a] > max_run or usable[i] != usable[a]
+                    or popcount_distances(codes[i:i + 1], codes[a:a + 1])[0, 0] > max_bits):
+                keep.append(i)
+        return np.asarray(keep)
+
+    rng = np.random.default_rng(4)
+    real = fingerprint_video(clip("friday.mp4"), REFERENCE)
+    whole = real.views == 0
+    cases = [(real.times[whole], real.codes[whole], real.quality[whole])]
+    # drifting codes (a few bits per step), uneven steps, blank frames
+    drift = np.cumsum(rng.random((400, 64)) < 0.02, axis=0) % 2
+    cases.append((np.cumsum(rng.choice([0.1, 0.2, 0.4, 1.5], 400)), np.packbits(drift.astype(np.uint8), axis=1),
+                  np.where(rng.random(400) < 0.1, 0, 50).astype(np.uint8)))
+    for times, codes, quality in cases:
+        for max_bits in (-1, 0, 2, 6):
+            keep, ends = merge_runs(times, codes, quality, max_bits)
+            assert np.array_equal(keep, walk(times, codes, quality, max_bits))
+            assert np.array_equal(ends, times[np.append(keep[1:] - 1, len(times) - 1)])
+    assert 1 < len(merge_runs(*cases[1], 2)[0]) < 400
+
+
+def test_hypotheses_skip_chance_groups_but_return_what_voting_every_group_returns():
+    """At library scale most (video, mirror) groups are a few chance hits; voting them in order
+    of their bound and stopping early must give the exhaustive vote's list."""
+    from fp.index.align import Candidates, Hypothesis, _vote, hypotheses
+
+    def exhaustive(c, radius, per_video=2):
+        weight = (radius + 1 - c.distance) / (radius + 1.0)
+        out = []
+        for video_id, mirrored in np.unique(np.stack([c.video_id, c.mirrored.astype(np.int64)], axis=1), axis=0):
+            sel = (c.video_id == video_id) & (c.mirrored == bool(mirrored))
+            out += [Hypothesis(int(video_id), bool(mirrored), s, o, v)
+                    for s, o, v in _vote(c.query_idx[sel], c.query_t[sel], c.ref_t[sel], weight[sel], per_video)]
+        out.sort(key=lambda h: -h.votes)
+        return out
+
+    rng = np.random.default_rng(0)
+    for trial in range(2):
+        q = rng.integers(0, 300, 400)  # chance hits spread over 60 videos
+        vids, ref_t = rng.integers(0, 60, 400), rng.uniform(0, 5400, 400)
+        true_q = np.arange(0, 300, 2)  # and copies of two videos (one mirrored) at fixed offsets
+        q = np.concatenate([q, true_q, true_q[: 40 + 30 * trial]])
+        vids = np.concatenate([vids, np.full(len(true_q), 7), np.full(40 + 30 * trial, 123)])
+        ref_t = np.concatenate([ref_t, 100 + true_q * 0.2, 900 + true_q[: 40 + 30 * trial] * 0.2 * 1.04])
+        mirrored = np.zeros(len(q), bool)
+        mirrored[-(40 + 30 * trial):] = True
+        cands = Candidates(q, q * 0.2, vids, ref_t, rng.integers(0, 15, len(q)).astype(np.int32), mirrored)
+        every = exhaustive(cands, 14)
+        for limit in (1, 8, 12):
+            assert hypotheses(cands, 14, limit=limit) == every[:limit]
+        assert hypotheses(cands, 14, limit=8)[0].video_id == 7

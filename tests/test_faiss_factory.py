@@ -142,12 +142,36 @@ def test_knn_matches_oracle(kind: str, nbits: int) -> None:
 
 
 def test_recommendation_switches_from_flat_to_ivf() -> None:
-    assert ff.choose_spec(64, 9_000_000).kind == ff.KIND_FLAT
-    assert ff.choose_spec(64, 11_000_000).kind == ff.KIND_IVF
-    assert ff.choose_spec(256, 2_000_000).kind == ff.KIND_FLAT
-    assert ff.choose_spec(256, 3_000_000).kind == ff.KIND_IVF
-    spec = ff.choose_spec(64, 16_000_000)
-    assert spec.params["nlist"] == 4096 and spec.params["nprobe"] == 512
+    limit = ff.FLAT_MAX_CODE_BYTES
+    assert ff.choose_spec(64, int(0.9 * limit / 8)).kind == ff.KIND_FLAT
+    assert ff.choose_spec(64, int(1.1 * limit / 8)).kind == ff.KIND_IVF
+    assert ff.choose_spec(256, int(0.9 * limit / 32)).kind == ff.KIND_FLAT
+    assert ff.choose_spec(256, int(1.1 * limit / 32)).kind == ff.KIND_IVF
+    for n in (2_000_000, 16_000_000, 400_000_000):
+        spec = ff.choose_spec(64, n)
+        nlist = spec.params["nlist"]
+        assert nlist & (nlist - 1) == 0  # a power of two ...
+        assert ff.IVF_LISTS_PER_ROOT * n**0.5 / 1.5 <= nlist <= ff.IVF_LISTS_PER_ROOT * n**0.5 * 1.5  # ... near F * sqrt(n)
+        assert spec.params["nprobe"] == nlist // ff.IVF_PROBE_DIVISOR
+        index = ff.build_index(spec)
+        assert ff.training_size(index) == nlist * ff.TRAIN_POINTS_PER_LIST  # bounded, whatever n is
+
+
+def test_outgrown_when_the_library_passes_the_rules_sizes() -> None:
+    limit = int(ff.INDEX_KINDS[0].below_n(64))
+    flat = ff.build_index(ff.IndexSpec(ff.KIND_FLAT, 64))
+    flat.add_with_ids(np.zeros((limit - 1, 8), np.uint8), np.arange(limit - 1, dtype=np.int64))
+    assert not ff.outgrown(flat, 64)
+    flat.add_with_ids(np.zeros((1, 8), np.uint8), np.array([limit], np.int64))
+    assert ff.outgrown(flat, 64)
+    _, library, ids, _ = planted(64)
+    small_ivf = ff.build_index(ff.IndexSpec(ff.KIND_IVF, 64, {"nlist": 16}))
+    ff.train(small_ivf, library)
+    small_ivf.add_with_ids(library, ids)
+    assert ff.outgrown(small_ivf, 64)  # far below the flat limit: flat is exact and as fast
+    ff.unwrap(small_ivf).nprobe = 16
+    ff.apply_rule(small_ivf)
+    assert ff.unwrap(small_ivf).nprobe == ff.ivf_nprobe(16)
 
 
 def test_make_binary_index_follows_index_kinds() -> None:
@@ -221,3 +245,29 @@ def test_set_search_params_reaches_inner_index() -> None:
     mh = ff.build_index(ff.IndexSpec(ff.KIND_MULTIHASH, 64))
     ff.set_search_params(mh, nflip=1)
     assert ff.unwrap(mh).nflip == 1
+
+
+def test_a_growing_library_moves_from_flat_to_ivf_when_saved(tmp_path, monkeypatch) -> None:
+    """`fp index` saves the index while the library is small (flat); once the library passes the
+    flat limit, the next save rebuilds it as the rule's IVF (here with a limit of 150 codes)."""
+    from fp.fingerprint.pipeline import REFERENCE, fingerprint_video
+    from fp.index.faiss_index import FrameIndex
+    from fp.index.library import INDEX_NAME, Library
+
+    from .conftest import clip
+
+    monkeypatch.setattr(ff, "INDEX_KINDS", (ff.IndexChoice(ff.KIND_FLAT, 150 * 8), ff.IndexChoice(ff.KIND_IVF, np.inf)))
+    monkeypatch.setattr(ff, "IVF_MIN_LISTS", 16)
+    kinds = []
+    with Library(tmp_path / "lib") as lib:
+        for name in ("friday.mp4", "elf.mp4"):
+            lib.add(fingerprint_video(clip(name), REFERENCE), path=name, title=name, content_hash=name * 4, size=1)
+            lib.save_index()
+            kinds.append((lib.index.state.kind, len(lib.index)))
+    assert kinds[0][0] == ff.KIND_FLAT and kinds[0][1] < 150
+    assert kinds[-1][0] == ff.KIND_IVF and kinds[-1][1] >= 150
+    with Library(tmp_path / "lib", create=False, readonly=True) as lib:
+        saved = FrameIndex.load(tmp_path / "lib" / INDEX_NAME, lib.nbits)
+        assert saved.state.kind == ff.KIND_IVF and not saved.outgrown
+        assert ff.unwrap(saved.index).nprobe == ff.ivf_nprobe(ff.unwrap(saved.index).nlist)
+        assert lib.verify() == []
