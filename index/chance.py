@@ -32,7 +32,7 @@ PRIOR_INFLATION = 50.0  # natural-image hashes cluster: far more close pairs tha
 NULL_ROWS = 3000  # library hashes sampled for the null distance distribution
 # -- correlated query frames ---------------------------------------------------------------
 KEY_CHANGE = 1 / 16  # share of bits a query hash must move to start a new independent event
-KEY_SECONDS = 0.75  # ... and the seconds it lasts at least: frames of one shot drift past
+KEY_SECONDS = 1.0  # ... and the seconds it lasts at least: frames of one shot drift past
 #                    KEY_CHANGE within a second (noise, a slow pan) and are still one event
 #                    (0: the model understated the measured rate 17-10^8x; RESULTS.md)
 

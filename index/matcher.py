@@ -32,7 +32,7 @@ class MatchConfig:
     max_chance: float = 0.01  # accept when the expected number of chance matches this strong is below this
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
-    min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 0.008 on the widened negatives)
+    min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
     min_quality: int = 8
     verify_top: int = 8
 
