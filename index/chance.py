@@ -32,6 +32,9 @@ PRIOR_INFLATION = 50.0  # natural-image hashes cluster: far more close pairs tha
 NULL_ROWS = 3000  # library hashes sampled for the null distance distribution
 # -- correlated query frames ---------------------------------------------------------------
 KEY_CHANGE = 1 / 16  # share of bits a query hash must move to start a new independent event
+KEY_SECONDS = 1.0  # ... and the seconds it lasts at least: frames of one shot drift past
+#                    KEY_CHANGE within a second (noise, a slow pan) and are still one event
+#                    (0: the model understated the measured rate 17-10^8x; RESULTS.md)
 
 
 def prior_cdf(nbits: int) -> np.ndarray:
@@ -81,12 +84,19 @@ def poisson_binomial_tail(p: np.ndarray, k: int) -> float:
     return float(min(1.0, dist[k]))
 
 
-def group_keys(codes: np.ndarray, max_change: int) -> np.ndarray:
-    """Label runs of consecutive near-identical query hashes: one run is one chance event."""
+def group_keys(codes: np.ndarray, max_change: int | None = None, times: np.ndarray | None = None,
+               min_seconds: float | None = None) -> np.ndarray:
+    """Label runs of consecutive query hashes that are one chance event: a run lasts while the
+    hash stays within `max_change` bits of its first frame (default KEY_CHANGE of the bits),
+    and at least `min_seconds` of `times` (default KEY_SECONDS; no times: no minimum)."""
+    max_change = max(2, round(codes.shape[1] * 8 * KEY_CHANGE)) if max_change is None else max_change
+    min_seconds = (KEY_SECONDS if min_seconds is None else min_seconds) if times is not None else 0.0
     keys = np.zeros(len(codes), np.int64)
     anchor = 0
     for i in range(1, len(codes)):
-        if popcount_distances(codes[i : i + 1], codes[anchor : anchor + 1])[0, 0] > max_change:
+        if times is not None and times[i] - times[anchor] < min_seconds:
+            keys[i] = keys[i - 1]
+        elif popcount_distances(codes[i : i + 1], codes[anchor : anchor + 1])[0, 0] > max_change:
             anchor = i
             keys[i] = keys[i - 1] + 1
         else:

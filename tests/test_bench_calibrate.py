@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,30 @@ def test_every_pair_has_a_modelled_chance(calibrated):
     assert data["by_kind"]["singles"]["pairs"] == data["by_kind"]["titles"]["pairs"] == len(pairs) // 2
     assert data["by_kind"]["same_set"]["pairs"] + data["by_kind"]["other_footage"]["pairs"] == len(pairs)
     assert "| threshold" in (out / "calibration.md").read_text()
+
+
+def test_understated_needs_a_bound_not_one_event():
+    one_in_few = cal.curve([_pair(1e-4)] + [_pair(1.0)] * 399, max_chance=0.01)
+    assert not cal.understated(one_in_few)  # 1 of 400 at 1e-4: a 1-in-3 event at 10x the model
+    tiny = cal.curve([_pair(1e-7)] + [_pair(1.0)] * 399, max_chance=0.01)
+    assert 1e-7 in {p.threshold for p in cal.understated(tiny)}  # but 1 of 400 at 1e-7 is not
+    many = cal.curve([_pair(1e-7)] * 5 + [_pair(1.0)] * 395, max_chance=0.01)
+    # 5 of 400 (0.0125) at 1e-4: significantly above 1e-3; at 1e-3 not above 1e-2 (37 % chance).
+    assert {p.threshold for p in cal.understated(many)} == {1e-7, 1e-6, 1e-5, 1e-4}
+
+
+@pytest.fixture(scope="module")
+def sample_calibration():
+    """A few hundred unrelated pairs of the shipped real clips (short windows: the cheap ones)."""
+    return cal.run_calibration(SAMPLES, cal.CalibrationConfig(windows=60, lengths=(2.0, 3.0, 4.0, 6.0, 8.0)), workers=2)
+
+
+def test_the_modelled_chance_does_not_understate_the_measured_rate(sample_calibration):
+    """Issue 11 item 3: among unrelated pairs, chance <= t on at most about a share t (fails
+    when the measured share is above 10x t with 95 % confidence, at any t up to 1e-2)."""
+    result = sample_calibration
+    assert len(result.pairs) >= 400 and not any(p.matched for p in result.pairs)
+    assert cal.understated(result.curve) == [], cal.markdown(result)
+    # The check has power on these very pairs: a model 1000x too low is caught.
+    too_low = [replace(p, chance=p.chance / 1000) for p in result.pairs]
+    assert cal.understated(cal.curve(too_low, result.max_chance))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fp.index.chance import (PRIOR_INFLATION, LibraryShape, alignment_p_value, group_keys, null_cdf,
+from fp.index.chance import (KEY_SECONDS, PRIOR_INFLATION, LibraryShape, alignment_p_value, group_keys, null_cdf,
                              poisson_binomial_tail, prior_cdf, window_probability)
 
 
@@ -81,3 +81,21 @@ def test_hypotheses_grow_with_the_library_and_the_query():
     assert big.hypotheses(60) == pytest.approx(100 * small.hypotheses(60), rel=0.01)
     assert small.hypotheses(60, views_tried=2, hashes_tried=2) == pytest.approx(4 * small.hypotheses(60))
     assert small.hypotheses(600) > small.hypotheses(60)
+
+
+def test_frames_of_one_shot_drifting_within_key_seconds_are_one_event():
+    """A slow pan or sensor noise moves the hash past KEY_CHANGE every frame; consecutive
+    frames of one shot are still not independent evidence, so an event lasts KEY_SECONDS."""
+    rng = np.random.default_rng(3)
+    bits = np.zeros((15, 64), np.uint8)
+    for i in range(1, 15):  # each frame moves 6 bits from the one before (KEY_CHANGE is 4)
+        bits[i] = bits[i - 1]
+        bits[i, rng.choice(64, 6, replace=False)] ^= 1
+    codes = np.packbits(bits, axis=1)
+    times = np.arange(15) / 5.0  # 3 s at 5 frames a second
+    assert len(np.unique(group_keys(codes))) == 15  # by hash change alone: every frame an event
+    keys = group_keys(codes, times=times)
+    assert len(np.unique(keys)) == round(3.0 / KEY_SECONDS)
+    starts = times[np.r_[0, np.nonzero(np.diff(keys))[0] + 1]]
+    assert np.all(np.diff(starts) >= KEY_SECONDS - 1e-9)
+    assert group_keys(codes[:3], times=times[:3]).tolist() == [0, 0, 0]  # 0.4 s: one event
