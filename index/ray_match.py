@@ -278,7 +278,8 @@ def ray_matcher(root: str | os.PathLike, match_config: MatchConfig = MatchConfig
     ray = import_ray()
     remote = ray.remote(max_restarts=RESTARTS, max_task_retries=RESTARTS)(ShardActor)
     folders = shard_folders(root)
-    actors = [remote.options(scheduling_strategy="SPREAD").remote(i, str(folder), library_config, match_config, query_config)
+    placement = _round_robin(ray, len(folders))
+    actors = [remote.options(scheduling_strategy=placement[i]).remote(i, str(folder), library_config, match_config, query_config)
               for i, folder in enumerate(folders)]
     try:
         infos = _get(ray, [actor.info.remote() for actor in actors])
@@ -287,3 +288,15 @@ def ray_matcher(root: str | os.PathLike, match_config: MatchConfig = MatchConfig
     finally:
         for actor in actors:
             ray.kill(actor, no_restart=True)
+
+
+def _round_robin(ray, n: int) -> list:
+    """Shard i's actor on the i-th alive node, round robin (soft: a restarted actor may go
+    elsewhere when its node is gone). Ray's SPREAD is best effort and put every actor on one
+    node when they need no CPU to run."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = sorted(node["NodeID"] for node in ray.nodes() if node.get("Alive"))
+    if not nodes:
+        return ["SPREAD"] * n
+    return [NodeAffinitySchedulingStrategy(node_id=nodes[i % len(nodes)], soft=True) for i in range(n)]
