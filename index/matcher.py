@@ -18,10 +18,11 @@ from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
-from .verify import Reference, Verified, verify
+from .verify import Reference, Verified, closest_in_window, verify
 
 log = logging.getLogger(__name__)
 
+FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
 
@@ -180,7 +181,22 @@ class Matcher:
         if len(ref.times) == 0:
             return None
         qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
-        return verify(h, fpr.times, qcodes, keys, ok & fpr.fine_rows, ref, self.fine_radius, self.fine_cdf, None)
+        # Events by the hash that proves them: frames of a still shot the search hash sees as
+        # one picture are different moments to the fine hash (people move, the shot does not).
+        fine_keys = group_keys(fpr.fine_codes, times=fpr.times)
+        rows = ok & fpr.fine_rows
+        v = verify(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf, None)
+        # In a still shot the search hash votes for every moment alike, so the voted offset can
+        # be seconds off: the fine hash finds the moment nearby (one of the offsets counted in
+        # the hypotheses already, LibraryShape.hypotheses).
+        d, t, _ = closest_in_window(fpr.times, qcodes, ref, h.speed, h.offset, tol=FINE_SCAN)
+        near = rows & (d <= self.fine_radius)
+        if near.sum() >= 2:
+            offset = float(np.median(t[near] - h.speed * fpr.times[near]))
+            if abs(offset - h.offset) > TOL:
+                moved = verify(replace(h, offset=offset), fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf, None)
+                v = moved if moved.p_value < v.p_value else v
+        return v
 
     def _video(self, video_id: int) -> Reference:
         """Every hash of one reference video."""
@@ -291,15 +307,19 @@ class Matcher:
         near_p = density(part.neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
         chance = v.p_value * n_hyp
+        support = None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             fine = self._verify_fine(h, fpr, keys, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
                 v, chance = fine, fine.p_value * n_hyp
+                # The line the fine hash proved: its search-hash hits are aligned copy too.
+                near64 = closest_in_window(fpr.times, qcodes, ref, v.speed, v.offset)[0]
+                support = ok & (near64 <= self.radius)
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             video = self.videos[h.video_id]
             return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
                                      "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}, chance=chance)
-        match = self._to_match(v, fpr, chance)
+        match = self._to_match(v, fpr, chance, support)
         if match is None or not self._enough(match):
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
@@ -351,8 +371,11 @@ class Matcher:
         span = match.query_span[1] - match.query_span[0]
         return span >= self.config.min_span and match.matched_frames >= self.config.min_frames
 
-    def _to_match(self, v: Verified, fpr: Fingerprint, chance: float) -> Match | None:
-        hit_t = fpr.times[v.hit]
+    def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
+        """`support`: more query rows on the same line (hits of the other hash) that count for
+        the span and the matched frames."""
+        covered = v.hit if support is None else v.hit | support
+        hit_t = fpr.times[covered]
         if len(hit_t) == 0:
             return None
         order = np.argsort(hit_t)
@@ -372,7 +395,7 @@ class Matcher:
             title=video.title, ref_path=video.path, video_id=video.id,
             score=-math.log10(max(v.p_value, 1e-300)), confidence=max(0.0, 1.0 - chance), chance=chance,
             query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
-            matched_frames=int(v.hit.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
+            matched_frames=int(covered.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
             ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
             metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits),
         )

@@ -114,8 +114,8 @@ def _distances(query_codes, rows: np.ndarray, ref: Reference, part) -> np.ndarra
     return d
 
 
-def closest_in_window(query_t, query_codes, ref: Reference, speed, offset):
-    """Per query row: distance to the closest usable reference hash within TOL of the predicted
+def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: float = TOL):
+    """Per query row: distance to the closest usable reference hash within `tol` of the predicted
     time (FAR when none), the time of that hash closest to the prediction, and how many
     reference rows the window holds."""
     n = len(query_t)
@@ -124,12 +124,12 @@ def closest_in_window(query_t, query_codes, ref: Reference, speed, offset):
     count = np.zeros(n, np.int64)
     pred = offset + speed * np.asarray(query_t)
     for rows in _chunks(n):
-        part = ref.rows_between(pred[rows].min() - TOL, pred[rows].max() + TOL)
+        part = ref.rows_between(pred[rows].min() - tol, pred[rows].max() + tol)
         if part.stop <= part.start:
             continue
         p = pred[rows, None]
         nearest = np.clip(p, ref.times[None, part], ref.ends[None, part])  # a held shot's closest moment
-        window = np.abs(nearest - p) <= TOL
+        window = np.abs(nearest - p) <= tol
         masked = np.where(window, _distances(query_codes, rows, ref, part), FAR)
         j = masked.argmin(axis=1)
         picked = np.arange(len(rows))
