@@ -163,8 +163,20 @@ CROP_FRACTION = 0.15
 VIEWS: tuple[tuple[float, float, float], ...] = ((0.0, 0.5, 0.5),) + tuple(
     (CROP_FRACTION, ox, oy) for oy in (0.0, 0.5, 1.0) for ox in (0.0, 0.5, 1.0)
 )
+# ... and crop-to-fill reframes (views 10-14): a film cut to a phone's 9:16 (centred or
+# following the action), to 1:1, or a 4:3 / portrait picture cut to 16:9, as (aspect w/h,
+# position along the cut side). Made only when the picture is at least REFRAME_MIN times
+# wider (or taller) than that aspect; otherwise the view is nearly the whole picture.
+REFRAMES: tuple[tuple[float, float], ...] = ((9 / 16, 0.5), (9 / 16, 0.2), (9 / 16, 0.8), (1.0, 0.5), (16 / 9, 0.5))
+REFRAME_MIN = 1.2
 
 
+def reference_views(shape: tuple[int, int]) -> list[int]:
+    """The views a reference stores of an active picture of this (h, w) shape."""
+    h, w = shape
+    aspect = w / max(h, 1)
+    cut = [len(VIEWS) + i for i, (a, _) in enumerate(REFRAMES) if max(aspect / a, a / aspect) >= REFRAME_MIN]
+    return list(range(len(VIEWS))) + cut
 
 
 def active_picture(grey: np.ndarray) -> tuple[np.ndarray, ActiveArea]:
@@ -176,8 +188,19 @@ def active_picture(grey: np.ndarray) -> tuple[np.ndarray, ActiveArea]:
 
 def view_image(active: np.ndarray, view: int, side: int = WORK_SIDE) -> np.ndarray:
     """View `view` of an active picture, resized to side x side."""
-    frac, ox, oy = VIEWS[view]
     h, w = active.shape
+    if view >= len(VIEWS):
+        aspect, pos = REFRAMES[view - len(VIEWS)]
+        if w / max(h, 1) > aspect:
+            cw = max(1, round(h * aspect))
+            x = round((w - cw) * pos)
+            active = active[:, x : x + cw]
+        else:
+            ch = max(1, round(w / aspect))
+            y = round((h - ch) * pos)
+            active = active[y : y + ch]
+        return cv2.resize(active, (side, side), interpolation=cv2.INTER_AREA)
+    frac, ox, oy = VIEWS[view]
     if frac:
         ch, cw = max(1, round(h * (1 - frac))), max(1, round(w * (1 - frac)))
         y, x = round((h - ch) * oy), round((w - cw) * ox)

@@ -10,7 +10,7 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import VIEWS, WORK_SIDE, crop_to, detect_active_area_window, detect_active_areas, shrink, view_image
+from .normalise import WORK_SIDE, crop_to, reference_views, detect_active_area_window, detect_active_areas, shrink, view_image
 from .types import INSET_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
@@ -88,9 +88,9 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         for (t, small), area in zip(pending, area_of):
             areas.append(area.area)
             active = crop_to(small, area)
-            n_views = len(VIEWS) if view_every and n_sampled % view_every == 0 else 1
+            all_views = view_every and n_sampled % view_every == 0
             n_sampled += 1
-            for view in range(n_views):
+            for view in reference_views(active.shape) if all_views else (0,):
                 times.append(t)
                 views.append(view)
                 images.append(view_image(active, view))

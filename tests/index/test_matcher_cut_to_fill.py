@@ -1,0 +1,39 @@
+"""Crop-to-fill reframes: a 16:9 film cut to a phone's 9:16 (centred or following the action)
+or to 1:1, with no fill around it. The whole picture keeps a third to a half of the width, too
+little for the 15 % crop views; references store views cut to those shapes
+(fingerprint/normalise.py REFRAMES)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fp.index.library import Library
+from fp.index.matcher import Matcher
+
+from ..conftest import write_video
+from .test_matcher_scenes import _frames
+
+
+def _cut(img: np.ndarray, aspect: float, pos: float, height: int = 640) -> np.ndarray:
+    h, w = img.shape[:2]
+    cw = round(h * aspect)
+    x = round((w - cw) * pos)
+    out = img[:, x: x + cw]
+    return cv2.resize(out, (round(height * aspect) // 2 * 2, height), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("name, start, aspect, pos", [
+    ("bbb_first60s.mp4", 20.0, 9 / 16, 0.5),
+    ("bbb_first60s.mp4", 40.0, 9 / 16, 0.23),  # following the action off centre (views at 0.2, 0.5, 0.8)
+    ("cockatoo.mp4", 0.0, 1.0, 0.5),
+])
+def test_a_copy_cut_to_fill_another_shape_matches(session_library, tmp_path, name, start, aspect, pos):
+    frames = [_cut(f, aspect, pos) for f in _frames(name, start, start + 8.0, fps=30)]
+    suspect = write_video(tmp_path / f"cut_{aspect:.2f}_{pos}.mp4", frames, fps=30)
+    with Library(session_library) as lib:
+        result = Matcher(lib).match_file(suspect)
+    assert result.verdict == "match", result.nearest
+    best = result.matches[0]
+    assert best.title == name.rsplit(".", 1)[0]
+    assert abs(best.ref_span[0] - start) < 1.0
