@@ -7,7 +7,8 @@ The best-supported rectangle of plausible size is the inset; a small one must be
 as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas side).
 When no such edges exist, a centred band of sharp picture between soft fill is the inset;
 a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
-without, is tried as well. At most two rectangles per window; each becomes a query view
+without, is tried as well. A split screen (one line straight across the frame, sharp moving
+picture on both sides) gives its two halves instead. At most two rectangles per window; each becomes a query view
 (suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
@@ -45,6 +46,11 @@ RIM = 3  # texels on either side of a side that tell sharp from soft
 RIM_CONTRAST = 2.0  # ... sharp inside means this many times the texture outside
 RIM_FLOOR = 0.1  # ... plus this (grey levels)
 RIM_SHARE = 0.5  # ... along at least this share of the side
+SPLIT_RUN = 0.95  # a split screen's dividing line runs straight across this share of the frame
+SPLIT_AT = (0.25, 0.75)  # ... and lies between these shares of the side
+SPLIT_SHARP = 0.15  # both sides sharp: the softer's texture at least this share of the sharper's (a cartoon
+#                    beside a table top: 0.27; a reframe's blurred fill under its picture: 0.06)
+SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
 
 
@@ -58,11 +64,53 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     stack = np.stack(frames)
     gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0)  # (h, w-2): edge between x and x+2
     gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0)  # (h-2, w)
+    split = _split(gx, gy, stack)
+    if split:
+        return split
     found = _centred(_edge_insets(gx, gy)) or _sharp_band(stack)
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
     return found[:2]
+
+
+def _split(gx: np.ndarray, gy: np.ndarray, stack: np.ndarray) -> list[ActiveArea]:
+    """The two halves of a split screen (a film above a game, two clips side by side): one
+    straight persistent line across the whole frame, between SPLIT_AT of the side, with sharp,
+    moving picture on both sides. Two such lines mirrored about the centre, or a soft side,
+    are a reframe's picture and fill (the rectangle search finds it); a still side is a
+    backdrop (a PiP over a test card), not a second video."""
+    ex = _lines(gx)  # (h, w-2): vertical edges
+    ey = _lines(gy.T).T  # (h-2, w): horizontal edges
+    h, w = stack.shape[1:]
+    for along, size, across in ((_longest_runs(ey.T) / w, h, "rows"), (_longest_runs(ex) / h, w, "cols")):
+        full = [p + 1 for p in np.nonzero(along >= SPLIT_RUN)[0]]
+        inner = [p for p in full if SPLIT_AT[0] * size <= p <= SPLIT_AT[1] * size]
+        if not inner:
+            continue
+        mirrored = [p for p in inner if any(abs(p + q - (size - 1)) <= max(2, CENTRED * size) and abs(p - q) > 4 for q in full)]
+        inner = [p for p in inner if p not in mirrored]
+        if not inner:
+            continue
+        cut = min(inner, key=lambda p: abs(p - size / 2))
+        sides = (stack[:, : cut - 1], stack[:, cut + 2:]) if across == "rows" else (stack[:, :, : cut - 1], stack[:, :, cut + 2:])
+        if not all(_moving_picture(side) for side in sides):
+            continue
+        texture = [float(np.median(np.abs(np.diff(side, axis=2)).mean(axis=(1, 2)))) for side in sides]
+        if min(texture) < SPLIT_SHARP * max(texture):
+            continue  # one side soft: a reframe's blurred fill, not a second picture
+        at = cut / size
+        if across == "rows":
+            return [ActiveArea(0.0, 0.0, 1.0, at), ActiveArea(0.0, at, 1.0, 1.0)]
+        return [ActiveArea(0.0, 0.0, at, 1.0), ActiveArea(at, 0.0, 1.0, 1.0)]
+    return []
+
+
+def _moving_picture(part: np.ndarray) -> bool:
+    """Textured (not bars, not flat fill) and changing over the window (not a still pattern)."""
+    if float(np.median([f.std() for f in part])) < FILL_STD:
+        return False
+    return float(np.median(np.abs(part - np.median(part, axis=0)))) >= SPLIT_MOTION
 
 
 def _overlap(a: ActiveArea, b: ActiveArea) -> float:

@@ -106,3 +106,30 @@ def test_ordinary_footage_has_no_inset(name):
     # (a table top, a studio, a bird before a sky) gets none.
     frames = real_frames(name, every=5, limit=50)
     assert detect_insets([shrink(f) for f in frames]) == []
+
+
+def split_screen(first, second, canvas=(270, 480), at=0.5, vertical=True):
+    """Two clips stacked (a film above a game, as on phone apps) or side by side, each scaled
+    to cover its part of the canvas."""
+    cw, ch = canvas
+    cut = round((ch if vertical else cw) * at)
+    sizes = ((cw, cut), (cw, ch - cut)) if vertical else ((cut, ch), (cw - cut, ch))
+    parts = []
+    for grey, (w, h) in zip((first, second), sizes):
+        cover = max(w / grey.shape[1], h / grey.shape[0])
+        big = cv2.resize(grey, (max(w, round(grey.shape[1] * cover)), max(h, round(grey.shape[0] * cover))), interpolation=cv2.INTER_AREA)
+        y, x = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+        parts.append(big[y: y + h, x: x + w])
+    return np.vstack(parts) if vertical else np.hstack(parts)
+
+
+@pytest.mark.parametrize("vertical, at, canvas", [(True, 0.5, (270, 480)), (True, 0.4, (270, 480)), (False, 0.5, (640, 360))])
+def test_split_screen_halves_are_found(vertical, at, canvas):
+    # The dividing line runs straight across the frame with picture on both sides; the
+    # rectangle search alone took one content edge for a side (film + game: 0.28-0.5).
+    film = real_frames("bbb_first60s.mp4", every=6, limit=30)
+    game = real_frames("frog.mp4", every=6, limit=30)
+    found = detect_insets([shrink(split_screen(a, b, canvas, at, vertical)) for a, b in zip(film, game)])
+    first, second = ((0, 0, 1, at), (0, at, 1, 1)) if vertical else ((0, 0, at, 1), (at, 0, 1, 1))
+    for truth in (first, second):
+        assert max((iou(truth, (a.left, a.top, a.right, a.bottom)) for a in found), default=0) >= 0.9, (truth, found)
