@@ -25,7 +25,7 @@ from typing import Callable, Collection, Mapping, Sequence
 
 from .negatives import SYNTH_FPS, HeldOut, NegativeDraw, draw_negatives, synthetic_frames
 from .titles import map_into_title, plan_titles, render_title, title_clip
-from .transforms import (EDIT_NAMES, EDIT_SPECS, Edit, EditContext, Footage, bitrate_of,
+from .transforms import (DEFAULT_EDITS, EDIT_NAMES, EDIT_SPECS, Edit, EditContext, Footage, bitrate_of,
                          build_pipeline, check_names, compatible, sample_edits, speed_of)
 from .truth import BenchmarkError, Title, Truth, TruthQuery, load_truth, save_truth
 # Video I/O lives in videoio; these names stay importable from here.
@@ -368,7 +368,7 @@ def plan_benchmark(clips: Sequence[ClipInfo], *, seed: int = 0,
                    negatives_total: int | None = None, short_copies_per_ref: int = 0
                    ) -> BenchmarkPlan:
     """Draw every random choice. See make_benchmark for the arguments."""
-    names = list(EDIT_NAMES if edits is None else edits)
+    names = list(DEFAULT_EDITS if edits is None else edits)
     check_names(names)
     if not 0 <= negatives_fraction < 1:
         raise BenchmarkError(f"negatives_fraction must be in [0, 1), got {negatives_fraction}")

@@ -380,6 +380,53 @@ def picture_in_picture(background: Stream, area: float, x_pos: float,
     return run
 
 
+def cut_to_fill(aspect: float, pos: float, max_height: int = 720) -> FrameFn:
+    """Crop-to-fill reframe: cut the picture to `aspect` (width / height) along its longer
+    side, at `pos` (0 = left or top, 1 = right or bottom) of the free length, no fill."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        if width / height > aspect:
+            cw = max(2, round(height * aspect))
+            x0 = round((width - cw) * pos)
+            out = frame[:, x0:x0 + cw]
+        else:
+            ch = max(2, round(width / aspect))
+            y0 = round((height - ch) * pos)
+            out = frame[y0:y0 + ch]
+        h = min(max_height, out.shape[0])
+        return resize_to(out, _even(h * out.shape[1] / out.shape[0]), _even(h))
+    return run
+
+
+def split_screen(other: Stream, place: str, at: float, fit: str, max_height: int = 720) -> StreamFn:
+    """Split screen: the copy in one part of a phone (9:16, `place` top or bottom) or wide
+    (16:9, left or right) canvas, unrelated footage that keeps playing in the other; the
+    line between them at `at` of the side. `fit`: "cover" (cut to fill its part) or "fit"
+    (whole picture, black bars)."""
+    vertical = place in ("top", "bottom")
+
+    def run(stream: Stream) -> Stream:
+        back = _Follower(other)
+        for t, frame in stream:
+            canvas_h = _even(min(max_height, 1280 if vertical else 720))
+            canvas_w = _even(canvas_h * (9 / 16 if vertical else 16 / 9))
+            cut = _even((canvas_h if vertical else canvas_w) * at)
+            sizes = ((canvas_w, cut), (canvas_w, canvas_h - cut)) if vertical else ((cut, canvas_h), (canvas_w - cut, canvas_h))
+            mine, theirs = (sizes[0], sizes[1]) if place in ("top", "left") else (sizes[1], sizes[0])
+            if fit == "cover":
+                part = cover(frame, *mine)
+            else:
+                scale = min(mine[0] / frame.shape[1], mine[1] / frame.shape[0])
+                inner = resize_to(frame, max(2, round(frame.shape[1] * scale)), max(2, round(frame.shape[0] * scale)))
+                part = np.zeros((mine[1], mine[0], 3), np.uint8)
+                y0, x0 = (mine[1] - inner.shape[0]) // 2, (mine[0] - inner.shape[1]) // 2
+                part[y0:y0 + inner.shape[0], x0:x0 + inner.shape[1]] = inner
+            other_part = cover(back.at(t), *theirs)
+            pair = (part, other_part) if place in ("top", "left") else (other_part, part)
+            yield t, np.ascontiguousarray(np.vstack(pair) if vertical else np.hstack(pair))
+    return run
+
+
 def splice(prefix: Stream, prefix_s: float, suffix: Stream, suffix_s: float,
            main_s: float) -> StreamFn:
     """Unrelated footage before (prefix_s) and after (suffix_s) the copy, which
@@ -422,6 +469,8 @@ REFRAME_BLUR = (3.0, 45.0)  # was 15-30 (canvas pixels)
 REFRAME_DARKEN = (0.0, 0.7)  # was 0
 TINY_SHORT_SIDE = (120, 240)  # new: a tiny re-upload after a reframe
 PIP_AREA = (0.2, 0.6)  # was 1/3-1/2
+CUT_ASPECTS = (9 / 16, 9 / 16, 4 / 5, 1.0, 16 / 9)  # phone, phone, feed, square, wide (portrait sources)
+SPLIT_AT = (0.4, 0.6)
 LOGO_WIDTH = (0.06, 0.35)  # was 0.10-0.20
 LOGO_OPACITY = (0.3, 1.0)  # was 0.6-1.0
 CAPTION_SIZE = (0.03, 0.12)  # was 0.04-0.07
@@ -533,6 +582,15 @@ def _build_pip(p: Mapping, ctx: EditContext) -> StreamFn:
                               p["x_pos"], p["y_pos"])
 
 
+def _build_split(p: Mapping, ctx: EditContext) -> StreamFn:
+    other = p["other"]
+    return split_screen(_open(ctx, other["path"], other["start"]), p["place"], p["at"], p["fit"])
+
+
+def _sample_cut(rng: random.Random, ctx: EditContext) -> dict:
+    return {"aspect": rng.choice(CUT_ASPECTS), "pos": _r(rng.random())}
+
+
 def _build_splice(p: Mapping, ctx: EditContext) -> StreamFn:
     return splice(_open(ctx, p["prefix"]["path"], p["prefix"]["start"]), p["prefix_s"],
                   _open(ctx, p["suffix"]["path"], p["suffix"]["start"]), p["suffix_s"],
@@ -614,16 +672,26 @@ def _specs() -> list[EditSpec]:
         EditSpec("fps", _sample_fps, lambda p, ctx: None),
         EditSpec("low_bitrate", lambda rng, ctx: {"kbps_360p": rng.choice(KBPS_360P)},
                  lambda p, ctx: None),
+        # Added after the widened benchmark was drawn: made only when named (LATER_EDITS).
+        EditSpec("cut_to_fill", _sample_cut, lambda p, ctx: cut_to_fill(p["aspect"], p["pos"])),
+        EditSpec("split_screen", lambda rng, ctx: {"place": rng.choice(["top", "bottom", "left", "right"]),
+                                                   "at": _uniform(rng, SPLIT_AT), "fit": rng.choice(["cover", "fit"]),
+                                                   "other": _pick_footage(rng, ctx, 30.0)},
+                 _build_split, stream=True, needs_footage=True),
     ]
 
 
 EDIT_SPECS: dict[str, EditSpec] = {spec.name: spec for spec in _specs()}
 EDIT_NAMES: tuple[str, ...] = tuple(EDIT_SPECS)
+# Edits added after the default and widened benchmarks were drawn: generated only when named
+# (`fp bench --edits cut_to_fill,split_screen`), so those benchmarks stay byte-identical.
+LATER_EDITS: frozenset[str] = frozenset({"cut_to_fill", "split_screen"})
+DEFAULT_EDITS: tuple[str, ...] = tuple(n for n in EDIT_NAMES if n not in LATER_EDITS)
 # Edits that make no sense together in one query (two output sizes, two canvases, two
 # speed changes or two bitrates).
 EXCLUSIVE: tuple[frozenset[str], ...] = (
     frozenset({"scale_360p", "scale_240p", "reframe_tiny"}),
-    frozenset({"reframe_9x16", "reframe_16x9", "reframe_tiny"}),
+    frozenset({"reframe_9x16", "reframe_16x9", "reframe_tiny", "cut_to_fill", "split_screen"}),
     frozenset({"speed", "speed_degraded"}),
     frozenset({"low_bitrate", "speed_degraded"}),
 )

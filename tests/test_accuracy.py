@@ -15,7 +15,7 @@ import pytest
 
 from fp.benchmarks.generate import make_benchmark
 from fp.benchmarks.harness import run_benchmark
-from fp.benchmarks.transforms import EDIT_NAMES
+from fp.benchmarks.transforms import DEFAULT_EDITS
 
 from .conftest import clip
 
@@ -51,7 +51,7 @@ REFRAMES = ("reframe_9x16", "reframe_16x9", "reframe_tiny")
 def test_every_edit_is_caught(results):
     _, res = results
     by_edit = res["fp"]["recall_by_edit"]
-    assert set(by_edit) >= set(EDIT_NAMES)
+    assert set(by_edit) >= set(DEFAULT_EDITS)
     missed = {e: f"{v['found']}/{v['n']}" for e, v in by_edit.items() if v["found"] < v["n"]}
     assert res["fp"]["recall"] >= 0.93, missed
     assert all(v["found"] >= v["n"] - 1 for e, v in by_edit.items() if e not in REFRAMES), missed

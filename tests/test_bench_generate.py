@@ -433,3 +433,49 @@ def test_footage_shorter_than_the_shortest_excerpt_is_never_a_reference():
         refs, negs, _ = split_clips(clips, random.Random(seed), 0.25, None, {}, min_ref_seconds=5.0)
         assert {"c0.mp4", "c1.mp4"} <= {c.path for c in negs}
         assert all(c.duration >= 5.0 for c in refs) and len(refs) >= 3
+
+
+def _real_stream(name="bbb_first60s.mp4", n=5):
+    import av
+
+    from .conftest import clip
+    out = []
+    with av.open(str(clip(name))) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i % 10 == 0:
+                out.append((f.time, f.to_ndarray(format="bgr24")))
+            if len(out) >= n:
+                break
+    return out
+
+
+@pytest.mark.parametrize("aspect, pos", [(9 / 16, 0.0), (9 / 16, 1.0), (1.0, 0.5)])
+def test_cut_to_fill_keeps_that_shape_of_the_picture(aspect, pos):
+    _, frame = _real_stream(n=1)[0]
+    out = tf.cut_to_fill(aspect, pos)(frame)
+    assert abs(out.shape[1] / out.shape[0] - aspect) < 0.02
+    h, w = frame.shape[:2]
+    cw = round(h * aspect)
+    x0 = round((w - cw) * pos)
+    expected = tf.resize_to(frame[:, x0:x0 + cw], out.shape[1], out.shape[0])
+    assert _mae(out, expected) < 3
+
+
+@pytest.mark.parametrize("place, fit", [("top", "cover"), ("right", "fit")])
+def test_split_screen_puts_the_copy_in_its_part(place, fit):
+    copy, other = _real_stream(), _real_stream("cockatoo.mp4")
+    frames = list(tf.split_screen(iter(other), place, 0.5, fit)(iter(copy)))
+    assert len(frames) == len(copy)
+    (_, out), (_, frame) = frames[-1], copy[-1]
+    h, w = out.shape[:2]
+    assert (h > w) == (place in ("top", "bottom"))
+    part = out[: h // 2] if place == "top" else out[:, w // 2:]
+    ph, pw = part.shape[:2]
+    if fit == "cover":
+        expected = tf.cover(frame, pw, ph)
+    else:
+        scale = min(pw / frame.shape[1], ph / frame.shape[0])
+        iw, ih = round(frame.shape[1] * scale), round(frame.shape[0] * scale)
+        y0, x0 = (ph - ih) // 2, (pw - iw) // 2
+        part, expected = part[y0 + 2: y0 + ih - 2, x0 + 2: x0 + iw - 2], tf.resize_to(frame, iw, ih)[2:-2, 2:-2]
+    assert _mae(part, expected) < 4
