@@ -46,10 +46,10 @@ RIM = 3  # texels on either side of a side that tell sharp from soft
 RIM_CONTRAST = 2.0  # ... sharp inside means this many times the texture outside
 RIM_FLOOR = 0.1  # ... plus this (grey levels)
 RIM_SHARE = 0.5  # ... along at least this share of the side
-SPLIT_RUN = 0.95  # a split screen's dividing line runs straight across this share of the frame
+SPLIT_RUN = 0.85  # a split screen's dividing line runs straight across this share of the frame
 SPLIT_AT = (0.25, 0.75)  # ... and lies between these shares of the side
-SPLIT_SHARP = 0.15  # both sides sharp: the softer's texture at least this share of the sharper's (a cartoon
-#                    beside a table top: 0.27; a reframe's blurred fill under its picture: 0.06)
+SPLIT_SHARP = 0.15  # a side softer than this share of the other's texture may be a reframe's fill
+#                    (a reframe's blurred fill under its picture: 0.06; a cartoon beside a table top: 0.27)
 SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
 
@@ -96,14 +96,28 @@ def _split(gx: np.ndarray, gy: np.ndarray, stack: np.ndarray) -> list[ActiveArea
         sides = (stack[:, : cut - 1], stack[:, cut + 2:]) if across == "rows" else (stack[:, :, : cut - 1], stack[:, :, cut + 2:])
         if not all(_moving_picture(side) for side in sides):
             continue
-        texture = [float(np.median(np.abs(np.diff(side, axis=2)).mean(axis=(1, 2)))) for side in sides]
+        texture = [_texture(side) for side in sides]
         if min(texture) < SPLIT_SHARP * max(texture):
-            continue  # one side soft: a reframe's blurred fill, not a second picture
+            # One side soft: smooth footage, or a reframe's blurred fill, which lies at both
+            # ends of the frame (a band as thick at the other end is soft too).
+            soft = int(np.argmin(texture))
+            thick = size - cut if soft == 1 else cut
+            band = stack[:, :thick] if across == "rows" else stack[:, :, :thick]
+            if soft == 0:
+                band = stack[:, size - thick:] if across == "rows" else stack[:, :, size - thick:]
+            if _texture(band) < SPLIT_SHARP * max(texture):
+                continue
         at = cut / size
         if across == "rows":
             return [ActiveArea(0.0, 0.0, 1.0, at), ActiveArea(0.0, at, 1.0, 1.0)]
         return [ActiveArea(0.0, 0.0, at, 1.0), ActiveArea(at, 0.0, 1.0, 1.0)]
     return []
+
+
+def _texture(part: np.ndarray) -> float:
+    """Median over frames of the mean step between neighbouring pixels (sharp picture: 1-10,
+    heavily blurred fill: 0.1-0.3)."""
+    return float(np.median(np.abs(np.diff(part, axis=2)).mean(axis=(1, 2))))
 
 
 def _moving_picture(part: np.ndarray) -> bool:

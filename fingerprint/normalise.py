@@ -163,11 +163,12 @@ CROP_FRACTION = 0.15
 VIEWS: tuple[tuple[float, float, float], ...] = ((0.0, 0.5, 0.5),) + tuple(
     (CROP_FRACTION, ox, oy) for oy in (0.0, 0.5, 1.0) for ox in (0.0, 0.5, 1.0)
 )
-# ... and crop-to-fill reframes (views 10-14): a film cut to a phone's 9:16 (centred or
-# following the action), to 1:1, or a 4:3 / portrait picture cut to 16:9, as (aspect w/h,
-# position along the cut side). Made only when the picture is at least REFRAME_MIN times
-# wider (or taller) than that aspect; otherwise the view is nearly the whole picture.
-REFRAMES: tuple[tuple[float, float], ...] = ((9 / 16, 0.5), (9 / 16, 0.2), (9 / 16, 0.8), (1.0, 0.5), (16 / 9, 0.5))
+# ... and crop-to-fill reframes (views 10-19): a picture cut to the feeds' shapes, 9:16
+# (phone), 4:5 (feed) and 1:1 (square), each centred or following the action to either side,
+# or a 4:3 / portrait picture cut to 16:9; as (aspect w/h, position along the cut side). Made
+# only when the picture is at least REFRAME_MIN times wider (or taller) than that aspect;
+# otherwise the view is nearly the whole picture.
+REFRAMES: tuple[tuple[float, float], ...] = tuple((a, pos) for a in (9 / 16, 4 / 5, 1.0) for pos in (0.5, 0.2, 0.8)) + ((16 / 9, 0.5),)
 REFRAME_MIN = 1.2
 
 
