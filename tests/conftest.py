@@ -58,6 +58,20 @@ def textured_frames(n: int, w: int = 160, h: int = 120, seed: int = 0):
         yield np.ascontiguousarray(base[y : y + h, x : x + w])
 
 
+def best_match(library_path: Path, suspect: Path, title: str):
+    """Match `suspect` against the library at `library_path`; assert it is a match with `title`
+    first, and return that best match."""
+    from fp.index.library import Library
+    from fp.index.matcher import Matcher
+
+    with Library(library_path) as lib:
+        result = Matcher(lib).match_file(suspect)
+    assert result.verdict == "match", result.nearest
+    best = result.matches[0]
+    assert best.title == title, [(m.title, m.chance) for m in result.matches]
+    return best
+
+
 @pytest.fixture(scope="session")
 def clips_dir() -> Path:
     return CLIPS

@@ -8,10 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fp.index.library import Library
-from fp.index.matcher import Matcher
-
-from ..conftest import write_video
+from ..conftest import best_match, write_video
 from .test_matcher_scenes import _frames
 
 
@@ -31,10 +28,6 @@ def _cut(img: np.ndarray, aspect: float, pos: float, height: int = 640) -> np.nd
 def test_a_copy_cut_to_fill_another_shape_matches(session_library, tmp_path, name, start, aspect, pos):
     frames = [_cut(f, aspect, pos) for f in _frames(name, start, start + 8.0, fps=30)]
     suspect = write_video(tmp_path / f"cut_{aspect:.2f}_{pos}.mp4", frames, fps=30)
-    with Library(session_library) as lib:
-        result = Matcher(lib).match_file(suspect)
-    assert result.verdict == "match", result.nearest
-    best = result.matches[0]
-    assert best.title == name.rsplit(".", 1)[0]
+    best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 8.0)
     assert hi - lo >= 4.0, best.ref_span  # lands on the part it was cut from

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fp.index.library import Library
-from fp.index.matcher import Matcher
-
-from ..conftest import write_video
+from ..conftest import best_match, write_video
 from .test_matcher_scenes import _cover, _frames
 
 
@@ -43,9 +40,5 @@ def test_a_split_screen_copy_matches(session_library, tmp_path, copy, start, pla
         pair = (a, b) if place in ("top", "left") else (b, a)
         frames.append(np.vstack(pair) if vertical else np.hstack(pair))
     suspect = write_video(tmp_path / f"split_{place}_{fit}.mp4", frames, fps=30)
-    with Library(session_library) as lib:
-        result = Matcher(lib).match_file(suspect)
-    assert result.verdict == "match", result.nearest
-    best = result.matches[0]
-    assert best.title == copy.rsplit(".", 1)[0]
+    best = best_match(session_library, suspect, copy.rsplit(".", 1)[0])
     assert abs(best.ref_span[0] - start) < 1.0

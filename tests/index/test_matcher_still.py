@@ -17,7 +17,7 @@ from fp.index.chance import group_keys
 from fp.index.library import Library
 from fp.index.matcher import Matcher
 
-from ..conftest import clip, write_video
+from ..conftest import best_match, clip, write_video
 from .test_matcher_scenes import _frames
 
 STILL = "friday.mp4"
@@ -30,11 +30,7 @@ def _darker(img: np.ndarray) -> np.ndarray:  # a heavy re-grade
 @pytest.mark.parametrize("start,length", [(2.8, 2.4), (1.0, 4.0), (3.5, 2.4)])
 def test_a_short_copy_of_a_still_shot_matches(session_library, tmp_path, start, length):
     suspect = write_video(tmp_path / f"still_{start:g}.mp4", _frames(STILL, start, start + length, fps=30, edit=_darker), fps=30)
-    with Library(session_library) as lib:
-        result = Matcher(lib).match_file(suspect)
-    assert result.verdict == "match", result.nearest
-    best = result.matches[0]
-    assert best.title == "friday"
+    best = best_match(session_library, suspect, "friday")
     assert best.hash_bits == 256  # the search hash alone cannot prove a still shot
     assert abs(best.ref_span[0] - start) < 0.6
     assert best.query_span[1] - best.query_span[0] >= 0.75 * length
