@@ -172,7 +172,7 @@ class Matcher:
         """One reference's whole-picture rows with their fine hashes."""
         return self._cached("fine", video_id)
 
-    def _verify_fine(self, h, fpr: Fingerprint, keys: np.ndarray, ok: np.ndarray) -> Verified | None:
+    def _verify_fine(self, h, fpr: Fingerprint, ok: np.ndarray) -> Verified | None:
         """The same hypothesis checked with the larger hash, which tells apart moments of one
         static shot that the search hash sees as alike (a 5 s talking-heads reference)."""
         if not self.fine_nbits or fpr.fine_codes is None or fpr.fine_codes.shape[1] * 8 != self.fine_nbits:
@@ -309,7 +309,7 @@ class Matcher:
         chance = v.p_value * n_hyp
         support = None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
-            fine = self._verify_fine(h, fpr, keys, ok)
+            fine = self._verify_fine(h, fpr, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
                 v, chance = fine, fine.p_value * n_hyp
                 # The line the fine hash proved: its search-hash hits are aligned copy too.

@@ -71,7 +71,7 @@ def test_fine_checks_count_events_of_the_fine_hash(session_library):
     with Library(session_library) as lib:
         matcher = Matcher(lib)
         h, usable = _line(matcher, whole)
-        v = matcher._verify_fine(h, whole, group_keys(whole.codes, times=whole.times), usable)
+        v = matcher._verify_fine(h, whole, usable)
     fine_events = len(np.unique(group_keys(whole.fine_codes, times=whole.times)))
     search_events = len(np.unique(group_keys(whole.codes, times=whole.times)))
     assert search_events < fine_events  # the still shot is fewer events to the search hash
