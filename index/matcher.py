@@ -37,9 +37,15 @@ class MatchConfig:
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
     min_quality: int = 8
     verify_top: int = 8
+    fine_radius: int | None = None  # max distance of a fine-hash (256-bit) hit (default: 12 per 64 bits,
+    #  48: other shots of one film reached 50 and were matched at chance 1e-4, a fresh draw of the
+    #  widened benchmark; copies of still shots hit at 12-36)
 
     def radius_for(self, nbits: int) -> int:
         return self.radius if self.radius is not None else round(14 * nbits / 64)
+
+    def fine_radius_for(self, nbits: int) -> int:
+        return self.fine_radius if self.fine_radius is not None else round(12 * nbits / 64)
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Matcher:
         self._rows: dict[tuple[str, int], Reference] = {}  # per (hash, video)
         fine = self.query_config.fine_hasher
         self.fine_nbits = get_hasher(fine).nbits if fine and library.has_fine else 0
-        self.fine_radius = self.config.radius_for(self.fine_nbits) if self.fine_nbits else 0
+        self.fine_radius = self.config.fine_radius_for(self.fine_nbits) if self.fine_nbits else 0
 
     @property
     def cdf(self) -> np.ndarray:
