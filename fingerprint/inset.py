@@ -13,6 +13,8 @@ picture on both sides) gives its two halves instead. At most two rectangles per 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -64,54 +66,70 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     stack = np.stack(frames)
     gx = np.median(np.abs(stack[:, :, 2:] - stack[:, :, :-2]), axis=0)  # (h, w-2): edge between x and x+2
     gy = np.median(np.abs(stack[:, 2:, :] - stack[:, :-2, :]), axis=0)  # (h-2, w)
-    split = _split(gx, gy, stack)
+    lines = _Lines.of(gx, gy)
+    split = _split(lines, stack)
     if split:
         return split
-    found = _centred(_edge_insets(gx, gy)) or _sharp_band(stack)
+    found = _centred(_edge_insets(lines)) or _sharp_band(stack)
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
     return found[:2]
 
 
-def _split(gx: np.ndarray, gy: np.ndarray, stack: np.ndarray) -> list[ActiveArea]:
+@dataclass(frozen=True, eq=False)
+class _Lines:
+    """A window's persistent edges (made once; the split and rectangle searches both read them):
+    ex (h, w-2) vertical edges, ey (h-2, w) horizontal ones, and per row / column the longest
+    straight run of edge as a share of the frame."""
+
+    ex: np.ndarray
+    ey: np.ndarray
+    row_runs: np.ndarray
+    col_runs: np.ndarray
+
+    @classmethod
+    def of(cls, gx: np.ndarray, gy: np.ndarray) -> "_Lines":
+        ex, ey = _lines(gx), _lines(gy.T).T
+        h, w = ex.shape[0], ey.shape[1]
+        return cls(ex, ey, _longest_runs(ey.T) / w, _longest_runs(ex) / h)
+
+
+def _split(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
     """The two halves of a split screen (a film above a game, two clips side by side): one
     straight persistent line across the whole frame, between SPLIT_AT of the side, with sharp,
     moving picture on both sides. Two such lines mirrored about the centre, or a soft side,
     are a reframe's picture and fill (the rectangle search finds it); a still side is a
     backdrop (a PiP over a test card), not a second video."""
-    ex = _lines(gx)  # (h, w-2): vertical edges
-    ey = _lines(gy.T).T  # (h-2, w): horizontal edges
     h, w = stack.shape[1:]
-    for along, size, across in ((_longest_runs(ey.T) / w, h, "rows"), (_longest_runs(ex) / h, w, "cols")):
-        full = [p + 1 for p in np.nonzero(along >= SPLIT_RUN)[0]]
+    for runs, size, axis in ((lines.row_runs, h, 1), (lines.col_runs, w, 2)):
+        full = [p + 1 for p in np.nonzero(runs >= SPLIT_RUN)[0]]
         inner = [p for p in full if SPLIT_AT[0] * size <= p <= SPLIT_AT[1] * size]
-        if not inner:
-            continue
-        mirrored = [p for p in inner if any(abs(p + q - (size - 1)) <= max(2, CENTRED * size) and abs(p - q) > 4 for q in full)]
-        inner = [p for p in inner if p not in mirrored]
+        inner = [p for p in inner if not any(abs(p + q - (size - 1)) <= max(2, CENTRED * size) and abs(p - q) > 4 for q in full)]
         if not inner:
             continue
         cut = min(inner, key=lambda p: abs(p - size / 2))
-        sides = (stack[:, : cut - 1], stack[:, cut + 2:]) if across == "rows" else (stack[:, :, : cut - 1], stack[:, :, cut + 2:])
+        sides = (_slab(stack, axis, 0, cut - 1), _slab(stack, axis, cut + 2, size))
         if not all(_moving_picture(side) for side in sides):
             continue
         texture = [_texture(side) for side in sides]
         if min(texture) < SPLIT_SHARP * max(texture):
             # One side soft: smooth footage, or a reframe's blurred fill, which lies at both
             # ends of the frame (a band as thick at the other end is soft too).
-            soft = int(np.argmin(texture))
-            thick = size - cut if soft == 1 else cut
-            band = stack[:, :thick] if across == "rows" else stack[:, :, :thick]
-            if soft == 0:
-                band = stack[:, size - thick:] if across == "rows" else stack[:, :, size - thick:]
-            if _texture(band) < SPLIT_SHARP * max(texture):
+            thick = cut if texture[0] < texture[1] else size - cut
+            other_end = _slab(stack, axis, size - thick, size) if texture[0] < texture[1] else _slab(stack, axis, 0, thick)
+            if _texture(other_end) < SPLIT_SHARP * max(texture):
                 continue
         at = cut / size
-        if across == "rows":
+        if axis == 1:
             return [ActiveArea(0.0, 0.0, 1.0, at), ActiveArea(0.0, at, 1.0, 1.0)]
         return [ActiveArea(0.0, 0.0, at, 1.0), ActiveArea(at, 0.0, 1.0, 1.0)]
     return []
+
+
+def _slab(stack: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
+    """Rows (axis 1) or columns (axis 2) lo:hi of every frame of a stack."""
+    return stack[:, lo:hi] if axis == 1 else stack[:, :, lo:hi]
 
 
 def _texture(part: np.ndarray) -> float:
@@ -267,13 +285,12 @@ def _candidates(support: np.ndarray, size: int) -> list[int]:
     return sorted(set(lines + [size - 1 - p for p in lines] + [0, size - 1]))
 
 
-def _edge_insets(gx: np.ndarray, gy: np.ndarray) -> list[ActiveArea]:
+def _edge_insets(lines: _Lines) -> list[ActiveArea]:
     """The best-supported rectangles of persistent edge: anywhere when large, centred when small."""
-    ex = _lines(gx)  # (h, w-2): vertical edge between x and x+2
-    ey = _lines(gy.T).T  # (h-2, w)
+    ex, ey = lines.ex, lines.ey  # (h, w-2): vertical edge between x and x+2; (h-2, w)
     h, w = ex.shape[0], ey.shape[1]
-    cols = _candidates(_longest_runs(ex) / h, w)
-    rows = _candidates(_longest_runs(ey.T) / w, h)
+    cols = _candidates(lines.col_runs, w)
+    rows = _candidates(lines.row_runs, h)
     # Prefix sums give the edge share along any side in O(1); all rectangles are scored at once.
     vx = np.concatenate([np.zeros((1, w)), np.cumsum(np.pad(ex, ((0, 0), (1, 1))), axis=0)])  # (h+1, w)
     hy = np.concatenate([np.zeros((h, 1)), np.cumsum(np.pad(ey, ((1, 1), (0, 0))), axis=1)], axis=1)  # (h, w+1)

@@ -6,6 +6,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
@@ -128,6 +129,13 @@ class QueryPart:
     neighbours: dict
     n_hyp: float
 
+    @cached_property
+    def fine_keys(self) -> np.ndarray:
+        """Events by the fine hash (made once, when a hypothesis first needs the fine check):
+        frames of a still shot the search hash sees as one picture are different moments to
+        the fine hash (people move, the shot does not)."""
+        return group_keys(self.fpr.fine_codes, times=self.fpr.times)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -178,18 +186,18 @@ class Matcher:
         """One reference's whole-picture rows with their fine hashes."""
         return self._cached("fine", video_id)
 
-    def _verify_fine(self, h, fpr: Fingerprint, ok: np.ndarray) -> Verified | None:
+    def _verify_fine(self, h, part: QueryPart, ok: np.ndarray) -> Verified | None:
         """The same hypothesis checked with the larger hash, which tells apart moments of one
-        static shot that the search hash sees as alike (a 5 s talking-heads reference)."""
+        static shot that the search hash sees as alike (a 5 s talking-heads reference); its
+        events are the fine hash's own (`QueryPart.fine_keys`)."""
+        fpr = part.fpr
         if not self.fine_nbits or fpr.fine_codes is None or fpr.fine_codes.shape[1] * 8 != self.fine_nbits:
             return None
         ref = self._fine(h.video_id)
         if len(ref.times) == 0:
             return None
         qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
-        # Events by the hash that proves them: frames of a still shot the search hash sees as
-        # one picture are different moments to the fine hash (people move, the shot does not).
-        fine_keys = group_keys(fpr.fine_codes, times=fpr.times)
+        fine_keys = part.fine_keys
         rows = ok & fpr.fine_rows
         v = verify(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf, None)
         # In a still shot the search hash votes for every moment alike, so the voted offset can
@@ -315,7 +323,7 @@ class Matcher:
         chance = v.p_value * n_hyp
         support = None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
-            fine = self._verify_fine(h, fpr, ok)
+            fine = self._verify_fine(h, part, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
                 v, chance = fine, fine.p_value * n_hyp
                 # The line the fine hash proved: its search-hash hits are aligned copy too.

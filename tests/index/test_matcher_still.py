@@ -15,7 +15,7 @@ import pytest
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
 from fp.index.chance import group_keys
 from fp.index.library import Library
-from fp.index.matcher import Matcher
+from fp.index.matcher import Matcher, QueryPart
 
 from ..conftest import best_match, clip, write_video
 from .test_matcher_scenes import _frames
@@ -71,7 +71,8 @@ def test_fine_checks_count_events_of_the_fine_hash(session_library):
     with Library(session_library) as lib:
         matcher = Matcher(lib)
         h, usable = _line(matcher, whole)
-        v = matcher._verify_fine(h, whole, usable)
+        part = QueryPart(whole, group_keys(whole.codes, times=whole.times), usable, {}, 1.0)
+        v = matcher._verify_fine(h, part, usable)
     fine_events = len(np.unique(group_keys(whole.fine_codes, times=whole.times)))
     search_events = len(np.unique(group_keys(whole.codes, times=whole.times)))
     assert search_events < fine_events  # the still shot is fewer events to the search hash
