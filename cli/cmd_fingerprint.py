@@ -17,7 +17,8 @@ from .output import Progress, emit_json, json_option
 @click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frames sampled per second (default 5).")
 @click.option("--hasher", type=click.Choice(sorted(HASHERS)), default="phash64", show_default=True)
 @click.option("--reference", is_flag=True, help="Also hash the crop views a library stores.")
-@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset (as matching does; always on with --json).")
+@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset and the picture turned back a few "
+              "degrees (as matching does; always on with --json).")
 @click.option("--keyframes", is_flag=True, help="Decode keyframes only (fast triage).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Decoder threads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -26,10 +27,12 @@ def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, 
     """Print the timed perceptual hashes of FILE (one line per hash: time, hash, quality).
 
     --json writes the fingerprint format (fingerprint/serialize.py) that `fp match --hashes FILE`
-    matches without decoding: hashed as matching hashes a suspect (mirror, inset and fine hashes).
+    matches without decoding: hashed as matching hashes a suspect (mirror, inset, turned and fine
+    hashes).
     """
     inset = inset or (as_json and not reference)
-    config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads, inset_view=inset)
+    config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads, inset_view=inset,
+                     turned_views=inset)
     if fps:
         config = replace(config, fps=fps)
     bar = Progress(1.0, file, quiet=quiet or as_json)

@@ -209,6 +209,22 @@ def view_image(active: np.ndarray, view: int, side: int = WORK_SIDE) -> np.ndarr
     return cv2.resize(active, (side, side), interpolation=cv2.INTER_AREA)
 
 
+# Suspect-side turned views: the picture turned back by these angles (degrees). A copy tilted
+# by 2-10 degrees comes within 2 degrees of one of them, where its hash lies a few bits from a
+# stored view again (bbb tilted 6 degrees and zoomed to hide the corners: 11 bits from the
+# nearest stored view, 5 turned back; tests/fingerprint/test_turned.py).
+TURNS: tuple[float, ...] = (-8.0, -4.0, 4.0, 8.0)
+
+
+def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> np.ndarray:
+    """The active picture turned by `degrees` about its centre, side x side. Not zoomed: a tilted
+    copy was usually zoomed already to hide its corners, and a second zoom cuts past the
+    stored 15 % crops; the corners it uncovers are filled with the picture's mirror image."""
+    h, w = active.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return view_image(cv2.warpAffine(active, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), 0, side)
+
+
 def normalise(grey: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, ActiveArea]:
     """Crop to the active picture and resize to side x side. Returns the image and the area."""
     active, area = active_picture(grey)

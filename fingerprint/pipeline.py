@@ -10,8 +10,9 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import WORK_SIDE, crop_to, reference_views, detect_active_area_window, detect_active_areas, shrink, view_image
-from .types import INSET_VIEW, Fingerprint, whole_picture
+from .normalise import (TURNS, WORK_SIDE, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
+                        turned_image, view_image)
+from .types import INSET_VIEW, TURNED_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps; a shot may have its own)
@@ -24,6 +25,7 @@ class FingerprintConfig:
     fps: float = 5.0  # frames sampled per second of video
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
     inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
+    turned_views: bool = False  # also hash the picture turned back by normalise.TURNS (suspect side)
     hasher: str = "phash64"
     fine_hasher: str | None = "phash256"  # verification hash of whole pictures (None: none)
     threads: int = 1  # decoder threads
@@ -39,7 +41,8 @@ class FingerprintConfig:
 
 
 REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
-QUERY = FingerprintConfig(fps=5.0, inset_view=True)
+QUERY = FingerprintConfig(fps=5.0, inset_view=True, turned_views=True)
+TURN_EVERY = 2  # sampled frames per turned set (2.5 fps: a tilted copy is a few seconds long)
 
 
 def _inset_rows(pending: list[tuple[float, np.ndarray]], times: list[float], views: list[int]) -> list[np.ndarray]:
@@ -94,6 +97,11 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
                 times.append(t)
                 views.append(view)
                 images.append(view_image(active, view))
+            if config.turned_views and (n_sampled - 1) % TURN_EVERY == 0:
+                for i, degrees in enumerate(TURNS):
+                    times.append(t)
+                    views.append(TURNED_VIEW + i)
+                    images.append(turned_image(active, degrees))
         if config.inset_view:
             images += _inset_rows(pending, times, views)
         batch = hasher.hash_batch(images)

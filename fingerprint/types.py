@@ -6,10 +6,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows (100, 101, ...)
+TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90, 91, ...):
+#                  never searched, only verified against the hypotheses other views found
+
+
+def turned(views: np.ndarray) -> np.ndarray:
+    """Rows of the suspect's picture turned back by a few degrees (TURNED_VIEW + i)."""
+    views = np.asarray(views)
+    return (views >= TURNED_VIEW) & (views < INSET_VIEW)
 
 
 def whole_picture(views: np.ndarray) -> np.ndarray:
-    """Rows that hash a whole picture (view 0 or an inset), not one of the crop views."""
+    """Rows that hash a whole picture (view 0 or an inset), not one of the crop or turned views."""
     views = np.asarray(views)
     return (views == 0) | (views >= INSET_VIEW)
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.types import Fingerprint, whole_picture
+from fp.fingerprint.normalise import TURNS
+from fp.fingerprint.types import Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
@@ -23,6 +24,7 @@ from .verify import Reference, Verified, closest_in_window, verify
 
 log = logging.getLogger(__name__)
 
+TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer than the untouched picture
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
@@ -128,6 +130,7 @@ class QueryPart:
     usable: np.ndarray
     neighbours: dict
     n_hyp: float
+    turned: Fingerprint | None = None  # the whole picture turned back (views TURNED_VIEW + i), view 0 only
 
     @cached_property
     def fine_keys(self) -> np.ndarray:
@@ -135,6 +138,19 @@ class QueryPart:
         frames of a still shot the search hash sees as one picture are different moments to
         the fine hash (people move, the shot does not)."""
         return group_keys(self.fpr.fine_codes, times=self.fpr.times)
+
+    @cached_property
+    def turns(self) -> list[tuple[Fingerprint, np.ndarray, np.ndarray]]:
+        """Per turn angle: its rows, their events, and the row of this view at the same
+        moment (whose library neighbours stand in for theirs: the turned rows are not searched)."""
+        if self.turned is None or not len(self.turned) or not len(self.fpr):
+            return []
+        out = []
+        for view in np.unique(self.turned.views):
+            rows = self.turned.select(self.turned.views == view)
+            same = np.clip(np.searchsorted(self.fpr.times, rows.times), 0, len(self.fpr) - 1)
+            out.append((rows, group_keys(rows.codes, times=rows.times), same))
+        return out
 
 
 @dataclass(frozen=True)
@@ -212,6 +228,43 @@ class Matcher:
                 v = moved if moved.p_value < v.p_value else v
         return v
 
+    def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
+        """The hypothesis checked with the suspect's picture turned back by each of TURNS (a
+        tilted copy hits the stored views only loosely, so its one shot is weak evidence); the
+        best turn and its rows. Each turn is one more test of the alignment: the caller counts
+        len(TURNS) of them. A turn counts only when it brings its hits TURN_GAIN closer than the
+        untouched picture on the same line."""
+        ref = self._video(h.video_id)
+        dist, vids = part.neighbours[h.mirrored]
+        other = self.n_hashes - self.videos[h.video_id].n_search
+        best = None
+        for rows, keys, same in part.turns:
+            ok = rows.quality >= self.config.min_quality
+            if used is not None:
+                ok &= ~used[same]
+            if ok.sum() < 2:
+                continue
+            codes = rows.mirror_codes if h.mirrored else rows.codes
+            near_p = density((dist[same], vids[same]), h.video_id, other)
+            v = verify(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
+            # The line was voted by the untouched picture's loose hits: the turned picture may
+            # find the moment seconds away (as the fine hash does, FINE_SCAN).
+            d, t, _ = closest_in_window(rows.times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
+            near = ok & (d <= self.radius)
+            if near.sum() >= 2:
+                offset = float(np.median(t[near] - h.speed * rows.times[near]))
+                if abs(offset - h.offset) > TOL:
+                    moved = verify(replace(h, offset=offset), rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
+                    v = moved if moved.p_value < v.p_value else v
+            if not v.hit.any() or (best is not None and v.p_value >= best[0].p_value):
+                continue
+            # A tilted copy comes closer on nearly every frame turned back (6-12 of 64 bits);
+            # a look-alike one turn happens to fit gains a bit or two.
+            plain = closest_in_window(part.fpr.times, part.fpr.mirror_codes if h.mirrored else part.fpr.codes, ref, v.speed, v.offset)[0][same]
+            if np.median((plain - v.distance)[v.hit]) >= self.nbits * TURN_GAIN:
+                best = (v, rows)
+        return best
+
     def _video(self, video_id: int) -> Reference:
         """Every hash of one reference video."""
         return self._cached("search", video_id)
@@ -240,10 +293,12 @@ class Matcher:
         start = time.perf_counter()
         query = query or fpr.source
         parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[whole_picture(fpr.views)])]
+        rows = turned(fpr.views)
+        turned_rows = fpr.select(rows) if rows.any() else None
         matches: list[Match] = []
         nearest: dict | None = None
         for part in parts:
-            found, near = self._match_part(part, tests=len(parts))
+            found, near = self._match_part(part, tests=len(parts), turned=turned_rows if part.views[0] == 0 else None)
             for m in found:
                 twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
                              and abs(x.offset - m.offset) <= 1.0), None)
@@ -264,7 +319,7 @@ class Matcher:
         """Whether a usable row of `fpr` (or its mirror image) has an enabled reference hash within
         `radius` (default: the matching radius): the first-pass test of triage.py. A fingerprint
         without a usable row cannot tell: True."""
-        usable = fpr.quality >= self.config.min_quality
+        usable = (fpr.quality >= self.config.min_quality) & ~turned(fpr.views)  # as matching, turned rows unsearched
         if not usable.any():
             return True
         if self.n_hashes == 0:
@@ -273,15 +328,16 @@ class Matcher:
         _, neighbours = self._candidates(fpr, usable)
         return any(((vids >= 0) & (dist <= limit)).any() for dist, vids in neighbours.values())
 
-    def _match_part(self, fpr: Fingerprint, tests: int) -> tuple[list[Match], dict | None]:
-        """Matches of one query view (rows in time order); `tests` views share the chance budget."""
+    def _match_part(self, fpr: Fingerprint, tests: int, turned: Fingerprint | None = None) -> tuple[list[Match], dict | None]:
+        """Matches of one query view (rows in time order); `tests` views share the chance budget;
+        `turned`: the rows of the picture turned back (view 0 only)."""
         usable = fpr.quality >= self.config.min_quality
         if usable.sum() < 2 or self.n_hashes == 0:
             return [], None
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, times=fpr.times)
         n_hyp = self.shape.hypotheses(fpr.duration, views_tried=tests, hashes_tried=2 if self.fine_nbits else 1)
-        part = QueryPart(fpr, keys, usable, neighbours, n_hyp)
+        part = QueryPart(fpr, keys, usable, neighbours, n_hyp, turned)
         found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
         nearest: dict | None = None
@@ -329,6 +385,10 @@ class Matcher:
                 # The line the fine hash proved: its search-hash hits are aligned copy too.
                 near64 = closest_in_window(fpr.times, qcodes, ref, v.speed, v.offset)[0]
                 support = ok & (near64 <= self.radius)
+        if (v.hit_keys < self.config.min_keys or chance > self.config.max_chance) and v.hit.sum() >= 2:
+            tilt = self._verify_turned(h, part, used.get(h.video_id))
+            if tilt is not None and tilt[0].hit_keys >= self.config.min_keys and tilt[0].p_value * n_hyp * len(TURNS) < chance:
+                (v, fpr), chance, support = tilt, tilt[0].p_value * n_hyp * len(TURNS), None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             video = self.videos[h.video_id]
             return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
@@ -339,8 +399,8 @@ class Matcher:
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
         lo, hi = match.query_span
-        span = (fpr.times >= lo - TOL) & (fpr.times <= hi + TOL)
-        used[h.video_id] = used.get(h.video_id, np.zeros(len(fpr), bool)) | span
+        span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
+        used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
 
     def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:

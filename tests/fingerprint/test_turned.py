@@ -1,0 +1,52 @@
+"""Turned views: the suspect's picture turned back by a few degrees (normalise.TURNS), so a copy
+tilted by 2-10 degrees hashes close to the reference again."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from fp.fingerprint.normalise import TURNS, VIEWS, active_picture, turned_image, view_image
+from fp.fingerprint.pipeline import QUERY, REFERENCE, TURN_EVERY, fingerprint_video
+from fp.fingerprint.serialize import fingerprint_from_json, fingerprint_to_json
+from fp.fingerprint.types import TURNED_VIEW, turned, whole_picture
+
+from ..conftest import clip
+from .test_hashers import real_frames
+from .test_normalise import dist
+
+
+def tilt(img: np.ndarray, degrees: float) -> np.ndarray:
+    """A seller's tilt: turned about the centre, zoomed until the corners are hidden."""
+    h, w = img.shape[:2]
+    rad = math.radians(abs(degrees))
+    zoom = math.cos(rad) + max(w / h, h / w) * math.sin(rad)
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, zoom)
+    return cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+def test_turning_back_brings_a_tilted_picture_near_a_stored_view():
+    frames = real_frames(every=40, limit=12)[2:]
+    plain, back = [], []
+    for frame in frames:
+        stored = [view_image(active_picture(frame)[0], v) for v in range(len(VIEWS))]
+        tilted = active_picture(tilt(frame, 6.0))[0]
+        plain.append(min(dist(view_image(tilted, 0), s) for s in stored))
+        back.append(min(dist(turned_image(tilted, -degrees), s) for degrees in TURNS for s in stored))
+    assert np.median(back) <= np.median(plain) - 4, (plain, back)
+    assert np.median(back) <= 8, back
+
+
+def test_suspects_carry_turned_rows_that_are_not_whole_pictures(tmp_path):
+    fpr = fingerprint_video(clip("cockatoo.mp4"), replace(QUERY, max_seconds=4.0))
+    rows = turned(fpr.views)
+    assert sorted(set(fpr.views[rows].tolist())) == [TURNED_VIEW + i for i in range(len(TURNS))]
+    frames = fpr.times[fpr.views == 0]
+    assert np.array_equal(np.unique(fpr.times[rows]), frames[::TURN_EVERY])  # every other sampled frame
+    assert not (whole_picture(fpr.views) & rows).any() and not fpr.fine_rows[rows].any()
+    back = fingerprint_from_json(fingerprint_to_json(fpr), "cockatoo")
+    assert np.array_equal(back.views, fpr.views) and np.array_equal(back.codes, fpr.codes)
+    reference = fingerprint_video(clip("cockatoo.mp4"), replace(REFERENCE, max_seconds=4.0))
+    assert not turned(reference.views).any()  # references never store them
