@@ -29,6 +29,22 @@ FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for t
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
 
+def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius: int, cdf, density=None) -> Verified:
+    """verify() on the voted line and, when `codes` find the moment within FINE_SCAN of it, there
+    too; the better of the two. The line was voted by other, looser hits (in a still shot the
+    search hash sees every moment alike, a tilted copy's untouched picture hits loosely), so it
+    may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts."""
+    v = verify(h, times, codes, keys, rows, ref, radius, cdf, density)
+    d, t, _ = closest_in_window(times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
+    near = rows & (d <= radius)
+    if near.sum() >= 2:
+        offset = float(np.median(t[near] - h.speed * times[near]))
+        if abs(offset - h.offset) > TOL:
+            moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
+            v = moved if moved.p_value < v.p_value else v
+    return v
+
+
 @dataclass(frozen=True)
 class MatchConfig:
     radius: int | None = None  # max Hamming distance of a frame hit (default: 14 per 64 bits)
@@ -215,18 +231,7 @@ class Matcher:
         qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
         fine_keys = part.fine_keys
         rows = ok & fpr.fine_rows
-        v = verify(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf, None)
-        # In a still shot the search hash votes for every moment alike, so the voted offset can
-        # be seconds off: the fine hash finds the moment nearby (one of the offsets counted in
-        # the hypotheses already, LibraryShape.hypotheses).
-        d, t, _ = closest_in_window(fpr.times, qcodes, ref, h.speed, h.offset, tol=FINE_SCAN)
-        near = rows & (d <= self.fine_radius)
-        if near.sum() >= 2:
-            offset = float(np.median(t[near] - h.speed * fpr.times[near]))
-            if abs(offset - h.offset) > TOL:
-                moved = verify(replace(h, offset=offset), fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf, None)
-                v = moved if moved.p_value < v.p_value else v
-        return v
+        return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf)
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS (a
@@ -246,16 +251,7 @@ class Matcher:
                 continue
             codes = rows.mirror_codes if h.mirrored else rows.codes
             near_p = density((dist[same], vids[same]), h.video_id, other)
-            v = verify(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
-            # The line was voted by the untouched picture's loose hits: the turned picture may
-            # find the moment seconds away (as the fine hash does, FINE_SCAN).
-            d, t, _ = closest_in_window(rows.times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
-            near = ok & (d <= self.radius)
-            if near.sum() >= 2:
-                offset = float(np.median(t[near] - h.speed * rows.times[near]))
-                if abs(offset - h.offset) > TOL:
-                    moved = verify(replace(h, offset=offset), rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
-                    v = moved if moved.p_value < v.p_value else v
+            v = verify_near(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
             if not v.hit.any() or (best is not None and v.p_value >= best[0].p_value):
                 continue
             # A tilted copy comes closer on nearly every frame turned back (6-12 of 64 bits);
