@@ -8,7 +8,7 @@ as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas
 When no such edges exist, a centred band of sharp picture between soft fill is the inset;
 a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
 without, is tried as well. A split screen (one line straight across the frame, sharp moving
-picture on both sides) gives its two halves instead. At most two rectangles per window; each becomes a query view
+picture on both sides, and not soft fill at both ends around a sharp middle) gives its two halves instead. At most two rectangles per window; each becomes a query view
 (suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
@@ -50,6 +50,7 @@ RIM_FLOOR = 0.1  # ... plus this (grey levels)
 RIM_SHARE = 0.5  # ... along at least this share of the side
 SPLIT_RUN = 0.85  # a split screen's dividing line runs straight across this share of the frame
 SPLIT_AT = (0.25, 0.75)  # ... and lies between these shares of the side
+FILL_RATIO = 0.5  # a reframe's fill: median line texture under this share of its picture's
 SPLIT_SHARP = 0.15  # a side softer than this share of the other's texture may be a reframe's fill
 #                    (a reframe's blurred fill under its picture: 0.06; a cartoon beside a table top: 0.27)
 SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
@@ -70,11 +71,11 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     split = _split(lines, stack)
     if split:
         return split
-    found = _centred(_edge_insets(lines)) or _sharp_band(stack)
+    found = _centred(_edge_insets(lines), strips=True) or _sharp_band(stack)
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
-    return found[:2]
+    return _centred(found[:2], strips=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +113,8 @@ def _split(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
         sides = (_slab(stack, axis, 0, cut - 1), _slab(stack, axis, cut + 2, size))
         if not all(_moving_picture(side) for side in sides):
             continue
+        if _picture_between_fills(_profile(stack, axis), cut):
+            continue
         texture = [_texture(side) for side in sides]
         if min(texture) < SPLIT_SHARP * max(texture):
             # One side soft: smooth footage, or a reframe's blurred fill, which lies at both
@@ -125,6 +128,27 @@ def _split(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
             return [ActiveArea(0.0, 0.0, 1.0, at), ActiveArea(0.0, at, 1.0, 1.0)]
         return [ActiveArea(0.0, 0.0, at, 1.0), ActiveArea(at, 0.0, 1.0, 1.0)]
     return []
+
+
+def _profile(stack: np.ndarray, axis: int) -> np.ndarray:
+    """Texture per row (axis 1) or column (axis 2): median over frames of the mean step between
+    neighbouring pixels along it."""
+    return np.median(np.abs(np.diff(stack, axis=3 - axis)).mean(axis=3 - axis), axis=0)
+
+
+def _picture_between_fills(profile: np.ndarray, cut: int) -> bool:
+    """Whether a line at `cut` is one side of a centred picture between two soft fills (a
+    reframe, its far side too faint to be a line): the lines beyond it and as many at the other
+    end are, in the median, under FILL_RATIO of the texture of the lines between them. A split
+    screen has picture at the other end (the second clip) or no lines between (a cut at the
+    middle)."""
+    size = len(profile)
+    thin = min(cut, size - cut)
+    middle = profile[thin: size - thin]
+    if len(middle) < 4:
+        return False
+    ends = (profile[:thin], profile[size - thin:])
+    return max(float(np.median(e)) for e in ends) < FILL_RATIO * float(np.median(middle))
 
 
 def _slab(stack: np.ndarray, axis: int, lo: int, hi: int) -> np.ndarray:
@@ -152,18 +176,21 @@ def _overlap(a: ActiveArea, b: ActiveArea) -> float:
     return w * h / (a.area + b.area - w * h)
 
 
-def _centred(found: list[ActiveArea]) -> list[ActiveArea]:
-    """Reframes centre the picture: a full-width (or full-height) strip found off-centre, its
-    far side snapped to a strong edge inside the picture (a desk, a horizon) while the real
-    border is faint, is also tried as its centred hull."""
+def _centred(found: list[ActiveArea], strips: bool) -> list[ActiveArea]:
+    """Reframes centre the picture: a rectangle found centred on one axis but not on the other,
+    its far side there snapped to a strong edge inside the picture (a desk, a horizon, a wall)
+    while the real border is faint, is also tried as its centred hull on that axis, while there
+    is room for two. `strips`: only full-width (or full-height) strips, else only the others."""
     out = list(found)
     for a in found:
         if len(out) >= 2:
             break
-        if a.left < 0.05 and a.right > 0.95 and abs(a.top - (1 - a.bottom)) > STRIP_CENTRED:
+        across, down = abs(a.left - (1 - a.right)) <= STRIP_CENTRED, abs(a.top - (1 - a.bottom)) <= STRIP_CENTRED
+        wide, tall = a.left < 0.05 and a.right > 0.95, a.top < 0.05 and a.bottom > 0.95
+        if across and not down and wide == strips:
             m = min(a.top, 1 - a.bottom)
             out.append(ActiveArea(a.left, m, a.right, 1 - m))
-        elif a.top < 0.05 and a.bottom > 0.95 and abs(a.left - (1 - a.right)) > STRIP_CENTRED:
+        elif down and not across and tall == strips:
             m = min(a.left, 1 - a.right)
             out.append(ActiveArea(m, a.top, 1 - m, a.bottom))
     return out

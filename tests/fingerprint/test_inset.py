@@ -100,6 +100,30 @@ def test_reframe_at_any_scale_is_found(name, canvas, scale, blur, darken, output
     assert max((iou(truth, (a.left, a.top, a.right, a.bottom)) for a in found), default=0) >= 0.8, (truth, found)
 
 
+@pytest.mark.parametrize("name, scale, blur", [("bbb_first60s.mp4", 0.96, 10), ("bbb_first60s.mp4", 1.0, 20),
+                                                ("elf.mp4", 0.9, 20)])
+def test_a_tall_picture_over_light_blur_is_a_reframe_not_a_split(name, scale, blur):
+    # A 9:16 picture at nearly the full height of a 16:9 canvas: one of its sides is a line
+    # across the frame, the other too faint to be one, which read as a split screen (the
+    # halves at that line: IoU 0.4-0.5). The fills at both ends are soft, the picture between
+    # them sharp: a reframe.
+    frames = real_frames(name, every=6, limit=30)
+    made = [reframe(portrait(f), (1280, 720), scale, blur, 1.0) for f in frames]
+    found = detect_insets([shrink(img) for img, _ in made])
+    assert max((iou(made[0][1], (a.left, a.top, a.right, a.bottom)) for a in found), default=0) >= 0.9, (made[0][1], found)
+
+
+@pytest.mark.parametrize("scale, blur", [(0.67, 30), (0.78, 55)])
+def test_a_picture_whose_far_side_snaps_to_an_inner_edge_is_also_tried_centred(scale, blur):
+    # friday (4:3, an office: walls and a desk make strong vertical edges) reframed into 16:9:
+    # its left side is found, its right side snaps to a wall inside the picture (IoU 0.43). The
+    # rectangle is centred vertically, so reframes' centring gives the other side.
+    frames = real_frames("friday.mp4", every=6, limit=30)
+    made = [reframe(f, (1280, 720), scale, blur, 1.0) for f in frames]
+    found = detect_insets([shrink(img) for img, _ in made])
+    assert max((iou(made[0][1], (a.left, a.top, a.right, a.bottom)) for a in found), default=0) >= 0.9, (made[0][1], found)
+
+
 @pytest.mark.parametrize("name", ["frog.mp4", "elf.mp4", "cockatoo.mp4"])
 def test_ordinary_footage_has_no_inset(name):
     # Every inset view costs the matcher a factor in its chance budget: ordinary footage
