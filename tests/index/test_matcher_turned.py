@@ -40,7 +40,10 @@ def test_a_tilted_copy_matches_where_it_was_cut(session_library, tmp_path, name,
     best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
     assert hi - lo >= 3.0, best.ref_span
-    # Without the turned views the same suspect is not matched: they decided it.
+    # Without the turned views the same suspect is matched far more weakly, or not at all (0.04-0.1
+    # in most runs; one run of the suite matched the elf copy at 1.7e-4: the plain result differs
+    # between runs, see the closing note of issue 11's third pass).
     with Library(session_library) as lib:
         plain = Matcher(lib, query_config=replace(QUERY, turned_views=False)).match_file(suspect)
-    assert not any(m.title == best.title for m in plain.matches), [(m.title, m.chance) for m in plain.matches]
+    weaker = [m.chance for m in plain.matches if m.title == best.title] or [plain.nearest["chance"] if plain.nearest else 1.0]
+    assert min(weaker) > 10 * best.chance, (weaker, best.chance)
