@@ -219,12 +219,10 @@ def _band(texture: np.ndarray) -> tuple[int, int] | None:
 def _sharp_band(stack: np.ndarray) -> list[ActiveArea]:
     """A full-width (or full-height) band of sharp picture between soft, blurred fill."""
     h, w = stack.shape[1:]
-    row_texture = np.median(np.abs(np.diff(stack, axis=2)).mean(axis=2), axis=0)
-    col_texture = np.median(np.abs(np.diff(stack, axis=1)).mean(axis=1), axis=0)
     out = []
-    if rows := _band(row_texture):
+    if rows := _band(_profile(stack, 1)):
         out.append(ActiveArea(0.0, rows[0] / h, 1.0, rows[1] / h))
-    if cols := _band(col_texture):
+    if cols := _band(_profile(stack, 2)):
         out.append(ActiveArea(cols[0] / w, 0.0, cols[1] / w, 1.0))
     return out
 
