@@ -35,14 +35,22 @@ def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius:
     search hash sees every moment alike, a tilted copy's untouched picture hits loosely), so it
     may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts."""
     v = verify(h, times, codes, keys, rows, ref, radius, cdf, density)
+    offset = moment_offset(h, times, codes, rows, ref, radius)
+    if offset is not None:
+        moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
+        v = moved if moved.p_value < v.p_value else v
+    return v
+
+
+def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int) -> float | None:
+    """The offset at which `codes` find the moment within FINE_SCAN of the voted line (the median
+    of their hits there), when it is more than TOL away from it; else None."""
     d, t, _ = closest_in_window(times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
     near = rows & (d <= radius)
-    if near.sum() >= 2:
-        offset = float(np.median(t[near] - h.speed * times[near]))
-        if abs(offset - h.offset) > TOL:
-            moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
-            v = moved if moved.p_value < v.p_value else v
-    return v
+    if near.sum() < 2:
+        return None
+    offset = float(np.median(t[near] - h.speed * times[near]))
+    return offset if abs(offset - h.offset) > TOL else None
 
 
 @dataclass(frozen=True)
@@ -250,14 +258,30 @@ class Matcher:
             if ok.sum() < 2:
                 continue
             codes = rows.mirror_codes if h.mirrored else rows.codes
+            plain = (part.fpr.mirror_codes if h.mirrored else part.fpr.codes)[same]
+
+            def gains(speed: float, offset: float, screen: bool = False) -> bool:
+                # A tilted copy comes closer on nearly every frame turned back (6-12 of 64
+                # bits); a look-alike one turn happens to fit gains a bit or two. The screen
+                # reads the frames either picture hits: the frames the turned one hits were
+                # picked for being close, and random lines gain there too.
+                d = closest_in_window(rows.times, codes, ref, speed, offset)[0]
+                d0 = closest_in_window(rows.times, plain, ref, speed, offset)[0]
+                hit = ok & (d <= self.radius)
+                if len(np.unique(keys[hit])) < self.config.min_keys:
+                    return False
+                judged = ok & (np.minimum(d, d0) <= self.radius) if screen else hit
+                return bool(np.median((d0 - d)[judged]) >= self.nbits * TURN_GAIN)
+
+            # The cheap screen first, on the voted line and the moment nearby: the full
+            # verification (backgrounds) of every turn of every unrelated line of a 2 h
+            # suspect cost 2.5x the whole match.
+            moved = moment_offset(h, rows.times, codes, ok, ref, self.radius)
+            if not gains(h.speed, h.offset, True) and (moved is None or not gains(h.speed, moved, True)):
+                continue
             near_p = density((dist[same], vids[same]), h.video_id, other)
             v = verify_near(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
-            if not v.hit.any() or (best is not None and v.p_value >= best[0].p_value):
-                continue
-            # A tilted copy comes closer on nearly every frame turned back (6-12 of 64 bits);
-            # a look-alike one turn happens to fit gains a bit or two.
-            plain = closest_in_window(part.fpr.times, part.fpr.mirror_codes if h.mirrored else part.fpr.codes, ref, v.speed, v.offset)[0][same]
-            if np.median((plain - v.distance)[v.hit]) >= self.nbits * TURN_GAIN:
+            if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset):
                 best = (v, rows)
         return best
 
@@ -383,8 +407,9 @@ class Matcher:
                 support = ok & (near64 <= self.radius)
         if (v.hit_keys < self.config.min_keys or chance > self.config.max_chance) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
-            if tilt is not None and tilt[0].hit_keys >= self.config.min_keys and tilt[0].p_value * n_hyp * len(TURNS) < chance:
-                (v, fpr), chance, support = tilt, tilt[0].p_value * n_hyp * len(TURNS), None
+            tilt_chance = tilt[0].p_value * n_hyp * len(TURNS) if tilt is not None else math.inf
+            if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
+                (v, fpr), chance, support = tilt, tilt_chance, None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             video = self.videos[h.video_id]
             return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
