@@ -282,8 +282,9 @@ def _run_parallel(todo, workers, config, add) -> None:
         try:
             while batch or pending:
                 while batch and len(pending) < (1 if alone else workers * 2):
-                    path = batch.pop(0)
-                    pending[pool.submit(_fingerprint_job, path, config)] = path
+                    # submit raises BrokenProcessPool once a worker has died: pop only what was taken
+                    pending[pool.submit(_fingerprint_job, batch[0], config)] = batch[0]
+                    batch.pop(0)
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     outcome = fut.result()  # raises BrokenProcessPool while fut is still pending

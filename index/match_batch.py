@@ -285,16 +285,21 @@ def _parallel(jobs: list[_Job], workers: int, setup: tuple, evidence_dir) -> Ite
             if pool is None:
                 pool, size = ProcessPoolExecutor(max_workers=want, initializer=_init_worker, initargs=setup), want
             source, limit = (suspects, 1) if suspects else (queue, workers * LOOKAHEAD)
+            broken = False
             while source and len(pending) + len(ready) < limit:
                 job = source.popleft()
                 if job.failed is not None:
                     ready[job.index] = _run(None, job, None)
-                else:
+                    continue
+                try:
                     pending[pool.submit(_match_job, job, evidence_dir)] = job
-            if not pending:
+                except BrokenProcessPool:  # a worker died since the last wait: this job never ran
+                    source.appendleft(job)
+                    broken = True
+                    break
+            if not pending and not broken:
                 continue
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            broken = False
+            finished = () if broken else wait(pending, return_when=FIRST_COMPLETED)[0]
             for fut in finished:
                 if isinstance(fut.exception(), BrokenProcessPool):
                     broken = True
@@ -303,6 +308,10 @@ def _parallel(jobs: list[_Job], workers: int, setup: tuple, evidence_dir) -> Ite
                 del pending[fut]
                 ready[outcome.index] = outcome
             if broken:
+                for fut in [f for f in pending if f.done() and f.exception() is None]:
+                    outcome = fut.result()  # finished before the worker died
+                    del pending[fut]
+                    ready[outcome.index] = outcome
                 lost = sorted(pending.values(), key=lambda j: j.index)
                 pending.clear()
                 _stop(pool)

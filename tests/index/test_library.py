@@ -169,3 +169,40 @@ def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
         assert status == {"friday.mp4": "indexed", "flower.mp4": "indexed", "elf.mp4": "indexed", "crash.mp4": "failed"}
         assert "crashed" in report.failed[0].reason
         assert lib.verify() == []
+
+
+def test_files_submitted_after_a_worker_died_are_not_lost(tmp_path, monkeypatch):
+    """Once a worker has died, the pool refuses new work (submit raises BrokenProcessPool): the
+    file being handed over then must still be indexed, not dropped from the report."""
+    import multiprocessing
+    import shutil
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    import fp.index.indexer as indexer
+
+    global _REAL_JOB
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("needs fork so workers see the crashing job")
+
+    class LateSubmitPool(ProcessPoolExecutor):
+        """A real pool whose later submits come after the first job has had time to crash."""
+
+        def submit(self, *args, **kwargs):
+            if getattr(self, "_submitted", 0):
+                time.sleep(1.0)
+            self._submitted = getattr(self, "_submitted", 0) + 1
+            return super().submit(*args, **kwargs)
+
+    _REAL_JOB = indexer._fingerprint_job
+    monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)
+    monkeypatch.setattr(indexer, "ProcessPoolExecutor", LateSubmitPool)
+    shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
+    for n in ("friday.mp4", "flower.mp4"):
+        shutil.copy(clip(n), tmp_path / n)
+    with Library(tmp_path / "lib") as lib:
+        report = indexer.index_paths(lib, [tmp_path / "crash.mp4", tmp_path / "flower.mp4", tmp_path / "friday.mp4"],
+                                     workers=2)
+        status = {o.path.rsplit("/", 1)[-1]: o.status for o in report.outcomes}
+        assert status == {"flower.mp4": "indexed", "friday.mp4": "indexed", "crash.mp4": "failed"}
+        assert len(lib.videos()) == 2
