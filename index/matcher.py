@@ -261,7 +261,7 @@ class Matcher:
             plain = (part.fpr.mirror_codes if h.mirrored else part.fpr.codes)[same]
 
             def gains(speed: float, offset: float, screen: bool = False) -> bool:
-                # A tilted copy comes closer on nearly every frame turned back (6-12 of 64
+                # A tilted copy comes closer on nearly every frame turned back (6-13 of 64
                 # bits); a look-alike one turn happens to fit gains a bit or two. The screen
                 # reads the frames either picture hits: the frames the turned one hits were
                 # picked for being close, and random lines gain there too.
