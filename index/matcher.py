@@ -262,15 +262,19 @@ class Matcher:
 
             def gains(speed: float, offset: float, screen: bool = False) -> bool:
                 # A tilted copy comes closer on nearly every frame turned back (6-13 of 64
-                # bits); a look-alike one turn happens to fit gains a bit or two. The screen
-                # reads the frames either picture hits: the frames the turned one hits were
-                # picked for being close, and random lines gain there too.
+                # bits); a look-alike one turn happens to fit gains a bit or two, and more only
+                # on the frames its hits were picked for. So the gain is read over every frame
+                # from the first hit to the last; the screen reads the frames either picture hits.
                 d = closest_in_window(rows.times, codes, ref, speed, offset)[0]
                 d0 = closest_in_window(rows.times, plain, ref, speed, offset)[0]
                 hit = ok & (d <= self.radius)
                 if len(np.unique(keys[hit])) < self.config.min_keys:
                     return False
-                judged = ok & (np.minimum(d, d0) <= self.radius) if screen else hit
+                if screen:
+                    judged = ok & (np.minimum(d, d0) <= self.radius)
+                else:
+                    t = rows.times
+                    judged = ok & (t >= t[hit].min()) & (t <= t[hit].max())
                 return bool(np.median((d0 - d)[judged]) >= self.nbits * TURN_GAIN)
 
             # The cheap screen first, on the voted line and the moment nearby: the full
