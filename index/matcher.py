@@ -58,7 +58,7 @@ class MatchConfig:
     radius: int | None = None  # max Hamming distance of a frame hit (default: 14 per 64 bits)
     k: int = 48  # neighbours fetched per query frame
     max_matches: int = 5
-    max_chance: float = 0.01  # accept when the expected number of chance matches this strong is below this
+    max_chance: float = 0.003  # accept when the expected number of chance matches this strong is below this
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
