@@ -24,7 +24,6 @@ class HashBatch:
     codes: np.ndarray  # uint8 (n, nbytes)
     mirror_codes: np.ndarray  # uint8 (n, nbytes): hashes of the left-right flipped images
     quality: np.ndarray  # uint8 (n,)
-    flat: np.ndarray | None = None  # float (n,): share of each picture that is flat (flat_share)
 
 
 @lru_cache(maxsize=8)
@@ -35,23 +34,10 @@ def _dct_rows(n_out: int, size: int) -> np.ndarray:
     return 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * size))
 
 
-FLAT_STEP = 2.0  # grey levels: a thumbnail pixel this close to its right and lower neighbours is flat
-FLAT_SHARE = 0.7  # a suspect's pictures this flat are not evidence (pipeline, `flat_cards`): a logo or
-#                  text on black, a title card. Their hash is made by a small part of the frame, and a
-#                  pale object in the middle of a scene hashes alike (a NASA end card matched a toy
-#                  rabbit at 7e-4). Scenes of the sample clips: <= 0.47 (a green screen).
-
-
 def quality_score(small: np.ndarray) -> np.ndarray:
     """0..100 from the mean absolute gradient of (n, s, s) images; flat frames score ~0."""
     grad = np.abs(np.diff(small, axis=1)).mean(axis=(1, 2)) + np.abs(np.diff(small, axis=2)).mean(axis=(1, 2))
     return np.clip(np.round(grad * 10.0), 0, 100).astype(np.uint8)
-
-
-def flat_share(small: np.ndarray) -> np.ndarray:
-    """Share of each (n, s, s) image's pixels within FLAT_STEP of their right and lower neighbours."""
-    dy, dx = np.abs(np.diff(small, axis=1)), np.abs(np.diff(small, axis=2))
-    return ((dy[:, :, :-1] + dx[:, :-1, :]) < FLAT_STEP).mean(axis=(1, 2))
 
 
 @dataclass(frozen=True)
@@ -94,7 +80,6 @@ class DctHasher:
             codes=_threshold_median(flat),
             mirror_codes=_threshold_median(mirrored),
             quality=quality_score(thumbs),
-            flat=flat_share(thumbs),
         )
 
 

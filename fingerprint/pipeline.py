@@ -8,7 +8,6 @@ from typing import Callable
 import numpy as np
 
 from .decode import iter_frames, probe
-from . import hashers
 from .hashers import get_hasher
 from .inset import detect_insets
 from .normalise import (TURNS, WORK_SIDE, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
@@ -27,8 +26,6 @@ class FingerprintConfig:
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
     inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
     turned_views: bool = False  # also hash the picture turned back by normalise.TURNS (suspect side)
-    flat_cards: bool = False  # mostly flat pictures (hashers.FLAT_SHARE) score quality 0 (suspect side;
-    #                          a reference keeps its cards: they are the background its scenes are judged on)
     hasher: str = "phash64"
     fine_hasher: str | None = "phash256"  # verification hash of whole pictures (None: none)
     threads: int = 1  # decoder threads
@@ -44,7 +41,7 @@ class FingerprintConfig:
 
 
 REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
-QUERY = FingerprintConfig(fps=5.0, inset_view=True, turned_views=True, flat_cards=True)
+QUERY = FingerprintConfig(fps=5.0, inset_view=True, turned_views=True)
 TURN_EVERY = 2  # sampled frames per turned set (2.5 fps: a tilted copy is a few seconds long)
 
 
@@ -110,10 +107,7 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
         batch = hasher.hash_batch(images)
         codes.append(batch.codes)
         mirrors.append(batch.mirror_codes)
-        if config.flat_cards and batch.flat is not None:
-            quality.append(np.where(batch.flat >= hashers.FLAT_SHARE, 0, batch.quality).astype(np.uint8))
-        else:
-            quality.append(batch.quality)
+        quality.append(batch.quality)
         if fine_hasher is not None:
             whole = np.nonzero(whole_picture(views[len(views) - len(images):]))[0]
             fine = fine_hasher.hash_batch([images[i] for i in whole.tolist()])
