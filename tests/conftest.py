@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import av
@@ -16,6 +18,17 @@ CLIPS = Path(__file__).resolve().parents[1] / "data" / "sample_clips"
 # tests send SIGINT to fp processes started from here, so let it through.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class LateSubmitPool(ProcessPoolExecutor):
+    """A real pool whose later submits wait a second: time for the first job to kill its worker,
+    so that the next submit meets a broken pool (tests of what a batch does then)."""
+
+    def submit(self, *args, **kwargs):
+        if getattr(self, "_submitted", 0):
+            time.sleep(1.0)
+        self._submitted = getattr(self, "_submitted", 0) + 1
+        return super().submit(*args, **kwargs)
 
 
 def clip(name: str) -> Path:

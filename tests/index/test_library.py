@@ -11,7 +11,7 @@ from fp.index.library import INDEX_NAME, Library
 from fp.index.packed import MERGE_BITS_64
 from fp.index.hamming import popcount_distances
 
-from ..conftest import clip
+from ..conftest import LateSubmitPool, clip
 
 
 @pytest.fixture
@@ -176,23 +176,12 @@ def test_files_submitted_after_a_worker_died_are_not_lost(tmp_path, monkeypatch)
     file being handed over then must still be indexed, not dropped from the report."""
     import multiprocessing
     import shutil
-    import time
-    from concurrent.futures import ProcessPoolExecutor
 
     import fp.index.indexer as indexer
 
     global _REAL_JOB
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("needs fork so workers see the crashing job")
-
-    class LateSubmitPool(ProcessPoolExecutor):
-        """A real pool whose later submits come after the first job has had time to crash."""
-
-        def submit(self, *args, **kwargs):
-            if getattr(self, "_submitted", 0):
-                time.sleep(1.0)
-            self._submitted = getattr(self, "_submitted", 0) + 1
-            return super().submit(*args, **kwargs)
 
     _REAL_JOB = indexer._fingerprint_job
     monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)

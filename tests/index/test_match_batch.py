@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from fp.index.library import Library
 from fp.index.match_batch import BatchSummary, HashFile, match_paths
 from fp.index.matcher import Matcher
 
-from ..conftest import clip
+from ..conftest import LateSubmitPool, clip
 
 
 @pytest.fixture
@@ -130,23 +129,13 @@ def test_a_worker_crash_fails_only_its_suspect(session_library, tmp_path, monkey
     assert "crashed" in results[1].error
 
 
-class _LateSubmitPool(match_batch.ProcessPoolExecutor):
-    """A real pool whose later submits come after the first job has had time to crash."""
-
-    def submit(self, *args, **kwargs):
-        if getattr(self, "_submitted", 0):
-            time.sleep(1.0)
-        self._submitted = getattr(self, "_submitted", 0) + 1
-        return super().submit(*args, **kwargs)
-
-
 def test_a_suspect_handed_over_after_a_worker_died_is_still_matched(session_library, tmp_path, monkeypatch):
     """Once a worker has died the pool refuses new work: the suspect being handed over must be
     retried, not lost, and the batch must go on."""
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("needs fork so workers see the crashing job")
     monkeypatch.setattr(match_batch, "_match_job", _crashing_job)
-    monkeypatch.setattr(match_batch, "ProcessPoolExecutor", _LateSubmitPool)
+    monkeypatch.setattr(match_batch, "ProcessPoolExecutor", LateSubmitPool)
     shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
     suspects = [tmp_path / "crash.mp4", clip("friday.mp4"), clip("frog.mp4")]
     with Library(session_library, create=False) as lib:
