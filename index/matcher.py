@@ -260,12 +260,13 @@ class Matcher:
             codes = rows.mirror_codes if h.mirrored else rows.codes
             plain = (part.fpr.mirror_codes if h.mirrored else part.fpr.codes)[same]
 
-            def gains(speed: float, offset: float, screen: bool = False) -> bool:
+            def gains(speed: float, offset: float, screen: bool = False, d: np.ndarray | None = None) -> bool:
                 # A tilted copy comes closer on nearly every frame turned back (6-13 of 64
                 # bits); a look-alike one turn happens to fit gains a bit or two, and more only
                 # on the frames its hits were picked for. So the gain is read over every frame
                 # from the first hit to the last; the screen reads the frames either picture hits.
-                d = closest_in_window(rows.times, codes, ref, speed, offset)[0]
+                if d is None:  # a verified line brings its own (Verified.distance)
+                    d = closest_in_window(rows.times, codes, ref, speed, offset)[0]
                 d0 = closest_in_window(rows.times, plain, ref, speed, offset)[0]
                 hit = ok & (d <= self.radius)
                 if len(np.unique(keys[hit])) < self.config.min_keys:
@@ -285,7 +286,7 @@ class Matcher:
                 continue
             near_p = density((dist[same], vids[same]), h.video_id, other)
             v = verify_near(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
-            if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset):
+            if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
                 best = (v, rows)
         return best
 
