@@ -15,7 +15,6 @@ import json
 import math
 import multiprocessing as mp
 import resource
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -35,11 +34,10 @@ def _fingerprint(path: str):
 
 def _match(args: tuple[str, str, bool]) -> dict:
     library, reel_path, turned_rows = args
+    from fp.benchmarks.synthetic import load_fingerprint
     from fp.fingerprint.types import turned
     from fp.index.library import Library
     from fp.index.matcher import Matcher
-
-    from benchmarks.synthetic import load_fingerprint
 
     reel = load_fingerprint(reel_path)[0]
     if not turned_rows:
@@ -63,10 +61,9 @@ def main(argv=None) -> None:
     ap.add_argument("--json", help="write the result here too")
     args = ap.parse_args(argv)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from benchmarks.calibrate import concatenate
-    from benchmarks.films import build_step
-    from benchmarks.synthetic import save_fingerprint
+    from fp.benchmarks.calibrate import concatenate
+    from fp.benchmarks.films import build_step
+    from fp.benchmarks.synthetic import save_fingerprint
 
     truth_path = Path(args.truth)
     truth = json.loads(truth_path.read_text())
