@@ -45,6 +45,7 @@ def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts
         stream = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else fps)
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"
+        stream.codec_context.thread_count = 1  # x264's threads: the same frames coded differently
         if time_base is not None:
             stream.codec_context.time_base = time_base
         for i, img in enumerate(frames):
@@ -52,6 +53,9 @@ def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts
             if pts is not None:
                 frame.pts = pts[i]
                 frame.time_base = time_base
+            else:  # without timestamps x264 coded the same frames differently from run to run
+                frame.pts = i
+                frame.time_base = 1 / stream.average_rate
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
