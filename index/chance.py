@@ -4,7 +4,8 @@ An alignment is a line ref_t = offset + speed * query_t through one reference. F
 frame the verifier finds the closest reference hash near the line (its "hit" distance, or the
 radius when it misses). The model then asks, per frame, how likely a hash at least that close
 is by chance, takes the largest of several estimates (each catches a different kind of
-look-alike), treats near-identical consecutive query frames as one event, and adds the events
+look-alike), treats near-identical consecutive query frames as one event (and asks whether the
+event fits its moment better than the scene's other moments), and adds the events
 up with an exact Poisson-binomial tail. Multiplied by the number of alignments a query is
 tried against in this library, that is the expected number of chance alignments this strong:
 `Match.chance`. index/MATCHING.md explains each step; benchmarks/RESULTS.md measures it.
@@ -26,6 +27,7 @@ LOCAL = 2.5  # s either side of the predicted time that are the same shot (not e
 LOCAL_SHARE = 0.15  # ... but at most this share of a reference: short ones need their background
 SCENES = (10.0, 30.0)  # s: neighbourhoods of the predicted time (the scene, the sequence); a set
 #                       filmed again looks alike within its scene, not across a whole film
+MOMENT_CLOSE = 0.5  # share of the radius within which a frame adds to its event's fit to a moment
 TITLE_WINDOWS = 400  # sampled windows for the title-wide background (all of them up to 80 s)
 # -- the library-wide floor ----------------------------------------------------------------
 PRIOR_INFLATION = 50.0  # natural-image hashes cluster: far more close pairs than uniform bits
@@ -104,12 +106,20 @@ def group_keys(codes: np.ndarray, max_change: int | None = None, times: np.ndarr
     return keys
 
 
-def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray) -> tuple[float, int, int]:
+def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray,
+                      p_hit: np.ndarray | None = None, moment: np.ndarray | None = None) -> tuple[float, int, int]:
     """(p-value, keys hit, keys) of an alignment: each key (run of near-identical query frames)
-    is one event with the largest chance of its frames, hit when any of its frames is."""
+    is one event with the largest chance of its frames, hit when any of its frames is. With
+    `moment` (per key id, `Backgrounds.moment`), a hit event's chance is at most its fit to the
+    moment: the larger of its moment share and its frames' `p_hit` (every background but the
+    scene's frame shares)."""
     key_ids = np.unique(keys[usable])
-    p_key = np.array([p_frame[usable & (keys == k)].max() for k in key_ids])
     hit_key = np.array([hit[keys == k].any() for k in key_ids], bool)
+    p_key = np.array([p_frame[usable & (keys == k)].max() for k in key_ids])
+    if moment is not None:
+        for i in np.flatnonzero(hit_key):
+            k = key_ids[i]
+            p_key[i] = min(p_key[i], max(moment[k], p_hit[usable & (keys == k)].max()))
     return poisson_binomial_tail(p_key, int(hit_key.sum())), int(hit_key.sum()), len(key_ids)
 
 
@@ -144,64 +154,119 @@ def density(neighbours: tuple[np.ndarray, np.ndarray], video_id: int, other_hash
     return p
 
 
-def background_share(query_t, query_codes, thr, ref, speed, offset, chunk: int = 256) -> np.ndarray:
-    """Per query row: the largest share of reference time windows holding a hash at least as
-    close as its hit (or the radius), in the neighbouring shots (each of SCENES) or across the
-    title, leaving out the same shot around the predicted time. `ref` is a verify.Reference."""
+@dataclass(frozen=True)
+class Backgrounds:
+    """How alike the rest of the reference is, around an alignment (see `backgrounds`)."""
+
+    frame: np.ndarray  # per query row: share of other windows (scene or title) with a hash as close
+    beyond: np.ndarray  # per query row: the title's share beyond the widest scene
+    moment: np.ndarray  # per key id: share of the scene's other moments the whole event fits as well
+
+
+def backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius: int,
+                chunk: int = 256) -> Backgrounds:
+    """The backgrounds a line's hits are judged against. `ref` is a verify.Reference.
+
+    Per query row, the largest share of reference time windows holding a hash at least as close
+    as its hit (or the radius), in the neighbouring shots (each of SCENES) or across the title,
+    leaving out the same shot around the predicted time.
+
+    Per event (key): the line moved, the event's frames keeping their spacing, to every other
+    moment within SCENES (again leaving out the same shot): the share of moments where the event's
+    summed distance is as small as on the line (a frame counts up to MOMENT_CLOSE of the radius:
+    hits near the radius are look-alike level and must not make a line unique). In a still shot
+    every moment is close to each frame on its own, so one frame's share cannot tell a copy from
+    footage of the same set; a copy fits the moment it copies better, frame after frame.
+    """
     bw = TOL / 2
     n_bins = int(np.ceil(max(ref.duration, ref.times.max(initial=0)) / bw)) + 1
     reach = int(round(TOL / bw))  # a close hash covers offsets within TOL of it
     local = max(2 * reach, min(round(LOCAL / bw), int(LOCAL_SHARE * n_bins)))
     centre = np.clip(((offset + speed * np.asarray(query_t)) / bw).astype(np.int64), -n_bins, 2 * n_bins)
     ref_bins = (np.minimum((ref.times / bw).astype(np.int64), n_bins - 1), np.minimum((ref.ends / bw).astype(np.int64), n_bins - 1))
+    present = _present(ref, ref_bins, n_bins, reach)
     share = np.zeros(len(query_t))
     widest = round(max(SCENES, default=0) / bw)
+    shifts = np.arange(-widest, widest + 1)
+    n_keys = int(keys.max(initial=-1)) + 1
+    sums = np.zeros((n_keys, len(shifts)), np.int64)
+    valid = np.ones((n_keys, len(shifts)), bool)
+    on_line = (centre >= 0) & (centre < n_bins) & present[np.clip(centre, 0, n_bins - 1)]
+    counted = usable & on_line  # rows with a moment on the line
+    cap = int(radius * MOMENT_CLOSE) + 1  # farther frames add nothing to an event's fit
     for start in range(0, len(query_t), chunk) if SCENES else ():
         rows = np.arange(start, min(len(query_t), start + chunk))
         lo = max(0, int(centre[rows].min()) - widest - reach)
         hi = min(n_bins, int(centre[rows].max()) + widest + reach + 1)
         if hi <= lo:
             continue
-        covered = _covered(query_codes, rows, thr, ref, ref_bins, lo, hi, reach)
+        near = _nearest(query_codes, rows, radius, ref, ref_bins, lo, hi, reach)
+        covered = near <= thr[rows, None]
         rel = np.abs(np.arange(lo, hi)[None, :] - centre[rows, None])
         for half in SCENES:
             scene = (rel <= round(half / bw)) & (rel > local)
             windows = scene.sum(axis=1) / (2 * reach + 1)
             hits = (covered & scene).sum(axis=1) / (2 * reach + 1)
             share[rows] = np.maximum(share[rows], hits / (windows + 1.0))
-    return np.maximum(share, _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local, chunk))
+        rows = rows[counted[rows]]
+        if len(rows):
+            at = centre[rows, None] + shifts[None, :]
+            col = np.clip(at - lo, 0, hi - lo - 1)
+            ok = (at >= lo) & (at < hi) & present[np.clip(at, 0, n_bins - 1)]
+            d = np.minimum(np.where(ok, near[(rows - start)[:, None], col], cap), cap)
+            np.add.at(sums, keys[rows], d)
+            np.logical_and.at(valid, keys[rows], ok)
+    moment = np.zeros(n_keys)
+    fits = valid & (sums <= sums[:, widest : widest + 1])
+    for half in SCENES:
+        scene = (np.abs(shifts) <= round(half / bw)) & (np.abs(shifts) > local)
+        moment = np.maximum(moment, (fits & scene).sum(axis=1) / ((valid & scene).sum(axis=1) + 1.0))
+    title, beyond = _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, (local, widest), chunk)
+    return Backgrounds(np.maximum(share, title), beyond, moment)
 
 
-def _close(query_codes, rows, thr, codes, usable) -> np.ndarray:
-    d = popcount_distances(query_codes[rows], codes)
-    return (d <= thr[rows, None]) & usable[None, :]
+def _present(ref, ref_bins, n_bins: int, reach: int) -> np.ndarray:
+    """Per bin: a usable reference hash lies within `reach` bins."""
+    first, last = ref_bins
+    edges = np.zeros(n_bins + 1, np.int64)
+    np.add.at(edges, first[ref.usable], 1)
+    np.add.at(edges, last[ref.usable] + 1, -1)
+    occupied = np.concatenate([[0], np.cumsum(np.cumsum(edges[:-1]) > 0)])
+    at = np.arange(n_bins)
+    return occupied[np.minimum(at + reach + 1, n_bins)] - occupied[np.maximum(at - reach, 0)] > 0
 
 
-def _covered(query_codes, rows, thr, ref, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
-    """(rows, hi - lo) bool: bin holds a reference hash within thr of the query row, within TOL."""
+def _nearest(query_codes, rows, radius: int, ref, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
+    """(rows, hi - lo) int: distance of the closest usable reference hash within TOL of each bin,
+    radius + 1 when none is within the radius."""
     first, last = ref_bins
     longest = int((last - first).max(initial=0))
     part = slice(int(np.searchsorted(first, lo - reach - longest, "left")), int(np.searchsorted(first, hi + reach, "left")))
     width = hi - lo + 2 * reach
-    occupied = np.zeros((len(rows), width), bool)
+    near = np.full((len(rows), width), radius + 1, np.int32)
     if part.stop > part.start:
-        r, c = np.nonzero(_close(query_codes, rows, thr, ref.codes[part], ref.usable[part]))
+        d = popcount_distances(query_codes[rows], ref.codes[part])
+        r, c = np.nonzero((d <= radius) & ref.usable[part][None, :])
+        dist = d[r, c]
         b0, b1 = first[part][c] - (lo - reach), last[part][c] - (lo - reach)
         for step in range(longest + 1):  # a held shot covers every bin it spans
             at = b0 + step
             ok = (at <= b1) & (at >= 0) & (at < width)
-            occupied[r[ok], at[ok]] = True
-    csum = np.concatenate([np.zeros((len(rows), 1), np.int32), np.cumsum(occupied, axis=1, dtype=np.int32)], axis=1)
-    return (csum[:, 2 * reach + 1:] - csum[:, : -(2 * reach + 1)]) > 0
+            np.minimum.at(near, (r[ok], at[ok]), dist[ok])
+    out = near[:, : width - 2 * reach].copy()
+    for k in range(1, 2 * reach + 1):
+        np.minimum(out, near[:, k : width - 2 * reach + k], out=out)
+    return out
 
 
-def _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local, chunk) -> np.ndarray:
-    """Share of windows across the whole title (a fixed sample of them) holding a close hash."""
+def _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, away_from, chunk) -> tuple[np.ndarray, np.ndarray]:
+    """Share of windows across the whole title (a fixed sample of them) holding a close hash,
+    away from the predicted time by more than each of `away_from` (bins)."""
     first, last = ref_bins
     longest = int((last - first).max(initial=0))
     step = max(1, -(-n_bins // TITLE_WINDOWS))
     starts = np.arange(0, n_bins, step)
-    share = np.zeros(len(centre))
+    shares = [np.zeros(len(centre)) for _ in away_from]
     # Rows of each sampled window: those covering a bin within `reach` of its start.
     lo = np.searchsorted(first, starts - reach - longest, "left")
     hi = np.searchsorted(first, starts + reach, "right")
@@ -210,16 +275,22 @@ def _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, local, 
     overlaps = last[sample] >= starts[owner] - reach
     sample, owner = sample[overlaps], owner[overlaps]
     if len(sample) == 0:
-        return share
+        return tuple(shares)
     per_window = step / (2 * reach + 1)  # a sampled window stands for `step` bins
     for start in range(0, len(centre), chunk):
         rows = np.arange(start, min(len(centre), start + chunk))
         r, c = np.nonzero(_close(query_codes, rows, thr, ref.codes[sample], ref.usable[sample]))
         covered = np.zeros((len(rows), len(starts)), bool)
         covered[r, owner[c]] = True
-        away = np.abs(starts[None, :] - centre[rows, None]) > local
-        share[rows] = (covered & away).sum(axis=1) * per_window / (away.sum(axis=1) * per_window + 1.0)
-    return share
+        for share, bins in zip(shares, away_from):
+            away = np.abs(starts[None, :] - centre[rows, None]) > bins
+            share[rows] = (covered & away).sum(axis=1) * per_window / (away.sum(axis=1) * per_window + 1.0)
+    return tuple(shares)
+
+
+def _close(query_codes, rows, thr, codes, usable) -> np.ndarray:
+    d = popcount_distances(query_codes[rows], codes)
+    return (d <= thr[rows, None]) & usable[None, :]
 
 
 def frame_probability(background: np.ndarray, cdf: np.ndarray, thr: np.ndarray, in_window: np.ndarray,

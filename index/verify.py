@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from .align import Hypothesis, fit_line
-from .chance import TOL, alignment_p_value, background_share, frame_probability
+from .chance import TOL, alignment_p_value, backgrounds, frame_probability
 from .hamming import popcount_distances
 
 CHUNK = 256  # query frames handled together
@@ -75,8 +75,10 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     best_d, best_t, in_window = closest_in_window(query_t, query_codes, ref, speed, offset)
     hit = usable & (best_d <= radius)
     thr = np.where(hit, best_d, radius)
-    p = frame_probability(background_share(query_t, query_codes, thr, ref, speed, offset), cdf, thr, in_window, density)
-    p_value, hit_keys, n_keys = alignment_p_value(p, hit, keys, usable)
+    bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
+    p = frame_probability(bg.frame, cdf, thr, in_window, density)
+    p_hit = frame_probability(bg.beyond, cdf, thr, in_window, density)
+    p_value, hit_keys, n_keys = alignment_p_value(p, hit, keys, usable, p_hit, bg.moment)
     return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, query_codes.shape[1] * 8)
 
 
