@@ -200,7 +200,7 @@ def backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, rad
         hi = min(n_bins, int(centre[rows].max()) + widest + reach + 1)
         if hi <= lo:
             continue
-        near = _nearest(query_codes, rows, radius, ref, ref_bins, lo, hi, reach)
+        near = _nearest(query_codes, rows, np.maximum(thr[rows], cap - 1), radius, ref, ref_bins, lo, hi, reach)
         covered = near <= thr[rows, None]
         rel = np.abs(np.arange(lo, hi)[None, :] - centre[rows, None])
         for half in SCENES:
@@ -236,9 +236,9 @@ def _present(ref, ref_bins, n_bins: int, reach: int) -> np.ndarray:
     return occupied[np.minimum(at + reach + 1, n_bins)] - occupied[np.maximum(at - reach, 0)] > 0
 
 
-def _nearest(query_codes, rows, radius: int, ref, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
-    """(rows, hi - lo) int: distance of the closest usable reference hash within TOL of each bin,
-    radius + 1 when none is within the radius."""
+def _nearest(query_codes, rows, limit, radius: int, ref, ref_bins, lo: int, hi: int, reach: int) -> np.ndarray:
+    """(rows, hi - lo) int: distance of the closest usable reference hash within TOL of each bin
+    when it is within the row's `limit`, radius + 1 otherwise."""
     first, last = ref_bins
     longest = int((last - first).max(initial=0))
     part = slice(int(np.searchsorted(first, lo - reach - longest, "left")), int(np.searchsorted(first, hi + reach, "left")))
@@ -246,7 +246,7 @@ def _nearest(query_codes, rows, radius: int, ref, ref_bins, lo: int, hi: int, re
     near = np.full((len(rows), width), radius + 1, np.int32)
     if part.stop > part.start:
         d = popcount_distances(query_codes[rows], ref.codes[part])
-        r, c = np.nonzero((d <= radius) & ref.usable[part][None, :])
+        r, c = np.nonzero((d <= limit[:, None]) & ref.usable[part][None, :])
         dist = d[r, c]
         b0, b1 = first[part][c] - (lo - reach), last[part][c] - (lo - reach)
         for step in range(longest + 1):  # a held shot covers every bin it spans
