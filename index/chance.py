@@ -216,13 +216,20 @@ def backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, rad
             d = np.minimum(np.where(ok, near[(rows - start)[:, None], col], cap), cap)
             np.add.at(sums, keys[rows], d)
             np.logical_and.at(valid, keys[rows], ok)
-    moment = np.zeros(n_keys)
-    fits = valid & (sums <= sums[:, widest : widest + 1])
-    for half in SCENES:
-        scene = (np.abs(shifts) <= round(half / bw)) & (np.abs(shifts) > local)
-        moment = np.maximum(moment, (fits & scene).sum(axis=1) / ((valid & scene).sum(axis=1) + 1.0))
     title, beyond = _title_share(query_codes, thr, ref, ref_bins, n_bins, centre, reach, (local, widest), chunk)
-    return Backgrounds(np.maximum(share, title), beyond, moment)
+    return Backgrounds(np.maximum(share, title), beyond, _moment_share(sums, valid, shifts * bw, local * bw))
+
+
+def _moment_share(sums: np.ndarray, valid: np.ndarray, shifts: np.ndarray, local: float) -> np.ndarray:
+    """Per key: the largest share, over SCENES, of the other moments (`shifts` s from the line,
+    beyond `local`) where the event's summed distance is at most its sum on the line (shift 0)."""
+    on_line = sums[:, np.flatnonzero(shifts == 0)[0]][:, None]
+    fits = valid & (sums <= on_line)
+    moment = np.zeros(len(sums))
+    for half in SCENES:
+        scene = (np.abs(shifts) <= half + 1e-9) & (np.abs(shifts) > local + 1e-9)
+        moment = np.maximum(moment, (fits & scene).sum(axis=1) / ((valid & scene).sum(axis=1) + 1.0))
+    return moment
 
 
 def _present(ref, ref_bins, n_bins: int, reach: int) -> np.ndarray:
