@@ -76,9 +76,9 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     hit = usable & (best_d <= radius)
     thr = np.where(hit, best_d, radius)
     bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
-    p = frame_probability(bg.frame, cdf, thr, in_window, density)
-    p_hit = frame_probability(bg.beyond, cdf, thr, in_window, density)
-    p_value, hit_keys, n_keys = alignment_p_value(p, hit, keys, usable, p_hit, bg.moment)
+    unrelated = frame_probability(np.zeros(len(thr)), cdf, thr, in_window, density)  # library, neighbours
+    p_value, hit_keys, n_keys = alignment_p_value(np.maximum(bg.frame, unrelated), hit, keys, usable,
+                                                  np.maximum(bg.beyond, unrelated), bg.moment)
     return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, query_codes.shape[1] * 8)
 
 
