@@ -114,13 +114,21 @@ def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, us
     moment: the larger of its moment share and its frames' `p_hit` (every background but the
     scene's frame shares)."""
     key_ids = np.unique(keys[usable])
-    hit_key = np.array([hit[keys == k].any() for k in key_ids], bool)
-    p_key = np.array([p_frame[usable & (keys == k)].max() for k in key_ids])
+    at = np.minimum(np.searchsorted(key_ids, keys), max(len(key_ids) - 1, 0))
+    mine = (key_ids[at] == keys) if len(key_ids) else np.zeros(len(keys), bool)  # rows of those keys
+    hit_key = np.zeros(len(key_ids), bool)
+    np.logical_or.at(hit_key, at[mine], hit[mine])
+    p_key = _key_max(p_frame, at, usable, len(key_ids))
     if moment is not None:
-        for i in np.flatnonzero(hit_key):
-            k = key_ids[i]
-            p_key[i] = min(p_key[i], max(moment[k], p_hit[usable & (keys == k)].max()))
+        fit = np.maximum(moment[key_ids], _key_max(p_hit, at, usable, len(key_ids)))
+        p_key = np.where(hit_key, np.minimum(p_key, fit), p_key)
     return poisson_binomial_tail(p_key, int(hit_key.sum())), int(hit_key.sum()), len(key_ids)
+
+
+def _key_max(values: np.ndarray, at: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, at[rows], values[rows])
+    return out
 
 
 @dataclass(frozen=True)
