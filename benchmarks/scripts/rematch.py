@@ -1,25 +1,26 @@
 """Re-match a benchmark run's queries from cached fingerprints: recall per family, false matches.
 
 Matching changes are measured on the same queries many times; fingerprinting them is most of
-`fp bench`'s time. This fingerprints each query of a run once (into --cache, pickled) and
-re-matches them against the run's own library with today's matcher. On seed 2 it gives the
-`fp bench --truth` report's recall, false matches and per-family counts exactly.
+`fp bench`'s time. This fingerprints each query of a truth file once (into --cache, pickled) and
+re-matches them against a run's library with today's matcher, scored by the same code as
+`fp bench` (harness outcomes, metrics.summary / recall_by_edit): on seed 2 it gives the report's
+recall, false matches and per-family counts exactly.
 
-    python benchmarks/scripts/rematch.py --run /work/bench-data/widened_s2 \
-        --data /work/bench-data/widened_s2/data --cache /tmp/fp-cache-s2 [--max-chance 0.003]
-
---run: an `fp bench` output folder (its queries.jsonl and library/); --data: the folder the
-query paths in queries.jsonl are relative to.
+    python benchmarks/scripts/rematch.py --truth /work/bench-data/widened_s2/data/truth.json \
+        --refs /work/bench-data/widened_s2/data/refs --library /work/bench-data/widened_s2/library \
+        --cache /tmp/fp-cache-s2 [--max-chance 0.003] [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from fp.benchmarks import metrics
+from fp.benchmarks.harness import _outcome, _relative_names, reference_paths
+from fp.benchmarks.truth import load_truth
 from fp.fingerprint.errors import VideoDecodeError
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
 from fp.index.library import Library
@@ -37,56 +38,40 @@ def _cache(args: tuple[Path, Path]) -> None:
     out.write_bytes(pickle.dumps(fpr))
 
 
-def family(truth: dict) -> str:
-    edits = truth.get("edits") or []
-    span = truth.get("query_span") or (0.0, 99.0)
-    if truth.get("group") == "short" or span[1] - span[0] <= 3.0:
-        return "short"
-    if truth["kind"] == "natural" or not edits:
-        return "natural"
-    return edits[0] if len(edits) == 1 else f"combo{len(edits)}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", type=Path, required=True)
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--truth", type=Path, required=True)
+    ap.add_argument("--refs", type=Path, required=True)
+    ap.add_argument("--library", type=Path, required=True, help="the library an fp bench run built")
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--max-chance", type=float, default=MatchConfig().max_chance)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    rows = [json.loads(line) for line in (a.run / "queries.jsonl").read_text().splitlines() if line.strip()]
+    truth = load_truth(a.truth)
+    rel_of = _relative_names(reference_paths(a.truth, truth, a.refs), truth.references)
     a.cache.mkdir(parents=True, exist_ok=True)
-    jobs = [(a.data / r["query"], a.cache / (Path(r["query"]).name + ".pkl")) for r in rows]
+    jobs = [(a.truth.parent / q.query, a.cache / (Path(q.query).name + ".pkl")) for q in truth.queries]
     with ProcessPoolExecutor(a.workers) as pool:
         list(pool.map(_cache, jobs, chunksize=4))
-    total, found, false, misses = collections.Counter(), collections.Counter(), [], []
-    with Library(a.run / "library", create=False, readonly=True) as lib:
+    outcomes = []
+    with Library(a.library, create=False, readonly=True) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=a.max_chance))
-        for r, (_, cached) in zip(rows, jobs):
-            fpr, truth = pickle.loads(cached.read_bytes()), r["truth"]
+        for q, (_, cached) in zip(truth.queries, jobs):
+            fpr = pickle.loads(cached.read_bytes())
             if isinstance(fpr, str):
-                continue
-            result = matcher.match_fingerprint(fpr, r["query"])
-            titles = [m.title for m in result.matches]
-            if truth["kind"] == "negative":
-                if titles:
-                    false.append({"query": r["query"], "matches": [[m.title, m.chance] for m in result.matches]})
-                continue
-            ref = Path(truth["reference"]).stem
-            fam = family(truth)
-            total[fam] += 1
-            ok = bool(titles) and all(t == ref for t in titles)
-            found[fam] += ok
-            if not ok:
-                misses.append({"query": r["query"], "family": fam, "reference": ref, "nearest": result.nearest})
-    out = {"max_chance": a.max_chance, "copies": sum(total.values()), "found": sum(found.values()),
-           "by_family": {f: [found[f], total[f]] for f in sorted(total)}, "false_matches": false, "misses": misses}
-    print(f"recall {out['found']}/{out['copies']}; false matches {len(false)}")
-    for f, (k, n) in out["by_family"].items():
-        if k < n:
-            print(f"  {f:16s} {k}/{n}")
+                outcomes.append(_outcome(q, None, fpr, rel_of))
+            else:
+                outcomes.append(_outcome(q, matcher.match_fingerprint(fpr, q.query), None, rel_of))
+    out = {"max_chance": a.max_chance, "summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
+           "false_matches": [o.query for o in outcomes if o.false_match],
+           "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}
+    s = out["summary"]
+    print(f"recall {s['true_matches']}/{s['copies']}; false matches {s['false_matches']} "
+          f"(of {s['negatives']} unrelated, rate <= {s['false_match_rate_upper95']:.3g}); AP {s['average_precision']:.3f}")
+    for edit, r in out["by_edit"].items():
+        if r["found"] < r["n"]:
+            print(f"  {edit:16s} {r['found']}/{r['n']}")
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=str))
 
