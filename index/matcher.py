@@ -321,10 +321,12 @@ class Matcher:
         rows = turned(fpr.views)
         turned_rows = fpr.select(rows) if rows.any() else None
         matches: list[Match] = []
+        view_of: dict[int, int] = {}  # id(match) -> the query view that found it
         nearest: dict | None = None
         for part in parts:
             found, near = self._match_part(part, tests=len(parts), turned=turned_rows if part.views[0] == 0 else None)
             for m in found:
+                view_of[id(m)] = int(part.views[0])
                 twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
                              and abs(x.offset - m.offset) <= 1.0), None)
                 if twin is None:
@@ -333,6 +335,8 @@ class Matcher:
                     matches[matches.index(twin)] = m
             if near and (nearest is None or near["chance"] < nearest["chance"]):
                 nearest = near
+        if len(parts) > 1:  # the whole picture and an inset over the same frames: one source
+            matches = self._drop_lookalikes(matches, view_of)
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
         matches = matches[: self.config.max_matches]
         partial = fpr.meta.get("partial_reason")
@@ -429,15 +433,22 @@ class Matcher:
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
 
-    def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
+    def _drop_lookalikes(self, matches: list[Match], view_of: dict[int, int] | None = None) -> list[Match]:
         """A second title over the same query frames must fit them about as tightly as the
         stronger match does (the same footage in two titles); a looser fit is a look-alike
-        (one set, one camera, one style), not a second source."""
+        (one set, one camera, one style), not a second source. `view_of` (id(match) -> query
+        view): matches of different views; two insets are never rivals (the two halves of a
+        split screen are two sources at once), the whole picture and an inset are."""
         margin = 4 / 64  # in bits per hash bit
         kept: list[Match] = []
+
+        def apart(a: Match, b: Match) -> bool:
+            va, vb = (view_of or {}).get(id(a), 0), (view_of or {}).get(id(b), 0)
+            return va != vb and va != 0 and vb != 0
+
         for m in sorted(matches, key=lambda m: m.chance):
             length = m.query_span[1] - m.query_span[0]
-            rivals = [k for k in kept if k.video_id != m.video_id
+            rivals = [k for k in kept if k.video_id != m.video_id and not apart(k, m)
                       and min(k.query_span[1], m.query_span[1]) - max(k.query_span[0], m.query_span[0]) >= 0.5 * length]
             if all(m.mean_distance / m.hash_bits <= k.mean_distance / k.hash_bits + margin for k in rivals):
                 kept.append(m)

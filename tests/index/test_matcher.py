@@ -135,6 +135,19 @@ def test_loose_second_title_over_the_same_frames_is_dropped(matcher):
     assert [m.video_id for m in kept] == [1, 3, 4]
 
 
+def test_loose_title_of_the_whole_picture_is_dropped_under_an_insets_match(matcher):
+    # A reframe: its inset fits the copied title tightly, its blurred canvas (the whole
+    # picture) a look-alike title loosely over the same seconds: one source, not two. Two
+    # insets of a split screen are two sources and never rivals.
+    inset = _match(1, 1e-17, (0.0, 5.6), 3.9)
+    canvas = _match(2, 2e-4, (0.8, 5.2), 12.7)
+    other_half = _match(3, 1e-5, (0.0, 5.6), 12.0)
+    views = {id(inset): 100, id(canvas): 0, id(other_half): 101}
+    kept = matcher._drop_lookalikes([canvas, inset, other_half], views)
+    assert [m.video_id for m in kept] == [1, 3]
+    assert [m.video_id for m in matcher._drop_lookalikes([canvas, inset], {id(inset): 100, id(canvas): 101})] == [1, 2]
+
+
 @pytest.mark.parametrize("edit", ["brightness", "gamma"])
 def test_static_shot_copy_is_proven_by_the_fine_hash(matcher, tmp_path, edit):
     # friday: 6 s, one shot of two people talking. Under a tone change the 64-bit hash sees
