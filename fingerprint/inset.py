@@ -8,7 +8,10 @@ as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas
 When no such edges exist, a centred band of sharp picture between soft fill is the inset;
 a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
 without, is tried as well. A split screen (one line straight across the frame, sharp moving
-picture on both sides, and not soft fill at both ends around a sharp middle) gives its two halves instead. At most two rectangles per window; each becomes a query view
+picture on both sides, and not soft fill at both ends around a sharp middle) gives its two halves instead.
+A still inset over moving footage is also looked for where the motion steps (`_motion_steps`):
+its own edges persist as long as its border does. At most three rectangles per window (two
+from the grey-level lines, one from the motion steps when new); each becomes a query view
 (suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
@@ -54,11 +57,13 @@ FILL_RATIO = 0.5  # a reframe's fill: median line texture under this share of it
 SPLIT_SHARP = 0.15  # a side softer than this share of the other's texture may be a reframe's fill
 #                    (a reframe's blurred fill under its picture: 0.06; a cartoon beside a table top: 0.27)
 SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
+MOTION_STEP = 1.5  # grey levels of median change over the window: one side moves ...
+MOTION_RATIO = 3.0  # ... this many times more than the other (see _motion_steps)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
 
 
 def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
-    """Up to two inset rectangles for one window of same-sized grey frames."""
+    """Up to three inset rectangles for one window of same-sized grey frames."""
     step = max(1, len(smalls) // MAX_FRAMES)
     frames = [cv2.blur(s, (3, 3)).astype(np.float32) for s in smalls[::step]]
     frames = [f for f in frames if f.std() >= BLANK_STD]
@@ -75,7 +80,22 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
-    return _centred(found[:2], strips=False)
+    found = _centred(found[:2], strips=False)
+    # A still inset over moving footage (or the reverse): its sides are where the motion
+    # steps, even where its grey levels match the background's. One more reading, when new.
+    if not found:
+        return found  # no persistent rectangle at all (most footage): nothing to cut better
+    moved = _edge_insets(_Lines.of(gx, gy, *_motion_steps(stack)))
+    return found + [a for a in moved[:1] if all(_overlap(a, b) < SAME for b in found)]
+
+
+def _motion_steps(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the window's motion steps (one side changes MOTION_RATIO times more than the
+    other, and by MOTION_STEP grey levels): (h, w-2) and (h-2, w) maps like `_lines`'."""
+    act = cv2.blur(np.median(np.abs(stack - np.median(stack, axis=0)), axis=0), (3, 3))
+    lo_x, hi_x = np.minimum(act[:, :-2], act[:, 2:]), np.maximum(act[:, :-2], act[:, 2:])
+    lo_y, hi_y = np.minimum(act[:-2], act[2:]), np.maximum(act[:-2], act[2:])
+    return hi_x >= MOTION_RATIO * lo_x + MOTION_STEP, hi_y >= MOTION_RATIO * lo_y + MOTION_STEP
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +110,11 @@ class _Lines:
     col_runs: np.ndarray
 
     @classmethod
-    def of(cls, gx: np.ndarray, gy: np.ndarray) -> "_Lines":
+    def of(cls, gx: np.ndarray, gy: np.ndarray, mx: np.ndarray | None = None, my: np.ndarray | None = None) -> "_Lines":
+        """`mx`, `my`: motion steps (`_motion_steps`) that count as edges too."""
         ex, ey = _lines(gx), _lines(gy.T).T
+        if mx is not None:
+            ex, ey = ex | mx, ey | my
         h, w = ex.shape[0], ey.shape[1]
         return cls(ex, ey, _longest_runs(ey.T) / w, _longest_runs(ex) / h)
 

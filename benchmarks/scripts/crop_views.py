@@ -1,0 +1,65 @@
+"""How close a cropped frame's hash comes to the stored views of its own frame.
+
+For each sample clip (one frame in three of its first 30 s at 1 a second) and each crop fraction,
+a crop at a random position is hashed as a suspect would be (active picture, whole view) and
+its distance to the nearest stored view of the same frame is taken; printed: the share within
+14 bits (the matching radius) / within 10 bits, per crop fraction, for each set of crop views.
+A set is `frac:grid,...` (e.g. `0.15:3` is fp's nine 15 % crops; `0.15:3,0.27:4` adds sixteen
+27 % crops); the whole picture and the reframe views are always in.
+
+    python benchmarks/scripts/crop_views.py 0.15:3 0.15:3,0.27:3 0.15:3,0.27:4
+"""
+from __future__ import annotations
+
+import random
+import sys
+
+import cv2
+import numpy as np
+
+from fp.benchmarks.demo import SAMPLE_CLIPS
+from fp.fingerprint.decode import iter_frames
+from fp.fingerprint.hashers import get_hasher
+from fp.fingerprint.normalise import VIEWS, active_picture, reference_views, view_image
+from fp.index.hamming import popcount_distances
+
+CLIPS = ("bbb_first60s.mp4", "elf.mp4", "cockatoo.mp4", "chroma-keying-video.mp4", "friday.mp4", "flower.mp4",
+         "frog.mp4", "stream-of-water.mp4")
+FRACS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35)
+
+
+def crop(img: np.ndarray, frac: float, x: float, y: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    ch, cw = round(h * (1 - frac)), round(w * (1 - frac))
+    y0, x0 = round((h - ch) * y), round((w - cw) * x)
+    return img[y0:y0 + ch, x0:x0 + cw]
+
+
+def crop_views(active: np.ndarray, frac: float, grid: int) -> list[np.ndarray]:
+    at = [i / (grid - 1) for i in range(grid)] if grid > 1 else [0.5]
+    return [cv2.resize(crop(active, frac, ox, oy), (64, 64), interpolation=cv2.INTER_AREA) for oy in at for ox in at]
+
+
+def main(specs: list[str]) -> None:
+    sets = [[(float(f), int(g)) for f, g in (p.split(":") for p in spec.split(","))] for spec in specs]
+    hasher = get_hasher("phash64")
+    rng = random.Random(1)
+    dist = [{f: [] for f in FRACS} for _ in sets]
+    for name in CLIPS:
+        for frame in list(iter_frames(SAMPLE_CLIPS / name, 1.0, 1, False, 30))[::3]:
+            grey = frame.luma
+            active, _ = active_picture(grey)
+            base = [view_image(active, v) for v in reference_views(active.shape) if v == 0 or v >= len(VIEWS)]
+            stored = [hasher.hash_batch(base + sum((crop_views(active, f, g) for f, g in views), [])).codes for views in sets]
+            for frac in FRACS:
+                cut = cv2.resize(crop(grey, frac, rng.random(), rng.random()), grey.shape[::-1], interpolation=cv2.INTER_AREA)
+                code = hasher.hash_batch([view_image(active_picture(cut)[0], 0)]).codes
+                for i, codes in enumerate(stored):
+                    dist[i][frac].append(int(popcount_distances(code, codes).min()))
+    for spec, views, d in zip(specs, sets, dist):
+        shares = " ".join(f"{f:.2f}: {np.mean(np.array(d[f]) <= 14):.2f}/{np.mean(np.array(d[f]) <= 10):.2f}" for f in FRACS)
+        print(f"{spec} ({sum(g * g for _, g in views)} crop views)  {shares}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["0.15:3"])
