@@ -27,7 +27,7 @@ from .truth import Truth, load_truth, resolve_query, resolve_refs_dir
 Progress = Callable[[str, int, int], None]
 
 
-def _decode_seconds(paths: list[Path], workers: int) -> float:
+def decode_seconds(paths: list[Path], workers: int) -> float:
     """Wall time to decode every frame of `paths` with `workers` processes."""
     start = time.perf_counter()
     if workers <= 1:
@@ -39,7 +39,8 @@ def _decode_seconds(paths: list[Path], workers: int) -> float:
     return time.perf_counter() - start
 
 
-def _duration(path: Path) -> float:
+def clip_duration(path: Path) -> float:
+    """Seconds of video the stream decodes to (0 for a file that does not decode)."""
     try:
         return stream_duration(path)
     except FpError:
@@ -61,15 +62,15 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
     note = progress or (lambda label, done, total: None)
 
     ref_paths = reference_paths(truth_path, truth, refs_dir)
-    rel_of = _relative_names(ref_paths, truth.references)
+    rel_of = relative_names(ref_paths, truth.references)
     query_paths = [resolve_query(truth_path, q) for q in truth.queries]
-    ref_seconds = sum(_duration(p) for p in ref_paths)
+    ref_seconds = sum(clip_duration(p) for p in ref_paths)
 
     # -- index ---------------------------------------------------------------------------
     lib_dir = out_dir / "library"
     shutil.rmtree(lib_dir, ignore_errors=True)
     note("decoding references", 0, 1)
-    ref_decode = _decode_seconds(ref_paths, workers)
+    ref_decode = decode_seconds(ref_paths, workers)
     with Library(lib_dir) as lib:
         report = index_paths(lib, ref_paths, workers=workers,
                              progress=lambda o, d, t: note("indexing", d, t))
@@ -88,11 +89,11 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
             except FpError as exc:
                 result, error = None, str(exc)
             match_seconds += time.perf_counter() - start
-            outcomes.append(_outcome(q, result, error, rel_of))
+            outcomes.append(outcome(q, result, error, rel_of))
             rows.append({"query": q.query, "truth": q.to_dict(), "result": result.to_dict() if result else {"error": error}})
     note("decoding queries", 0, 1)
-    query_decode = _decode_seconds(query_paths, 1)
-    query_seconds = sum(_duration(p) for p in query_paths)
+    query_decode = decode_seconds(query_paths, 1)
+    query_seconds = sum(clip_duration(p) for p in query_paths)
 
     results = {
         "truth": str(truth_path),
@@ -146,7 +147,7 @@ def reference_paths(truth_path: Path, truth: Truth, refs_dir: Path) -> list[Path
     return out
 
 
-def _relative_names(paths: list[Path], names: tuple[str, ...]) -> dict[str, str]:
+def relative_names(paths: list[Path], names: tuple[str, ...]) -> dict[str, str]:
     """Library path (as indexed, and resolved) -> the reference's name in truth.json."""
     out = {}
     for path, name in zip(paths, names):
@@ -172,7 +173,9 @@ def _nearest_path(nearest) -> str | None:
     return nearest["ref_path"] if isinstance(nearest, dict) else getattr(nearest, "ref_path", None)
 
 
-def _outcome(q, result, error, rel_of: dict[str, str]) -> metrics.Outcome:
+def outcome(q, result, error, rel_of: dict[str, str]) -> metrics.Outcome:
+    """How one query of the truth came out (`result` a MatchResult, or `error` its one-line
+    error), reference paths named as in truth.json through `rel_of` (`relative_names`)."""
     best = result.matches[0] if result and result.matches else None
     nearest = result.nearest if result else None
     if best is not None:
@@ -217,7 +220,7 @@ def _run_baseline(truth: Truth, ref_paths, query_paths, refs_dir: Path, note) ->
             q.query, q.reference, m.ref, m.score, tuple(q.edits), q.kind, group=q.group,
             true_query_span=tuple(q.query_span) if q.query_span else None,
             true_ref_span=tuple(q.ref_span) if q.ref_span else None,
-            query_span=(0.0, _duration(p)) if m.ref else None, ref_span=m.ref_span if m.ref else None,
+            query_span=(0.0, clip_duration(p)) if m.ref else None, ref_span=m.ref_span if m.ref else None,
             candidate_ref=m.candidate))
     return {**metrics.summary(outcomes), "recall_by_edit": metrics.recall_by_edit(outcomes),
             "negatives_by_group": metrics.negatives_by_group(outcomes), "pr_curve": metrics.pr_curve(outcomes), "index_seconds": round(index_seconds, 3),

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fp.benchmarks import metrics
-from fp.benchmarks.harness import _outcome, _relative_names, reference_paths
+from fp.benchmarks.harness import outcome, relative_names, reference_paths
 from fp.benchmarks.truth import load_truth
 from fp.fingerprint.errors import VideoDecodeError
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     truth = load_truth(a.truth)
-    rel_of = _relative_names(reference_paths(a.truth, truth, a.refs), truth.references)
+    rel_of = relative_names(reference_paths(a.truth, truth, a.refs), truth.references)
     a.cache.mkdir(parents=True, exist_ok=True)
     jobs = [(a.truth.parent / q.query, a.cache / (Path(q.query).name + ".pkl")) for q in truth.queries]
     with ProcessPoolExecutor(a.workers) as pool:
@@ -60,9 +60,9 @@ def main() -> None:
         for q, (_, cached) in zip(truth.queries, jobs):
             fpr = pickle.loads(cached.read_bytes())
             if isinstance(fpr, str):
-                outcomes.append(_outcome(q, None, fpr, rel_of))
+                outcomes.append(outcome(q, None, fpr, rel_of))
             else:
-                outcomes.append(_outcome(q, matcher.match_fingerprint(fpr, q.query), None, rel_of))
+                outcomes.append(outcome(q, matcher.match_fingerprint(fpr, q.query), None, rel_of))
     out = {"max_chance": a.max_chance, "summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
            "false_matches": [o.query for o in outcomes if o.false_match],
            "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fp.benchmarks import harness, metrics
-from fp.benchmarks.harness import _decode_seconds, _duration, _outcome
+from fp.benchmarks.harness import clip_duration, decode_seconds, outcome
 from fp.benchmarks.truth import load_truth, resolve_query, resolve_refs_dir
 from fp.fingerprint.decode import decode_all
 from fp.fingerprint.errors import FpError
@@ -105,13 +105,13 @@ def main(argv=None) -> None:
     if not (root / "library.sqlite").exists():
         with Library(root) as lib:
             index_paths(lib, [refs / r for r in truth.references], workers=args.workers)
-    durations = [_duration(p) for p in paths]
+    durations = [clip_duration(p) for p in paths]
     seconds = sum(durations)
     negative = [q.reference is None for q in queries]
     copy = [not n for n in negative]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     log(f"{len(paths)} suspects, {seconds:.0f} s of video; decoding on one core")
-    decode = _decode_seconds(paths, 1)
+    decode = decode_seconds(paths, 1)
     decode_cpu = _decode_cpu(paths)
     modes = [("full", None)] + [(f"triage r{r}", int(r)) for r in args.radii.split(",") if r]
     report = {"truth": str(args.truth), "suspects": len(paths), "copies": sum(copy), "negatives": sum(negative),
@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     for name, radius in modes:
         log(f"{name} with {args.workers} workers")
         rows, wall = run_mode(root, paths, args.workers, radius)
-        outcomes = [_outcome(q, result, error, refs) for q, (result, error, _, _) in zip(queries, rows)]
+        outcomes = [outcome(q, result, error, refs) for q, (result, error, _, _) in zip(queries, rows)]
         summary = metrics.summary(outcomes)
         cpu = [r[3] for r in rows]
         neg_cpu_per_s = sum(c for c, n in zip(cpu, negative) if n) / max(sum(d for d, n in zip(durations, negative) if n), 1e-9)
