@@ -171,6 +171,25 @@ class Backgrounds:
     moment: np.ndarray  # per key id: share of the scene's other moments the whole event fits as well
 
 
+CHUNK_SPAN = 60.0  # s of predicted reference time a chunk of query rows may cover
+
+
+def chunks(pred: np.ndarray, size: int = 256, span: float = CHUNK_SPAN):
+    """Runs of consecutive query rows (np.arange each) to handle together: at most `size` rows
+    whose predicted reference times lie within `span` seconds, so that the reference rows a
+    chunk reads stay bounded when the rows are sparse in time (an inset found now and then
+    across a 2 h suspect: one chunk of 256 rows read hours of reference, 446 MB)."""
+    pred = np.asarray(pred, float)
+    start = 0
+    while start < len(pred):
+        stop = min(len(pred), start + size)
+        inside = np.abs(pred[start:stop] - pred[start]) <= span
+        if not inside.all():
+            stop = start + max(1, int(np.argmin(inside)))
+        yield np.arange(start, stop)
+        start = stop
+
+
 def backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius: int,
                 chunk: int = 256) -> Backgrounds:
     """The backgrounds a line's hits are judged against. `ref` is a verify.Reference.
@@ -202,8 +221,8 @@ def backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, rad
     on_line = (centre >= 0) & (centre < n_bins) & present[np.clip(centre, 0, n_bins - 1)]
     counted = usable & on_line  # rows with a moment on the line
     cap = int(radius * MOMENT_CLOSE) + 1  # farther frames add nothing to an event's fit
-    for start in range(0, len(query_t), chunk) if SCENES else ():
-        rows = np.arange(start, min(len(query_t), start + chunk))
+    for rows in chunks(centre * bw, chunk) if SCENES else ():
+        start = int(rows[0])
         lo = max(0, int(centre[rows].min()) - widest - reach)
         hi = min(n_bins, int(centre[rows].max()) + widest + reach + 1)
         if hi <= lo:

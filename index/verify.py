@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from .align import Hypothesis, fit_line
-from .chance import TOL, alignment_p_value, backgrounds, frame_probability
+from .chance import TOL, alignment_p_value, backgrounds, chunks, frame_probability
 from .hamming import popcount_distances
 
 CHUNK = 256  # query frames handled together
@@ -105,11 +105,6 @@ def _best_line(h, query_t, query_codes, usable, ref: Reference, radius) -> tuple
     return speed, offset
 
 
-def _chunks(n: int):
-    for start in range(0, n, CHUNK):
-        yield np.arange(start, min(n, start + CHUNK))
-
-
 def _distances(query_codes, rows: np.ndarray, ref: Reference, part) -> np.ndarray:
     d = popcount_distances(query_codes[rows], ref.codes[part])
     d[:, ~ref.usable[part]] = FAR  # blank reference frames (fades, black) never count
@@ -125,7 +120,7 @@ def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: 
     best_t = np.zeros(n)
     count = np.zeros(n, np.int64)
     pred = offset + speed * np.asarray(query_t)
-    for rows in _chunks(n):
+    for rows in chunks(pred, CHUNK):
         part = ref.rows_between(pred[rows].min() - tol, pred[rows].max() + tol)
         if part.stop <= part.start:
             continue

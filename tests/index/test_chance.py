@@ -99,3 +99,16 @@ def test_frames_of_one_shot_drifting_within_key_seconds_are_one_event():
     starts = times[np.r_[0, np.nonzero(np.diff(keys))[0] + 1]]
     assert np.all(np.diff(starts) >= KEY_SECONDS - 1e-9)
     assert group_keys(codes[:3], times=times[:3]).tolist() == [0, 0, 0]  # 0.4 s: one event
+
+
+def test_chunks_bound_rows_and_the_reference_time_they_read():
+    from fp.index.chance import CHUNK_SPAN, chunks
+
+    dense = np.arange(1000) / 5.0  # 200 s at 5 a second
+    sparse = np.sort(np.random.default_rng(3).uniform(0, 7200, 300))  # an inset now and then over 2 h
+    for pred in (dense, sparse, dense[::-1]):
+        parts = list(chunks(pred, 256))
+        assert np.array_equal(np.concatenate(parts), np.arange(len(pred)))  # every row once, in order
+        assert all(len(p) <= 256 and np.ptp(pred[p]) <= CHUNK_SPAN for p in parts)
+    assert len(list(chunks(dense, 256))) == 4  # dense rows: the count cuts (256 rows = 51 s)
+    assert len(list(chunks(sparse, 256))) > 50  # sparse rows: the span cuts (one chunk did 2 h before)
