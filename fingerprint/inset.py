@@ -85,7 +85,8 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     # steps, even where its grey levels match the background's. One more reading, when new.
     if not found:
         return found  # no persistent rectangle at all (most footage): nothing to cut better
-    moved = _edge_insets(_Lines.of(gx, gy, *_motion_steps(stack)))
+    mx, my = _motion_steps(stack)
+    moved = _edge_insets(_Lines.from_edges(lines.ex | mx, lines.ey | my))  # the grey lines reused
     return found + [a for a in moved[:1] if all(_overlap(a, b) < SAME for b in found)]
 
 
@@ -110,11 +111,11 @@ class _Lines:
     col_runs: np.ndarray
 
     @classmethod
-    def of(cls, gx: np.ndarray, gy: np.ndarray, mx: np.ndarray | None = None, my: np.ndarray | None = None) -> "_Lines":
-        """`mx`, `my`: motion steps (`_motion_steps`) that count as edges too."""
-        ex, ey = _lines(gx), _lines(gy.T).T
-        if mx is not None:
-            ex, ey = ex | mx, ey | my
+    def of(cls, gx: np.ndarray, gy: np.ndarray) -> "_Lines":
+        return cls.from_edges(_lines(gx), _lines(gy.T).T)
+
+    @classmethod
+    def from_edges(cls, ex: np.ndarray, ey: np.ndarray) -> "_Lines":
         h, w = ex.shape[0], ey.shape[1]
         return cls(ex, ey, _longest_runs(ey.T) / w, _longest_runs(ex) / h)
 
