@@ -225,6 +225,25 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
     return view_image(cv2.warpAffine(active, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), 0, side)
 
 
+# ... and zoomed back out: the picture shrunk about its centre to these scales, its edge pixels
+# repeated out to the frame. A crop deeper than the stored 15 % (25-30 % of the frame) shows a
+# part of a stored view's picture, enlarged; shrunk back, its middle lines up with that view
+# again (a 27 % crop comes within the radius on ~0.6 more of its frames than untouched:
+# benchmarks/scripts/crop_views.py --zoom).
+ZOOMS: tuple[float, ...] = (0.85,)
+
+
+def zoomed_image(active: np.ndarray, scale: float, side: int = WORK_SIDE) -> np.ndarray:
+    """The active picture shrunk to `scale` about its centre, the rest of the frame filled by
+    repeating its edge pixels, side x side."""
+    h, w = active.shape
+    sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(active, (sw, sh), interpolation=cv2.INTER_AREA)
+    top, left = (h - sh) // 2, (w - sw) // 2
+    padded = cv2.copyMakeBorder(small, top, h - sh - top, left, w - sw - left, cv2.BORDER_REPLICATE)
+    return view_image(padded, 0, side)
+
+
 def normalise(grey: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, ActiveArea]:
     """Crop to the active picture and resize to side x side. Returns the image and the area."""
     active, area = active_picture(grey)

@@ -10,8 +10,8 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import (TURNS, WORK_SIDE, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
-                        turned_image, view_image)
+from .normalise import (TURNS, WORK_SIDE, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
+                        turned_image, view_image, zoomed_image)
 from .types import INSET_VIEW, TURNED_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
@@ -25,7 +25,7 @@ class FingerprintConfig:
     fps: float = 5.0  # frames sampled per second of video
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
     inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
-    turned_views: bool = False  # also hash the picture turned back by normalise.TURNS (suspect side)
+    turned_views: bool = False  # also hash the picture turned back (normalise.TURNS) and zoomed out (ZOOMS) (suspect side)
     hasher: str = "phash64"
     fine_hasher: str | None = "phash256"  # verification hash of whole pictures (None: none)
     threads: int = 1  # decoder threads
@@ -102,6 +102,10 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
                     times.append(t)
                     views.append(TURNED_VIEW + i)
                     images.append(turned_image(active, degrees))
+                for i, scale in enumerate(ZOOMS):
+                    times.append(t)
+                    views.append(TURNED_VIEW + len(TURNS) + i)
+                    images.append(zoomed_image(active, scale))
         if config.inset_view:
             images += _inset_rows(pending, times, views)
         batch = hasher.hash_batch(images)

@@ -13,8 +13,8 @@ import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.normalise import TURNS
-from fp.fingerprint.types import Fingerprint, turned, whole_picture
+from fp.fingerprint.normalise import TURNS, ZOOMS
+from fp.fingerprint.types import TURNED_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
@@ -25,7 +25,9 @@ from .verify import Reference, Verified, closest_in_window, verify
 log = logging.getLogger(__name__)
 
 TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer than the untouched picture
+ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
+STEP = 0.2  # s: offsets closer than a sampled frame are one line
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
 
@@ -43,14 +45,23 @@ def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius:
 
 
 def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int) -> float | None:
-    """The offset at which `codes` find the moment within FINE_SCAN of the voted line (the median
-    of their hits there), when it is more than TOL away from it; else None."""
+    """The offset within FINE_SCAN of the voted line at which `codes` fit the reference best,
+    when it is more than TOL away from it; else None. Each row's closest moment there proposes an
+    offset (to a frame step); the one whose line brings those rows closest wins (in a slow pan the
+    rows' own moments scatter by a second or more, and their median can miss the line)."""
     d, t, _ = closest_in_window(times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
     near = rows & (d <= radius)
     if near.sum() < 2:
         return None
-    offset = float(np.median(t[near] - h.speed * times[near]))
-    return offset if abs(offset - h.offset) > TOL else None
+    proposed = t[near] - h.speed * times[near]
+    median = float(np.median(proposed))
+    best, best_score = median, -1
+    for offset in sorted({median, *(np.round(proposed / STEP) * STEP).tolist()}, key=lambda o: abs(o - median)):
+        dd = closest_in_window(times[near], codes[near], ref, h.speed, offset)[0]
+        score = int(np.clip(radius + 1 - dd, 0, None).sum())
+        if score > best_score:
+            best, best_score = offset, score
+    return best if abs(best - h.offset) > TOL else None
 
 
 @dataclass(frozen=True)
@@ -242,16 +253,17 @@ class Matcher:
         return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf)
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
-        """The hypothesis checked with the suspect's picture turned back by each of TURNS (a
-        tilted copy hits the stored views only loosely, so its one shot is weak evidence); the
-        best turn and its rows. Each turn is one more test of the alignment: the caller counts
-        len(TURNS) of them. A turn counts only when it brings its hits TURN_GAIN closer than the
+        """The hypothesis checked with the suspect's picture turned back by each of TURNS or
+        zoomed back out by each of ZOOMS (a tilted or deeply cropped copy hits the stored views
+        only loosely, so its one shot is weak evidence); the best of them and its rows. Each is
+        one more test of the alignment: the caller counts len(TURNS) + len(ZOOMS) of them. A turn counts only when it brings its hits TURN_GAIN closer than the
         untouched picture on the same line."""
         ref = self._video(h.video_id)
         dist, vids = part.neighbours[h.mirrored]
         other = self.n_hashes - self.videos[h.video_id].n_search
         best = None
         for rows, keys, same in part.turns:
+            gain = ZOOM_GAIN if rows.views[0] >= TURNED_VIEW + len(TURNS) else TURN_GAIN
             ok = rows.quality >= self.config.min_quality
             if used is not None:
                 ok &= ~used[same]
@@ -276,18 +288,21 @@ class Matcher:
                 else:
                     t = rows.times
                     judged = ok & (t >= t[hit].min()) & (t <= t[hit].max())
-                return bool(np.median((d0 - d)[judged]) >= self.nbits * TURN_GAIN)
+                return bool(np.median((d0 - d)[judged]) >= self.nbits * gain)
 
             # The cheap screen first, on the voted line and the moment nearby: the full
             # verification (backgrounds) of every turn of every unrelated line of a 2 h
             # suspect cost 2.5x the whole match.
-            moved = moment_offset(h, rows.times, codes, ok, ref, self.radius)
-            if not gains(h.speed, h.offset, True) and (moved is None or not gains(h.speed, moved, True)):
-                continue
-            near_p = density((dist[same], vids[same]), h.video_id, other)
-            v = verify_near(h, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
-            if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
-                best = (v, rows)
+            # The voted speed is read off loose hits; plain speed is tried too (a change of
+            # speed is among the lines counted, and most copies play at speed 1).
+            for line in (h,) if h.speed == 1.0 else (h, replace(h, speed=1.0)):
+                moved = moment_offset(line, rows.times, codes, ok, ref, self.radius)
+                if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
+                    continue
+                near_p = density((dist[same], vids[same]), h.video_id, other)
+                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
+                if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
+                    best = (v, rows)
         return best
 
     def _video(self, video_id: int) -> Reference:
@@ -416,7 +431,7 @@ class Matcher:
                 support = ok & (near64 <= self.radius)
         if (v.hit_keys < self.config.min_keys or chance > self.config.max_chance) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
-            tilt_chance = tilt[0].p_value * n_hyp * len(TURNS) if tilt is not None else math.inf
+            tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + len(ZOOMS)) if tilt is not None else math.inf
             if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
                 (v, fpr), chance, support = tilt, tilt_chance, None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:

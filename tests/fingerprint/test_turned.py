@@ -8,7 +8,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from fp.fingerprint.normalise import TURNS, VIEWS, active_picture, turned_image, view_image
+from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMS, active_picture, reference_views, turned_image, view_image, zoomed_image
 from fp.fingerprint.pipeline import QUERY, REFERENCE, TURN_EVERY, fingerprint_video
 from fp.fingerprint.serialize import fingerprint_from_json, fingerprint_to_json
 from fp.fingerprint.types import TURNED_VIEW, turned, whole_picture
@@ -39,10 +39,33 @@ def test_turning_back_brings_a_tilted_picture_near_a_stored_view():
     assert np.median(back) <= 8, back
 
 
+def crop(img: np.ndarray, frac: float, x: float, y: float) -> np.ndarray:
+    """A seller's crop: `frac` of each side cut, at relative position (x, y), enlarged back."""
+    h, w = img.shape[:2]
+    ch, cw = round(h * (1 - frac)), round(w * (1 - frac))
+    y0, x0 = round((h - ch) * y), round((w - cw) * x)
+    return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def test_zooming_out_brings_a_deep_crop_near_a_stored_view():
+    """A 27 % crop lies past the stored 15 % crops (a pHash moves about a bit per percent of
+    shift); shrunk back about its centre, its middle lines up with one of them again."""
+    frames = real_frames(every=40, limit=12)[2:] + real_frames("cockatoo.mp4", every=30, limit=8)
+    plain, back = [], []
+    for n, frame in enumerate(frames):
+        active = active_picture(frame)[0]
+        stored = [view_image(active, v) for v in reference_views(active.shape)]
+        cut = active_picture(crop(frame, 0.27, (0.2, 0.5, 0.8)[n % 3], (0.8, 0.5, 0.2)[n % 3]))[0]
+        plain.append(min(dist(view_image(cut, 0), s) for s in stored))
+        back.append(min(dist(zoomed_image(cut, scale), s) for scale in ZOOMS for s in stored))
+    assert np.median(back) <= np.median(plain) - 3, (plain, back)
+    assert np.median(back) <= 12, back
+
+
 def test_suspects_carry_turned_rows_that_are_not_whole_pictures(tmp_path):
     fpr = fingerprint_video(clip("cockatoo.mp4"), replace(QUERY, max_seconds=4.0))
     rows = turned(fpr.views)
-    assert sorted(set(fpr.views[rows].tolist())) == [TURNED_VIEW + i for i in range(len(TURNS))]
+    assert sorted(set(fpr.views[rows].tolist())) == [TURNED_VIEW + i for i in range(len(TURNS) + len(ZOOMS))]
     frames = fpr.times[fpr.views == 0]
     assert np.array_equal(np.unique(fpr.times[rows]), frames[::TURN_EVERY])  # every other sampled frame
     assert not (whole_picture(fpr.views) & rows).any() and not fpr.fine_rows[rows].any()
