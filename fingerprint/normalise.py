@@ -228,8 +228,8 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
 # ... and zoomed back out: the picture shrunk about its centre to these scales, its edge pixels
 # repeated out to the frame. A crop deeper than the stored 15 % (25-30 % of the frame) shows a
 # part of a stored view's picture, enlarged; shrunk back, its middle lines up with that view
-# again (a 27 % crop comes within the radius on ~0.6 more of its frames than untouched:
-# benchmarks/scripts/crop_views.py --zoom).
+# again (25 % and 30 % crops come within the radius of a stored view on 0.73 and 0.62 of their
+# frames, 0.57 and 0.24 untouched: benchmarks/scripts/crop_views.py --zoom 0.85 0.15:3).
 ZOOMS: tuple[float, ...] = (0.85,)
 
 

@@ -256,7 +256,8 @@ class Matcher:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
         zoomed back out by each of ZOOMS (a tilted or deeply cropped copy hits the stored views
         only loosely, so its one shot is weak evidence); the best of them and its rows. Each is
-        one more test of the alignment: the caller counts len(TURNS) + len(ZOOMS) of them. A turn counts only when it brings its hits TURN_GAIN closer than the
+        one more test of the alignment: the caller counts len(TURNS) + len(ZOOMS) of them. One
+        counts only when it brings its hits TURN_GAIN (a zoom: ZOOM_GAIN) closer than the
         untouched picture on the same line."""
         ref = self._video(h.video_id)
         dist, vids = part.neighbours[h.mirrored]
@@ -295,11 +296,11 @@ class Matcher:
             # suspect cost 2.5x the whole match.
             # The voted speed is read off loose hits; plain speed is tried too (a change of
             # speed is among the lines counted, and most copies play at speed 1).
+            near_p = density((dist[same], vids[same]), h.video_id, other)
             for line in (h,) if h.speed == 1.0 else (h, replace(h, speed=1.0)):
                 moved = moment_offset(line, rows.times, codes, ok, ref, self.radius)
                 if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
                     continue
-                near_p = density((dist[same], vids[same]), h.video_id, other)
                 v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
                 if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
                     best = (v, rows)
