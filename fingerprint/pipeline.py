@@ -102,7 +102,6 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
                     times.append(t)
                     views.append(TURNED_VIEW + i)
                     images.append(turned_image(active, degrees))
-            if config.turned_views:  # every frame: a deep crop is often a short clip
                 for i, scale in enumerate(ZOOMS):
                     times.append(t)
                     views.append(TURNED_VIEW + len(TURNS) + i)

@@ -31,36 +31,37 @@ STEP = 0.2  # s: offsets closer than a sampled frame are one line
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
 
-def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius: int, cdf, density=None) -> Verified:
+def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius: int, cdf, density=None,
+                scan: bool = False) -> Verified:
     """verify() on the voted line and, when `codes` find the moment within FINE_SCAN of it, there
     too; the better of the two. The line was voted by other, looser hits (in a still shot the
     search hash sees every moment alike, a tilted copy's untouched picture hits loosely), so it
     may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts."""
     v = verify(h, times, codes, keys, rows, ref, radius, cdf, density)
-    offset = moment_offset(h, times, codes, rows, ref, radius)
+    offset = moment_offset(h, times, codes, rows, ref, radius, scan)
     if offset is not None:
         moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
         v = moved if moved.p_value < v.p_value else v
     return v
 
 
-def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int) -> float | None:
-    """The offset within FINE_SCAN of the voted line at which `codes` fit the reference best,
-    when it is more than TOL away from it; else None. Each row's closest moment there proposes an
-    offset (to a frame step); the one whose line brings those rows closest wins (in a slow pan the
-    rows' own moments scatter by a second or more, and their median can miss the line)."""
+def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int, scan: bool = False) -> float | None:
+    """The offset at which `codes` find the moment within FINE_SCAN of the voted line (the median
+    of their hits there), when it is more than TOL away from it; else None. `scan`: each hit's
+    closest moment proposes an offset (to a frame step) and the one whose line brings the hits
+    closest wins (in a slow pan the moments scatter by a second or more; their median can miss)."""
     d, t, _ = closest_in_window(times, codes, ref, h.speed, h.offset, tol=FINE_SCAN)
     near = rows & (d <= radius)
     if near.sum() < 2:
         return None
     proposed = t[near] - h.speed * times[near]
-    median = float(np.median(proposed))
-    best, best_score = median, -1
-    for offset in sorted({median, *(np.round(proposed / STEP) * STEP).tolist()}, key=lambda o: abs(o - median)):
-        dd = closest_in_window(times[near], codes[near], ref, h.speed, offset)[0]
-        score = int(np.clip(radius + 1 - dd, 0, None).sum())
-        if score > best_score:
-            best, best_score = offset, score
+    best = float(np.median(proposed))
+    if scan:
+        best_score = -1
+        for offset in sorted({best, *(np.round(proposed / STEP) * STEP).tolist()}, key=lambda o: abs(o - best)):
+            score = int(np.clip(radius + 1 - closest_in_window(times[near], codes[near], ref, h.speed, offset)[0], 0, None).sum())
+            if score > best_score:
+                best, best_score = offset, score
     return best if abs(best - h.offset) > TOL else None
 
 
@@ -264,7 +265,8 @@ class Matcher:
         other = self.n_hashes - self.videos[h.video_id].n_search
         best = None
         for rows, keys, same in part.turns:
-            gain = ZOOM_GAIN if rows.views[0] >= TURNED_VIEW + len(TURNS) else TURN_GAIN
+            zoom = rows.views[0] >= TURNED_VIEW + len(TURNS)  # zoomed out, not turned
+            gain = ZOOM_GAIN if zoom else TURN_GAIN
             ok = rows.quality >= self.config.min_quality
             if used is not None:
                 ok &= ~used[same]
@@ -294,14 +296,16 @@ class Matcher:
             # The cheap screen first, on the voted line and the moment nearby: the full
             # verification (backgrounds) of every turn of every unrelated line of a 2 h
             # suspect cost 2.5x the whole match.
-            # The voted speed is read off loose hits; plain speed is tried too (a change of
-            # speed is among the lines counted, and most copies play at speed 1).
+            # A deep crop's untouched hits are looser still: the speed they vote may be off
+            # (plain speed is tried too: most copies play at speed 1, and every speed is among
+            # the lines counted) and so may the moment nearby (scanned). Only for the zoom: on
+            # the turns it found nothing more and doubled their cost on a 2 h suspect.
             near_p = density((dist[same], vids[same]), h.video_id, other)
-            for line in (h,) if h.speed == 1.0 else (h, replace(h, speed=1.0)):
-                moved = moment_offset(line, rows.times, codes, ok, ref, self.radius)
+            for line in (h,) if h.speed == 1.0 or not zoom else (h, replace(h, speed=1.0)):
+                moved = moment_offset(line, rows.times, codes, ok, ref, self.radius, scan=zoom)
                 if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
                     continue
-                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p)
+                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p, scan=zoom)
                 if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
                     best = (v, rows)
         return best
