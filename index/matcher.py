@@ -31,14 +31,18 @@ STEP = 0.2  # s: offsets closer than a sampled frame are one line
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
 
 
+_FIND = object()  # verify_near's `moment` default: look for it
+
+
 def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius: int, cdf, density=None,
-                scan: bool = False) -> Verified:
+                scan: bool = False, moment=_FIND) -> Verified:
     """verify() on the voted line and, when `codes` find the moment within FINE_SCAN of it, there
     too; the better of the two. The line was voted by other, looser hits (in a still shot the
     search hash sees every moment alike, a tilted copy's untouched picture hits loosely), so it
-    may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts."""
+    may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts.
+    `moment`: moment_offset's answer for these arguments when the caller has it already."""
     v = verify(h, times, codes, keys, rows, ref, radius, cdf, density)
-    offset = moment_offset(h, times, codes, rows, ref, radius, scan)
+    offset = moment_offset(h, times, codes, rows, ref, radius, scan) if moment is _FIND else moment
     if offset is not None:
         moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
         v = moved if moved.p_value < v.p_value else v
@@ -305,7 +309,7 @@ class Matcher:
                 moved = moment_offset(line, rows.times, codes, ok, ref, self.radius, scan=zoom)
                 if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
                     continue
-                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p, scan=zoom)
+                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p, scan=zoom, moment=moved)
                 if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
                     best = (v, rows)
         return best
