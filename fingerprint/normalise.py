@@ -225,21 +225,26 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
     return view_image(cv2.warpAffine(active, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), 0, side)
 
 
-# ... and zoomed back out: the picture shrunk about its centre to these scales, its edge pixels
-# repeated out to the frame. A crop deeper than the stored 15 % (25-30 % of the frame) shows a
-# part of a stored view's picture, enlarged; shrunk back, its middle lines up with that view
-# again (25 % and 30 % crops come within the radius of a stored view on 0.73 and 0.62 of their
-# frames, 0.57 and 0.24 untouched: benchmarks/scripts/crop_views.py --zoom 0.85 0.15:3).
-ZOOMS: tuple[float, ...] = (0.85,)
+# ... and zoomed back out: the picture shrunk to SCALE, placed at its centre or in a corner, its
+# edge pixels repeated out to the frame. A crop deeper than the stored 15 % (25-30 % of the frame)
+# shows a part of a stored view's picture, enlarged; shrunk back and placed where that part lies
+# in the stored view, it lines up with that view again. A crop taken near an edge lies in a
+# corner view: zoomed about the centre it stays ~16 bits off, placed in the corner it comes close
+# (sample clips, random placements: 25 % / 30 % crops within the radius of a stored view on
+# 0.57 / 0.24 of their frames untouched, 0.73 / 0.62 zoomed about the centre, 0.97 / 0.89 with
+# the corners too: benchmarks/scripts/crop_views.py --zoom 0.85 [--centred]). Every placement is
+# hashed; the matcher verifies the centred one and the corner the untouched picture votes for.
+ZOOM_SCALE = 0.85
+ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))  # (x, y) placement
 
 
-def zoomed_image(active: np.ndarray, scale: float, side: int = WORK_SIDE) -> np.ndarray:
-    """The active picture shrunk to `scale` about its centre, the rest of the frame filled by
-    repeating its edge pixels, side x side."""
+def zoomed_image(active: np.ndarray, scale: float, side: int = WORK_SIDE, at: tuple[float, float] = (0.5, 0.5)) -> np.ndarray:
+    """The active picture shrunk to `scale`, placed at `at` (0: left / top, 1: right / bottom),
+    the rest of the frame filled by repeating its edge pixels, side x side."""
     h, w = active.shape
     sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
     small = cv2.resize(active, (sw, sh), interpolation=cv2.INTER_AREA)
-    top, left = (h - sh) // 2, (w - sw) // 2
+    top, left = int((h - sh) * at[1]), int((w - sw) * at[0])
     padded = cv2.copyMakeBorder(small, top, h - sh - top, left, w - sw - left, cv2.BORDER_REPLICATE)
     return view_image(padded, 0, side)
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows (100, 101, ...)
-TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90, 91, ...):
-#                  never searched, only verified against the hypotheses other views found
+TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90-93), then
+#                  zoomed out at normalise.ZOOMS[i] (94-98): never searched, only verified against
+#                  the hypotheses other views found
 
 
 def turned(views: np.ndarray) -> np.ndarray:

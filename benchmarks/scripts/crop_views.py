@@ -10,9 +10,11 @@ A set is `frac:grid,...` (e.g. `0.15:3` is fp's nine 15 % crops; `0.15:3,0.27:4`
     python benchmarks/scripts/crop_views.py 0.15:3 0.15:3,0.27:3 0.15:3,0.27:4
 
 With `--zoom 0.85` each set is also scored with the suspect's crop zoomed back out
-(normalise.zoomed_image, the suspect-side view the matcher verifies with): the nearer of the two.
+(normalise.zoomed_image, the suspect-side views the matcher verifies with, placed at each of
+normalise.ZOOMS; `--centred`: about the centre only): the nearest of them.
 
     python benchmarks/scripts/crop_views.py --zoom 0.85 0.15:3
+    python benchmarks/scripts/crop_views.py --zoom 0.85 --centred 0.15:3
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import numpy as np
 from fp.benchmarks.demo import SAMPLE_CLIPS
 from fp.fingerprint.decode import iter_frames
 from fp.fingerprint.hashers import get_hasher
-from fp.fingerprint.normalise import VIEWS, active_picture, reference_views, view_image, zoomed_image
+from fp.fingerprint.normalise import VIEWS, ZOOMS, active_picture, reference_views, view_image, zoomed_image
 from fp.index.hamming import popcount_distances
 
 CLIPS = ("bbb_first60s.mp4", "elf.mp4", "cockatoo.mp4", "chroma-keying-video.mp4", "friday.mp4", "flower.mp4",
@@ -45,7 +47,7 @@ def crop_views(active: np.ndarray, frac: float, grid: int) -> list[np.ndarray]:
     return [cv2.resize(crop(active, frac, ox, oy), (64, 64), interpolation=cv2.INTER_AREA) for oy in at for ox in at]
 
 
-def main(specs: list[str], zooms: tuple[float, ...] = ()) -> None:
+def main(specs: list[str], zooms: tuple[float, ...] = (), places=ZOOMS) -> None:
     sets = [[(float(f), int(g)) for f, g in (p.split(":") for p in spec.split(","))] for spec in specs]
     hasher = get_hasher("phash64")
     rng = random.Random(1)
@@ -61,7 +63,7 @@ def main(specs: list[str], zooms: tuple[float, ...] = ()) -> None:
                 cut = cv2.resize(crop(grey, frac, rng.random(), rng.random()), grey.shape[::-1], interpolation=cv2.INTER_AREA)
                 suspect = active_picture(cut)[0]
                 code = hasher.hash_batch([view_image(suspect, 0)]).codes
-                back = hasher.hash_batch([zoomed_image(suspect, z) for z in zooms]).codes if zooms else None
+                back = hasher.hash_batch([zoomed_image(suspect, z, at=at) for z in zooms for at in places]).codes if zooms else None
                 for i, codes in enumerate(stored):
                     dist[i][frac].append(int(popcount_distances(code, codes).min()))
                     if back is not None:
@@ -80,4 +82,8 @@ if __name__ == "__main__":
         at = args.index("--zoom")
         zooms = tuple(float(z) for z in args[at + 1].split(","))
         del args[at:at + 2]
-    main(args or ["0.15:3"], zooms)
+    places = ZOOMS
+    if "--centred" in args:
+        args.remove("--centred")
+        places = ((0.5, 0.5),)
+    main(args or ["0.15:3"], zooms, places)
