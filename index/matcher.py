@@ -12,20 +12,23 @@ from typing import Iterator
 import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
-from fp.fingerprint.pipeline import QUERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.normalise import TURNS, ZOOMS
+from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, fingerprint_video
+from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMS
 from fp.fingerprint.types import TURNED_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
-from .verify import Reference, Verified, closest_in_window, verify
+from .verify import Reference, Verified, closest_in_window, closest_views, verify
 
 log = logging.getLogger(__name__)
 
 TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer than the untouched picture
 ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
+ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the corner the untouched picture votes
+CENTRED = (0.5, 0.5)  # the zoom placed about the centre (normalise.ZOOMS)
+ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at normalise.ZOOMS[i]
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 STEP = 0.2  # s: offsets closer than a sampled frame are one line
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
@@ -259,17 +262,17 @@ class Matcher:
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
-        zoomed back out by each of ZOOMS (a tilted or deeply cropped copy hits the stored views
+        zoomed back out (centred, and in a voted corner: _placed_zoom) (a tilted or deeply cropped copy hits the stored views
         only loosely, so its one shot is weak evidence); the best of them and its rows. Each is
-        one more test of the alignment: the caller counts len(TURNS) + len(ZOOMS) of them. One
+        one more test of the alignment: the caller counts len(TURNS) + ZOOM_TESTS of them. One
         counts only when it brings its hits TURN_GAIN (a zoom: ZOOM_GAIN) closer than the
         untouched picture on the same line."""
         ref = self._video(h.video_id)
         dist, vids = part.neighbours[h.mirrored]
         other = self.n_hashes - self.videos[h.video_id].n_search
         best = None
-        for rows, keys, same in part.turns:
-            zoom = rows.views[0] >= TURNED_VIEW + len(TURNS)  # zoomed out, not turned
+        for rows, keys, same in self._placed_zoom(h, part, ref):
+            zoom = rows.views[0] >= ZOOMED_VIEW  # zoomed out, not turned
             gain = ZOOM_GAIN if zoom else TURN_GAIN
             ok = rows.quality >= self.config.min_quality
             if used is not None:
@@ -314,6 +317,25 @@ class Matcher:
                     best = (v, rows)
         return best
 
+    def _placed_zoom(self, h, part: QueryPart, ref: Reference) -> list:
+        """part.turns with at most two of the zoomed-out views (normalise.ZOOMS): the centred one,
+        and the one placed in the corner whose stored 15 % crop the untouched picture comes
+        closest to most often on this line, when a corner wins that vote. A deep crop taken
+        near a corner is nearest that corner's stored view; the vote reads the untouched rows
+        only, so the placement is not picked by the rows it is then tested with (ZOOM_TESTS)."""
+        turns = [t for t in part.turns if t[0].views[0] < ZOOMED_VIEW]
+        zooms = {ZOOMS[int(t[0].views[0]) - ZOOMED_VIEW]: t for t in part.turns if t[0].views[0] >= ZOOMED_VIEW}
+        places = [CENTRED]
+        rows = part.fpr
+        ok = rows.quality >= self.config.min_quality
+        views = closest_views(rows.times[ok], (rows.mirror_codes if h.mirrored else rows.codes)[ok], ref, h.speed, h.offset)
+        votes = np.bincount(views[(views > 0) & (views < len(VIEWS))], minlength=len(VIEWS))  # the crop views
+        if votes.any():
+            _, ox, oy = VIEWS[int(votes.argmax())]
+            if ox != 0.5 and oy != 0.5:
+                places.append((1.0 - ox if h.mirrored else ox, oy))  # a mirrored suspect's corner is the other side
+        return turns + [zooms[at] for at in places if at in zooms]
+
     def _video(self, video_id: int) -> Reference:
         """Every hash of one reference video."""
         return self._cached("search", video_id)
@@ -328,7 +350,7 @@ class Matcher:
             if stream is None:
                 stream = Stream.empty(self.fine_nbits // 8 if kind == "fine" else self.nbits // 8)
             self._rows[key] = Reference.of(stream.t0, stream.codes, stream.quality >= self.config.min_quality,
-                                           self.videos[video_id].duration, ends=stream.t1)
+                                           self.videos[video_id].duration, ends=stream.t1, views=stream.views)
         return self._rows[key]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
@@ -440,7 +462,7 @@ class Matcher:
                 support = ok & (near64 <= self.radius)
         if (v.hit_keys < self.config.min_keys or chance > self.config.max_chance) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
-            tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + len(ZOOMS)) if tilt is not None else math.inf
+            tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + ZOOM_TESTS) if tilt is not None else math.inf
             if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
                 (v, fpr), chance, support = tilt, tilt_chance, None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
@@ -448,7 +470,7 @@ class Matcher:
             return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
                                      "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}, chance=chance)
         match = self._to_match(v, fpr, chance, support)
-        if match is None or not self._enough(match):
+        if match is None or not self._enough(match, every=TURN_EVERY if turned(fpr.views[:1]).any() else 1):
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
@@ -501,10 +523,12 @@ class Matcher:
                              ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
         return cands, neighbours
 
-    def _enough(self, match: Match) -> bool:
-        """Short flukes between look-alike footage (one studio set, one table) are not copies."""
+    def _enough(self, match: Match, every: int = 1) -> bool:
+        """Short flukes between look-alike footage (one studio set, one table) are not copies.
+        `every`: sampled frames per matched row (turned and zoomed rows are hashed on one
+        sampled frame in TURN_EVERY, so their hits stand for that many frames of footage)."""
         span = match.query_span[1] - match.query_span[0]
-        return span >= self.config.min_span and match.matched_frames >= self.config.min_frames
+        return span >= self.config.min_span and match.matched_frames * every >= self.config.min_frames
 
     def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
         """`support`: more query rows on the same line (hits of the other hash) that count for

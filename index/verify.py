@@ -45,14 +45,16 @@ class Reference:
     codes: np.ndarray
     usable: np.ndarray
     duration: float
+    views: np.ndarray | None = None  # the stored view of each row (normalise.VIEWS), when known
 
     @classmethod
-    def of(cls, times, codes, usable, duration, ends=None) -> "Reference":
+    def of(cls, times, codes, usable, duration, ends=None, views=None) -> "Reference":
         ends = times if ends is None else ends
         order = np.argsort(times, kind="stable")
         if not np.all(order[1:] > order[:-1]):
             times, ends, codes, usable = times[order], ends[order], codes[order], usable[order]
-        return cls(times, ends, codes, usable, duration)
+            views = None if views is None else views[order]
+        return cls(times, ends, codes, usable, duration, views)
 
     @cached_property
     def max_span(self) -> float:
@@ -64,7 +66,8 @@ class Reference:
         return slice(int(np.searchsorted(self.times, lo - self.max_span, "left")), int(np.searchsorted(self.times, hi, "right")))
 
     def subset(self, rows: np.ndarray) -> "Reference":
-        return Reference(self.times[rows], self.ends[rows], self.codes[rows], self.usable[rows], self.duration)
+        return Reference(self.times[rows], self.ends[rows], self.codes[rows], self.usable[rows], self.duration,
+                         None if self.views is None else self.views[rows])
 
 
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
@@ -115,10 +118,24 @@ def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: 
     """Per query row: distance to the closest usable reference hash within `tol` of the predicted
     time (FAR when none), the time of that hash closest to the prediction, and how many
     reference rows the window holds."""
+    return _closest(query_t, query_codes, ref, speed, offset, tol)[:3]
+
+
+def closest_views(query_t, query_codes, ref: Reference, speed, offset, tol: float = TOL) -> np.ndarray:
+    """Per query row: the stored view (normalise.VIEWS) of the closest reference hash within
+    `tol` of the predicted time; -1 where there is none (or the views are not known)."""
+    best, _, _, row = _closest(query_t, query_codes, ref, speed, offset, tol)
+    if ref.views is None:
+        return np.full(len(best), -1)
+    return np.where(best < FAR, ref.views[np.clip(row, 0, None)].astype(np.int64), -1)
+
+
+def _closest(query_t, query_codes, ref: Reference, speed, offset, tol: float):
     n = len(query_t)
     best = np.full(n, FAR, np.int64)
     best_t = np.zeros(n)
     count = np.zeros(n, np.int64)
+    best_row = np.full(n, -1, np.int64)
     pred = offset + speed * np.asarray(query_t)
     for rows in chunks(pred, CHUNK):
         part = ref.rows_between(pred[rows].min() - tol, pred[rows].max() + tol)
@@ -133,4 +150,5 @@ def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: 
         best[rows] = masked[picked, j]
         best_t[rows] = nearest[picked, j]
         count[rows] = window.sum(axis=1)
-    return best, best_t, count
+        best_row[rows] = part.start + j
+    return best, best_t, count, best_row

@@ -3,10 +3,15 @@ untouched picture hits the stored views loosely; the suspect's picture zoomed ba
 view beside the turned ones, normalise.ZOOMS) proves the alignment those loose hits voted."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
+from fp.fingerprint.pipeline import TURN_EVERY
 from fp.index.library import Library
 from fp.index.matcher import Matcher
+from fp.index.verify import Reference, closest_views
 
 from ..conftest import best_match, write_video
 from ..fingerprint.test_turned import crop
@@ -31,3 +36,44 @@ def test_a_deep_crop_matches_where_it_was_cut(session_library, tmp_path, monkeyp
         plain = Matcher(lib).match_file(suspect)
     weaker = [m.chance for m in plain.matches if m.title == best.title] or [plain.nearest["chance"] if plain.nearest else 1.0]
     assert min(weaker) > 10 * best.chance, (weaker, best.chance)
+
+
+@pytest.mark.parametrize("name, start, x, y", [
+    ("elf.mp4", 2.0, 0.85, 0.95),
+    ("cockatoo.mp4", 4.0, 0.05, 0.9),
+])
+def test_a_deep_crop_near_a_corner_matches_zoomed_out_into_that_corner(session_library, tmp_path, monkeypatch, name, start, x, y):
+    """A 30 % crop taken near a corner: zoomed out about the centre it stays off the stored
+    corner view by the shift (no match: chance 21 / 105 when written); the zoom placed in the
+    corner the untouched picture votes (Matcher._placed_zoom) lines it up (2e-7 / 8e-7)."""
+    frames = _frames(name, start, start + 6.0, fps=30, edit=lambda img: crop(img, 0.3, x, y))
+    suspect = write_video(tmp_path / "corner_crop.mp4", frames, fps=30)
+    best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
+    lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
+    assert hi - lo >= 3.0, best.ref_span
+    with Library(session_library) as lib:  # a turned or zoomed hit stands for TURN_EVERY sampled frames
+        enough = Matcher(lib)._enough
+        short = replace(best, matched_frames=3, query_span=(0.0, 2.0))
+        assert enough(short, every=TURN_EVERY) and not enough(short)
+    monkeypatch.setattr("fp.fingerprint.pipeline.ZOOMS", ((0.5, 0.5),))
+    with Library(session_library) as lib:
+        centred = Matcher(lib).match_file(suspect)
+    weaker = [m.chance for m in centred.matches if m.title == best.title] or [centred.nearest["chance"] if centred.nearest else 1.0]
+    assert min(weaker) > 10 * best.chance, (weaker, best.chance)
+
+
+def test_closest_views_names_the_stored_view_each_frame_comes_closest_to():
+    """The vote behind a corner zoom: per suspect frame, the view of the nearest stored row
+    near its predicted time (-1 outside every window, or when the views are not known)."""
+    rng = np.random.default_rng(3)
+    times = np.repeat(np.arange(10) / 5.0, 3)  # three views stored per moment
+    codes = rng.integers(0, 256, (30, 8), dtype=np.uint8)
+    views = np.tile(np.array([0, 1, 9], np.uint8), 10)
+    ref = Reference.of(times, codes, np.ones(30, bool), 2.0, views=views)
+    picked = np.array([1, 5, 8, 27])  # a copy of rows of views 1, 9, 9, 0
+    q_t = times[picked] - 0.6
+    got = closest_views(q_t, codes[picked], ref, 1.0, 0.6)
+    assert got.tolist() == [1, 9, 9, 0]
+    assert closest_views(q_t, codes[picked], ref, 1.0, 60.0).tolist() == [-1] * 4  # past the end
+    blind = Reference.of(times, codes, np.ones(30, bool), 2.0)
+    assert closest_views(q_t, codes[picked], blind, 1.0, 0.6).tolist() == [-1] * 4
