@@ -262,8 +262,9 @@ class Matcher:
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
-        zoomed back out (centred, and in a voted corner: _placed_zoom) (a tilted or deeply cropped copy hits the stored views
-        only loosely, so its one shot is weak evidence); the best of them and its rows. Each is
+        zoomed back out (centred, and in a voted corner: _placed_zoom). A tilted or deeply
+        cropped copy hits the stored views only loosely, so its one shot is weak evidence.
+        Returns the best of them and its rows. Each is
         one more test of the alignment: the caller counts len(TURNS) + ZOOM_TESTS of them. One
         counts only when it brings its hits TURN_GAIN (a zoom: ZOOM_GAIN) closer than the
         untouched picture on the same line."""
@@ -325,6 +326,8 @@ class Matcher:
         only, so the placement is not picked by the rows it is then tested with (ZOOM_TESTS)."""
         turns = [t for t in part.turns if t[0].views[0] < ZOOMED_VIEW]
         zooms = {ZOOMS[int(t[0].views[0]) - ZOOMED_VIEW]: t for t in part.turns if t[0].views[0] >= ZOOMED_VIEW}
+        if len(zooms) <= 1:
+            return turns + list(zooms.values())
         places = [CENTRED]
         rows = part.fpr
         ok = rows.quality >= self.config.min_quality
