@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -38,17 +39,24 @@ def test_a_deep_crop_matches_where_it_was_cut(session_library, tmp_path, monkeyp
     assert min(weaker) > 10 * best.chance, (weaker, best.chance)
 
 
-@pytest.mark.parametrize("name, start, x, y", [
-    ("elf.mp4", 2.0, 0.85, 0.95),
-    ("cockatoo.mp4", 4.0, 0.05, 0.9),
+@pytest.mark.parametrize("name, start, x, y, mirrored", [
+    ("elf.mp4", 2.0, 0.85, 0.95, False),
+    ("cockatoo.mp4", 4.0, 0.05, 0.9, False),
+    ("bbb_first60s.mp4", 20.0, 0.85, 0.95, True),
 ])
-def test_a_deep_crop_near_a_corner_matches_zoomed_out_into_that_corner(session_library, tmp_path, monkeypatch, name, start, x, y):
+def test_a_deep_crop_near_a_corner_matches_zoomed_out_into_that_corner(session_library, tmp_path, monkeypatch, name, start, x, y, mirrored):
     """A 30 % crop taken near a corner: zoomed out about the centre it stays off the stored
-    corner view by the shift (no match: chance 21 / 105 when written); the zoom placed in the
-    corner the untouched picture votes (Matcher._placed_zoom) lines it up (2e-7 / 8e-7)."""
-    frames = _frames(name, start, start + 6.0, fps=30, edit=lambda img: crop(img, 0.3, x, y))
+    corner view by the shift (no match: chance 21 / 105 / 15 when written); the zoom placed in the
+    corner the untouched picture votes (Matcher._placed_zoom) lines it up (2e-7 / 8e-7 / 6e-5).
+    Mirrored, the corner voted is the other side's (placing it unmirrored: no match, 15)."""
+    def edit(img):
+        cut = crop(img, 0.3, x, y)
+        return cv2.flip(cut, 1) if mirrored else cut
+
+    frames = _frames(name, start, start + 6.0, fps=30, edit=edit)
     suspect = write_video(tmp_path / "corner_crop.mp4", frames, fps=30)
     best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
+    assert best.mirrored == mirrored
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
     assert hi - lo >= 3.0, best.ref_span
     with Library(session_library) as lib:  # a turned or zoomed hit stands for TURN_EVERY sampled frames
