@@ -46,9 +46,10 @@ def test_a_deep_crop_matches_where_it_was_cut(session_library, tmp_path, monkeyp
 ])
 def test_a_deep_crop_near_a_corner_matches_zoomed_out_into_that_corner(session_library, tmp_path, monkeypatch, name, start, x, y, mirrored):
     """A 30 % crop taken near a corner: zoomed out about the centre it stays off the stored
-    corner view by the shift (no match: chance 21 / 105 / 15 when written); the zoom placed in the
-    corner the untouched picture votes (Matcher._placed_zoom) lines it up (2e-7 / 8e-7 / 6e-5).
-    Mirrored, the corner voted is the other side's (placing it unmirrored: no match, 15)."""
+    corner view by the shift (elf and cockatoo: no match before the corner zooms, chance 21 / 105
+    when written); the zoom placed in the corner the untouched picture votes
+    (Matcher._placed_zoom) lines it up (2e-7 / 8e-7; the mirrored Big Buck Bunny crop 6e-5).
+    Mirrored, the corner voted is the other side's (placing it unflipped: no match, 14.9)."""
     def edit(img):
         cut = crop(img, 0.3, x, y)
         return cv2.flip(cut, 1) if mirrored else cut
