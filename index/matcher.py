@@ -29,6 +29,7 @@ ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the corner the untouched picture votes
 CENTRED = (0.5, 0.5)  # the zoom placed about the centre (normalise.ZOOMS)
 ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at normalise.ZOOMS[i]
+GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 STEP = 0.2  # s: offsets closer than a sampled frame are one line
 SCHEMA_VERSION = 1  # of MatchResult.to_dict() (a line of `fp match --json`); raised when a field changes meaning
@@ -38,16 +39,16 @@ _FIND = object()  # verify_near's `moment` default: look for it
 
 
 def verify_near(h: Hypothesis, times, codes, keys, rows, ref: Reference, radius: int, cdf, density=None,
-                scan: bool = False, moment=_FIND) -> Verified:
+                scan: bool = False, moment=_FIND, give_up: float | None = None) -> Verified:
     """verify() on the voted line and, when `codes` find the moment within FINE_SCAN of it, there
     too; the better of the two. The line was voted by other, looser hits (in a still shot the
     search hash sees every moment alike, a tilted copy's untouched picture hits loosely), so it
     may be seconds off; every such offset is among the lines LibraryShape.hypotheses counts.
     `moment`: moment_offset's answer for these arguments when the caller has it already."""
-    v = verify(h, times, codes, keys, rows, ref, radius, cdf, density)
+    v = verify(h, times, codes, keys, rows, ref, radius, cdf, density, give_up)
     offset = moment_offset(h, times, codes, rows, ref, radius, scan) if moment is _FIND else moment
     if offset is not None:
-        moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density)
+        moved = verify(replace(h, offset=offset), times, codes, keys, rows, ref, radius, cdf, density, give_up)
         v = moved if moved.p_value < v.p_value else v
     return v
 
@@ -141,7 +142,7 @@ class MatchResult:
     frames: int = 0
     elapsed: float = 0.0
     listing: dict = field(default_factory=dict)
-    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance
+    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance (past GIVE_UP: at least)
     partial: bool = False  # only part of the suspect file decoded (the reason is in warnings)
     warnings: tuple[str, ...] = ()
 
@@ -226,6 +227,9 @@ class Matcher:
         fine = self.query_config.fine_hasher
         self.fine_nbits = get_hasher(fine).nbits if fine and library.has_fine else 0
         self.fine_radius = self.config.fine_radius_for(self.fine_nbits) if self.fine_nbits else 0
+        # A line whose library floor alone is past this chance is rejected without its backgrounds
+        # (verify's give_up); its reported chance is then a lower bound, above every threshold.
+        self.give_up = max(GIVE_UP, self.config.max_chance)
 
     @property
     def cdf(self) -> np.ndarray:
@@ -258,7 +262,8 @@ class Matcher:
         qcodes = fpr.fine_mirror_codes if h.mirrored else fpr.fine_codes
         fine_keys = part.fine_keys
         rows = ok & fpr.fine_rows
-        return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf)
+        return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf,
+                           give_up=self.give_up / part.n_hyp)
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
@@ -313,7 +318,8 @@ class Matcher:
                 moved = moment_offset(line, rows.times, codes, ok, ref, self.radius, scan=zoom)
                 if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
                     continue
-                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p, scan=zoom, moment=moved)
+                v = verify_near(line, rows.times, codes, keys, ok, ref, self.radius, self.cdf, near_p, scan=zoom, moment=moved,
+                                give_up=self.give_up / (part.n_hyp * (len(TURNS) + ZOOM_TESTS)))
                 if (best is None or v.p_value < best[0].p_value) and gains(v.speed, v.offset, d=v.distance):
                     best = (v, rows)
         return best
@@ -453,7 +459,7 @@ class Matcher:
         qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
         ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
         near_p = density(part.neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
-        v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p)
+        v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:

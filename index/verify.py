@@ -33,6 +33,7 @@ class Verified:
     hit_keys: int
     n_keys: int
     nbits: int = 64
+    at_least: bool = False  # p_value is only a lower bound: it was above verify's `give_up`
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,15 +72,23 @@ class Reference:
 
 
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
-           ref: Reference, radius: int, cdf: np.ndarray, density=None) -> Verified:
+           ref: Reference, radius: int, cdf: np.ndarray, density=None, give_up: float | None = None) -> Verified:
     """`density(distances, window_rows)`: per query row, the chance of a hit that close from
-    unrelated library footage near that very frame (None: use only the library-wide `cdf`)."""
+    unrelated library footage near that very frame (None: use only the library-wide `cdf`).
+    `give_up`: a p-value the caller rejects anyway; when the library floor alone puts the line
+    above it, the reference's own backgrounds (most of the cost) are skipped and the floor's
+    p-value is returned, marked `at_least` (every background only raises a frame's chance, and
+    the tail only rises with its chances)."""
     speed, offset = _best_line(h, query_t, query_codes, usable, ref, radius)
     best_d, best_t, in_window = closest_in_window(query_t, query_codes, ref, speed, offset)
     hit = usable & (best_d <= radius)
     thr = np.where(hit, best_d, radius)
-    bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
     unrelated = frame_probability(np.zeros(len(thr)), cdf, thr, in_window, density)  # library, neighbours
+    if give_up is not None:
+        floor, hit_keys, n_keys = alignment_p_value(unrelated, hit, keys, usable)
+        if floor > give_up:
+            return Verified(h, speed, offset, hit, best_d, best_t, floor, hit_keys, n_keys, query_codes.shape[1] * 8, True)
+    bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
     p_value, hit_keys, n_keys = alignment_p_value(np.maximum(bg.frame, unrelated), hit, keys, usable,
                                                   np.maximum(bg.beyond, unrelated), bg.moment)
     return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, query_codes.shape[1] * 8)
