@@ -14,3 +14,11 @@ def popcount_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             out += np.bitwise_count(a64[:, w][:, None] ^ b64[:, w][None, :])
         return out
     return np.unpackbits(a[:, None, :] ^ b[None, :, :], axis=-1).sum(-1, dtype=np.int32)
+
+
+def pair_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances between row i of a and row i of b, both (n, nbytes): (n,) int."""
+    if a.shape[1] % 8 == 0:
+        x = np.ascontiguousarray(a).view(np.uint64) ^ np.ascontiguousarray(b).view(np.uint64)
+        return np.bitwise_count(x).sum(axis=1, dtype=np.int32)
+    return np.unpackbits(a ^ b, axis=-1).sum(-1, dtype=np.int32)

@@ -14,10 +14,9 @@ from functools import cached_property
 import numpy as np
 
 from .align import Hypothesis, fit_line
-from .chance import TOL, alignment_p_value, backgrounds, chunks, frame_probability
-from .hamming import popcount_distances
+from .chance import TOL, alignment_p_value, backgrounds, frame_probability
+from .hamming import pair_distances
 
-CHUNK = 256  # query frames handled together
 FAR = 10**6  # distance standing for "no usable hash here"
 
 
@@ -117,12 +116,6 @@ def _best_line(h, query_t, query_codes, usable, ref: Reference, radius) -> tuple
     return speed, offset
 
 
-def _distances(query_codes, rows: np.ndarray, ref: Reference, part) -> np.ndarray:
-    d = popcount_distances(query_codes[rows], ref.codes[part])
-    d[:, ~ref.usable[part]] = FAR  # blank reference frames (fades, black) never count
-    return d
-
-
 def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: float = TOL):
     """Per query row: distance to the closest usable reference hash within `tol` of the predicted
     time (FAR when none), the time of that hash closest to the prediction, and how many
@@ -140,24 +133,49 @@ def closest_views(query_t, query_codes, ref: Reference, speed, offset, tol: floa
 
 
 def _closest(query_t, query_codes, ref: Reference, speed, offset, tol: float):
+    """closest_in_window, and the row of each closest hash (-1 where there is none). Only the
+    (query row, reference row) pairs within each row's window are compared: a run of them per
+    query row, cut from the time-ordered reference (cost grows with the pairs, not with the
+    rows a block of query rows spans)."""
     n = len(query_t)
     best = np.full(n, FAR, np.int64)
     best_t = np.zeros(n)
     count = np.zeros(n, np.int64)
     best_row = np.full(n, -1, np.int64)
-    pred = offset + speed * np.asarray(query_t)
-    for rows in chunks(pred, CHUNK):
-        part = ref.rows_between(pred[rows].min() - tol, pred[rows].max() + tol)
-        if part.stop <= part.start:
+    pred = offset + speed * np.asarray(query_t, float)
+    lo = np.searchsorted(ref.times, pred - tol - ref.max_span, "left")
+    hi = np.searchsorted(ref.times, pred + tol, "right")
+    for block in _pair_blocks(np.maximum(hi - lo, 0)):
+        lens = np.maximum(hi[block] - lo[block], 0)
+        has = lens > 0
+        if not has.any():
             continue
-        p = pred[rows, None]
-        nearest = np.clip(p, ref.times[None, part], ref.ends[None, part])  # a held shot's closest moment
+        block, lens = block[has], lens[has]
+        q = np.repeat(np.arange(len(block)), lens)
+        first = np.cumsum(lens) - lens
+        r = np.arange(int(lens.sum())) - np.repeat(first, lens) + np.repeat(lo[block], lens)
+        p = pred[block][q]
+        nearest = np.clip(p, ref.times[r], ref.ends[r])  # a held shot's closest moment
         window = np.abs(nearest - p) <= tol
-        masked = np.where(window, _distances(query_codes, rows, ref, part), FAR)
-        j = masked.argmin(axis=1)
-        picked = np.arange(len(rows))
-        best[rows] = masked[picked, j]
-        best_t[rows] = nearest[picked, j]
-        count[rows] = window.sum(axis=1)
-        best_row[rows] = part.start + j
+        d = np.where(window & ref.usable[r], pair_distances(query_codes[block][q], ref.codes[r]), FAR).astype(np.int64)
+        key = np.minimum.reduceat(d * (len(d) + 1) + np.arange(len(d)), first)  # the first smallest of each run
+        j = key % (len(d) + 1)
+        best[block] = key // (len(d) + 1)
+        best_t[block] = nearest[j]
+        count[block] = np.add.reduceat(window, first)
+        best_row[block] = r[j]
     return best, best_t, count, best_row
+
+
+PAIRS = 1 << 20  # (query, reference) row pairs compared at once
+
+
+def _pair_blocks(lens: np.ndarray):
+    """Runs of consecutive query rows holding about PAIRS window pairs between them."""
+    ends = np.cumsum(lens)
+    start = 0
+    while start < len(lens):
+        base = ends[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, base + PAIRS, "right")))
+        yield np.arange(start, min(stop, len(lens)))
+        start = stop
