@@ -167,7 +167,7 @@ def _closest(query_t, query_codes, ref: Reference, speed, offset, tol: float):
     return best, best_t, count, best_row
 
 
-PAIRS = 1 << 20  # (query, reference) row pairs compared at once
+PAIRS = 1 << 18  # (query, reference) row pairs compared at once (~20 MB of work arrays)
 
 
 def _pair_blocks(lens: np.ndarray):
