@@ -29,6 +29,7 @@ ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the corner the untouched picture votes
 CENTRED = (0.5, 0.5)  # the zoom placed about the centre (normalise.ZOOMS)
 ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at normalise.ZOOMS[i]
+ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
 GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 STEP = 0.2  # s: offsets closer than a sampled frame are one line
@@ -79,6 +80,7 @@ class MatchConfig:
     k: int = 48  # neighbours fetched per query frame
     max_matches: int = 5
     max_chance: float = 0.003  # accept when the expected number of chance matches this strong is below this
+    search_zooms: bool = True  # search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
@@ -375,13 +377,17 @@ class Matcher:
         parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[whole_picture(fpr.views)])]
         rows = turned(fpr.views)
         turned_rows = fpr.select(rows) if rows.any() else None
+        searched = [(part, len(parts)) for part in parts]
+        zooms = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[self._searched(fpr.views) & rows])]
+        searched += [(part, len(zooms) / ZOOM_SEARCH_SHARE) for part in zooms]  # a family of tests of their own
         matches: list[Match] = []
-        view_of: dict[int, int] = {}  # id(match) -> the query view that found it
+        view_of: dict[int, int] = {}  # id(match) -> the query view that found it (a zoom: the whole picture, 0)
         nearest: dict | None = None
-        for part in parts:
-            found, near = self._match_part(part, tests=len(parts), turned=turned_rows if part.views[0] == 0 else None)
+        for part, tests in searched:
+            whole = bool(whole_picture(part.views[:1]).all())
+            found, near = self._match_part(part, tests=tests, turned=turned_rows if part.views[0] == 0 else None)
             for m in found:
-                view_of[id(m)] = int(part.views[0])
+                view_of[id(m)] = int(part.views[0]) if whole else 0
                 twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
                              and abs(x.offset - m.offset) <= 1.0), None)
                 if twin is None:
@@ -390,7 +396,7 @@ class Matcher:
                     matches[matches.index(twin)] = m
             if near and (nearest is None or near["chance"] < nearest["chance"]):
                 nearest = near
-        if len(parts) > 1:  # the whole picture and an inset over the same frames: one source
+        if len(searched) > 1:  # the whole picture, an inset or a zoom over the same frames: one source
             matches = self._drop_lookalikes(matches, view_of)
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
         matches = matches[: self.config.max_matches]
@@ -399,11 +405,17 @@ class Matcher:
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
                            partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
 
+    def _searched(self, views: np.ndarray) -> np.ndarray:
+        """Rows whose hashes are searched: the whole picture and insets, and the zoomed-out
+        pictures (`search_zooms`); the turned ones only verify lines."""
+        zoomed = (views >= ZOOMED_VIEW) & turned(views)
+        return whole_picture(views) | (zoomed if self.config.search_zooms else False)
+
     def has_candidate(self, fpr: Fingerprint, radius: int | None = None) -> bool:
         """Whether a usable row of `fpr` (or its mirror image) has an enabled reference hash within
         `radius` (default: the matching radius): the first-pass test of triage.py. A fingerprint
         without a usable row cannot tell: True."""
-        usable = (fpr.quality >= self.config.min_quality) & ~turned(fpr.views)  # as matching, turned rows unsearched
+        usable = (fpr.quality >= self.config.min_quality) & self._searched(fpr.views)
         if not usable.any():
             return True
         if self.n_hashes == 0:
@@ -412,7 +424,7 @@ class Matcher:
         _, neighbours = self._candidates(fpr, usable)
         return any(((vids >= 0) & (dist <= limit)).any() for dist, vids in neighbours.values())
 
-    def _match_part(self, fpr: Fingerprint, tests: int, turned: Fingerprint | None = None) -> tuple[list[Match], dict | None]:
+    def _match_part(self, fpr: Fingerprint, tests: float, turned: Fingerprint | None = None) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget;
         `turned`: the rows of the picture turned back (view 0 only)."""
         usable = fpr.quality >= self.config.min_quality

@@ -11,7 +11,7 @@ import pytest
 
 from fp.fingerprint.pipeline import TURN_EVERY
 from fp.index.library import Library
-from fp.index.matcher import Matcher
+from fp.index.matcher import MatchConfig, Matcher
 from fp.index.verify import Reference, closest_views
 
 from ..conftest import best_match, write_video
@@ -86,3 +86,24 @@ def test_closest_views_names_the_stored_view_each_frame_comes_closest_to():
     assert closest_views(q_t, codes[picked], ref, 1.0, 60.0).tolist() == [-1] * 4  # past the end
     blind = Reference.of(times, codes, np.ones(30, bool), 2.0)
     assert closest_views(q_t, codes[picked], blind, 1.0, 0.6).tolist() == [-1] * 4
+
+
+@pytest.mark.parametrize("name, start, frac, x, y", [
+    ("cockatoo.mp4", 4.0, 0.3, 0.1, 0.1),
+    ("cockatoo.mp4", 4.0, 0.3, 0.5, 0.05),
+    ("bbb_first60s.mp4", 20.0, 0.25, 0.85, 0.95),
+])
+def test_a_deep_crop_whose_untouched_picture_votes_no_line_is_found_by_its_zoomed_search(session_library, tmp_path, name, start, frac, x, y):
+    """The untouched picture of these crops votes no line a zoom could verify (no match with the
+    zoomed views only verifying: chance 70 / 37 / 1.1 when written); searched, the zoomed-out
+    pictures find the line themselves (1e-6 / 9e-6 / 4e-6), a family of tests of their own
+    (ZOOM_SEARCH_SHARE)."""
+    frames = _frames(name, start, start + 6.0, fps=30, edit=lambda img: crop(img, frac, x, y))
+    suspect = write_video(tmp_path / "deep_crop.mp4", frames, fps=30)
+    best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
+    lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
+    assert hi - lo >= 3.0, best.ref_span
+    with Library(session_library) as lib:
+        unsearched = Matcher(lib, MatchConfig(search_zooms=False)).match_file(suspect)
+    weaker = [m.chance for m in unsearched.matches if m.title == best.title] or [unsearched.nearest["chance"] if unsearched.nearest else 1.0]
+    assert min(weaker) > 100 * best.chance, (weaker, best.chance)
