@@ -491,7 +491,9 @@ class Matcher:
             return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
                                      "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}, chance=chance)
         match = self._to_match(v, fpr, chance, support)
-        if match is None or not self._enough(match, every=TURN_EVERY if turned(fpr.views[:1]).any() else 1):
+        # A turned or zoomed view's hit on a line the searched rows voted stands for TURN_EVERY
+        # frames; a line a zoomed view found by its own search has only its own rows to show.
+        if match is None or not self._enough(match, every=TURN_EVERY if fpr is not part.fpr else 1):
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
