@@ -33,6 +33,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--csv", "as_csv", is_flag=True, help="Write results as CSV (cells a spreadsheet would run as formulas get a leading ').")
 @click.option("--max-chance", type=click.FloatRange(min=0, min_open=True), default=MatchConfig.max_chance, show_default=True,
               help="Accept a match when fewer than this many chance matches as strong are expected in this library.")
+@click.option("--search-zooms", is_flag=True,
+              help="Also search each suspect's zoomed-out pictures: finds more deep crops (25-30 %) and lets more "
+                   "look-alikes through (one more false match in 5,600 calibration pairs; benchmarks/RESULTS.md).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
 @click.option("--triage", is_flag=True,
@@ -43,8 +46,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--strict", is_flag=True, help="Stop at the first suspect that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, workers, triage, ray_address,
-          fail_on_match, strict, quiet, as_json):
+def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, search_zooms, workers, triage,
+          ray_address, fail_on_match, strict, quiet, as_json):
     """Match suspect videos (files or folders) and fingerprint files (--hashes) against the library.
 
     Every suspect gets a result, in input order (folders in sorted order): a file that cannot be
@@ -69,7 +72,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     results: list[MatchResult] = []
     interrupted = False
     with contextlib.ExitStack() as stack:
-        config = MatchConfig(max_chance=max_chance)
+        config = MatchConfig(max_chance=max_chance, search_zooms=search_zooms)
         if ray_address is not None:
             from fp.index.ray_cluster import ray_session
             from fp.index.ray_match import ray_matcher

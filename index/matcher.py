@@ -80,7 +80,9 @@ class MatchConfig:
     k: int = 48  # neighbours fetched per query frame
     max_matches: int = 5
     max_chance: float = 0.003  # accept when the expected number of chance matches this strong is below this
-    search_zooms: bool = True  # search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them
+    # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
+    # deep crops found, and one more false match in the calibration (RESULTS.md "Ninth pass"); off.
+    search_zooms: bool = False
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)

@@ -242,3 +242,18 @@ def test_listings_rows_that_match_no_suspect_or_repeat_are_reported(runner, sess
     problems = summary["listing_problems"]
     assert [p["line"] for p in problems] == [2, 3]
     assert "listings.csv:3: no file matches" in result.stderr
+
+
+def test_search_zooms_flag_finds_a_deep_crop_the_default_does_not(runner, session_library, tmp_path):
+    from ..fingerprint.test_turned import crop
+    from ..index.test_matcher_scenes import _frames
+
+    frames = _frames("cockatoo.mp4", 4.0, 10.0, fps=30, edit=lambda img: crop(img, 0.3, 0.1, 0.1))
+    suspect = write_video(tmp_path / "deep_crop.mp4", frames, fps=30)
+    verdicts = {}
+    for flags in ([], ["--search-zooms"]):
+        r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "--json", "-q", *flags])
+        assert r.exit_code == 0, r.output
+        (result,), _ = _lines(r.stdout)
+        verdicts[bool(flags)] = (result["verdict"], [m["title"] for m in result["matches"]])
+    assert verdicts == {False: ("no_match", []), True: ("match", ["cockatoo"])}

