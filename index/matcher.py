@@ -146,7 +146,7 @@ class MatchResult:
     frames: int = 0
     elapsed: float = 0.0
     listing: dict = field(default_factory=dict)
-    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance (past GIVE_UP: at least)
+    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance ("chance_at_least": a lower bound)
     partial: bool = False  # only part of the suspect file decoded (the reason is in warnings)
     warnings: tuple[str, ...] = ()
 
@@ -490,8 +490,11 @@ class Matcher:
                 (v, fpr), chance, support = tilt, tilt_chance, None
         if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
             video = self.videos[h.video_id]
-            return Check(rank, near={"video_id": video.id, "title": video.title, "ref_path": video.path,
-                                     "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}, chance=chance)
+            near = {"video_id": video.id, "title": video.title, "ref_path": video.path,
+                    "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
+            if v.at_least:  # rejected on the library floor alone: the chance is a lower bound
+                near["chance_at_least"] = True
+            return Check(rank, near=near, chance=chance)
         match = self._to_match(v, fpr, chance, support)
         # A turned or zoomed view's hit on a line the searched rows voted stands for TURN_EVERY
         # frames; a line a zoomed view found by its own search has only its own rows to show.

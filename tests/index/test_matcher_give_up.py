@@ -26,6 +26,8 @@ def suspects(tmp_path_factory):
 
 def _outcome(result):
     near = result.nearest["chance"] if result.nearest else None
+    if result.nearest and near <= matcher_module.GIVE_UP:
+        assert "chance_at_least" not in result.nearest  # at or below GIVE_UP every chance is exact
     return result.verdict, [(m.title, m.chance, m.query_span) for m in result.matches], near
 
 
@@ -42,7 +44,8 @@ def test_a_line_given_up_on_is_one_the_full_check_rejects_too(session_library, s
         full = [_outcome(Matcher(lib).match_file(s)) for s in suspects]
         monkeypatch.undo()
         monkeypatch.setattr(matcher_module, "verify", spy)
-        fast = [_outcome(Matcher(lib).match_file(s)) for s in suspects]
+        results = [Matcher(lib).match_file(s) for s in suspects]
+        fast = [_outcome(r) for r in results]
 
     given_up = [(g, f, v) for g, f, v in calls if f.at_least]
     assert given_up, "no line was given up on"
@@ -59,3 +62,5 @@ def test_a_line_given_up_on_is_one_the_full_check_rejects_too(session_library, s
             assert near == near0
         elif near0 is not None:
             assert near is not None and matcher_module.GIVE_UP <= near <= near0
+    marked = [r.nearest for r in results if r.nearest and r.nearest.get("chance_at_least")]
+    assert marked and all(n["chance"] >= matcher_module.GIVE_UP for n in marked)
