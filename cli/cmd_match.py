@@ -34,8 +34,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--max-chance", type=click.FloatRange(min=0, min_open=True), default=MatchConfig.max_chance, show_default=True,
               help="Accept a match when fewer than this many chance matches as strong are expected in this library.")
 @click.option("--search-zooms", is_flag=True,
-              help="Also search each suspect's zoomed-out pictures: finds more deep crops (25-30 %) and lets more "
-                   "look-alikes through (one more false match in 5,600 calibration pairs; benchmarks/RESULTS.md).")
+              help="Also search each suspect's zoomed-out pictures: finds more deep crops (25-30 %), tried on fewer "
+                   "unseen suspects than the default (benchmarks/RESULTS.md, ninth pass).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
 @click.option("--triage", is_flag=True,

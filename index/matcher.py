@@ -30,6 +30,7 @@ ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the co
 CENTRED = (0.5, 0.5)  # the zoom placed about the centre (normalise.ZOOMS)
 ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at normalise.ZOOMS[i]
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
+ZOOM_SEARCH_SPAN = 3.0  # s of suspect a line the zoomed views find by search must cover (min_span for the rest)
 GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
 STEP = 0.2  # s: offsets closer than a sampled frame are one line
@@ -81,7 +82,7 @@ class MatchConfig:
     max_matches: int = 5
     max_chance: float = 0.003  # accept when the expected number of chance matches this strong is below this
     # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
-    # deep crops found, and one more false match in the calibration (RESULTS.md "Ninth pass"); off.
+    # deep crops found; its rules were read off the draws and the calibration (RESULTS.md "Ninth pass"); off.
     search_zooms: bool = False
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
@@ -498,7 +499,9 @@ class Matcher:
         match = self._to_match(v, fpr, chance, support)
         # A turned or zoomed view's hit on a line the searched rows voted stands for TURN_EVERY
         # frames; a line a zoomed view found by its own search has only its own rows to show.
-        if match is None or not self._enough(match, every=TURN_EVERY if fpr is not part.fpr else 1):
+        searched_zoom = fpr is part.fpr and bool(turned(fpr.views[:1]).any())
+        if match is None or not self._enough(match, every=TURN_EVERY if fpr is not part.fpr else 1,
+                                             span=ZOOM_SEARCH_SPAN if searched_zoom else None):
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
@@ -551,12 +554,14 @@ class Matcher:
                              ("query_idx", "query_t", "video_id", "ref_t", "distance", "mirrored")))
         return cands, neighbours
 
-    def _enough(self, match: Match, every: int = 1) -> bool:
+    def _enough(self, match: Match, every: int = 1, span: float | None = None) -> bool:
         """Short flukes between look-alike footage (one studio set, one table) are not copies.
         `every`: sampled frames per matched row (turned and zoomed rows are hashed on one
-        sampled frame in TURN_EVERY, so their hits stand for that many frames of footage)."""
-        span = match.query_span[1] - match.query_span[0]
-        return span >= self.config.min_span and match.matched_frames * every >= self.config.min_frames
+        sampled frame in TURN_EVERY, so their hits stand for that many frames of footage);
+        `span`: the seconds it must cover, when longer than `min_span`."""
+        length = match.query_span[1] - match.query_span[0]
+        need = max(self.config.min_span, span or 0.0)
+        return length >= need and match.matched_frames * every >= self.config.min_frames
 
     def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
         """`support`: more query rows on the same line (hits of the other hash) that count for

@@ -11,7 +11,7 @@ import pytest
 
 from fp.fingerprint.pipeline import TURN_EVERY
 from fp.index.library import Library
-from fp.index.matcher import MatchConfig, Matcher
+from fp.index.matcher import ZOOM_SEARCH_SPAN, MatchConfig, Matcher
 from fp.index.verify import Reference, closest_views
 
 from ..conftest import best_match, write_video
@@ -110,3 +110,19 @@ def test_a_deep_crop_whose_untouched_picture_votes_no_line_is_found_by_its_zoome
     assert hi - lo >= 3.0, best.ref_span
     weaker = [m.chance for m in unsearched.matches if m.title == title] or [unsearched.nearest["chance"] if unsearched.nearest else 1.0]
     assert min(weaker) > 100 * best.chance, (weaker, best.chance)
+
+
+def test_a_line_the_zoomed_search_finds_must_cover_its_own_span(session_library, tmp_path, monkeypatch):
+    """A searched zoom's line has only its own sparse rows: it must cover ZOOM_SEARCH_SPAN
+    seconds, more than min_span (a 3 s window of a toy rabbit was declared against a rocket
+    launch at 1.3e-4 in the calibration without it)."""
+    frames = _frames("cockatoo.mp4", 4.0, 10.0, fps=30, edit=lambda img: crop(img, 0.3, 0.1, 0.1))
+    suspect = write_video(tmp_path / "deep_crop.mp4", frames, fps=30)
+    with Library(session_library) as lib:
+        matcher = Matcher(lib, MatchConfig(search_zooms=True))
+        best = matcher.match_file(suspect).matches[0]
+        assert best.query_span[1] - best.query_span[0] >= ZOOM_SEARCH_SPAN
+        short = replace(best, query_span=(0.0, ZOOM_SEARCH_SPAN - 0.2))
+        assert matcher._enough(short) and not matcher._enough(short, span=ZOOM_SEARCH_SPAN)
+        monkeypatch.setattr("fp.index.matcher.ZOOM_SEARCH_SPAN", 7.0)  # longer than the 6 s suspect
+        assert Matcher(lib, MatchConfig(search_zooms=True)).match_file(suspect).verdict == "no_match"
