@@ -61,10 +61,6 @@ class Reference:
         """The longest row (computed once: every chunk of every verification asks)."""
         return float((self.ends - self.times).max(initial=0.0))
 
-    def rows_between(self, lo: float, hi: float) -> slice:
-        """Rows that may cover some time in [lo, hi] (a superset: check `ends`)."""
-        return slice(int(np.searchsorted(self.times, lo - self.max_span, "left")), int(np.searchsorted(self.times, hi, "right")))
-
     def subset(self, rows: np.ndarray) -> "Reference":
         return Reference(self.times[rows], self.ends[rows], self.codes[rows], self.usable[rows], self.duration,
                          None if self.views is None else self.views[rows])
@@ -143,10 +139,10 @@ def _closest(query_t, query_codes, ref: Reference, speed, offset, tol: float):
     count = np.zeros(n, np.int64)
     best_row = np.full(n, -1, np.int64)
     pred = offset + speed * np.asarray(query_t, float)
-    lo = np.searchsorted(ref.times, pred - tol - ref.max_span, "left")
-    hi = np.searchsorted(ref.times, pred + tol, "right")
-    for block in _pair_blocks(np.maximum(hi - lo, 0)):
-        lens = np.maximum(hi[block] - lo[block], 0)
+    lo = np.searchsorted(ref.times, pred - tol - ref.max_span, "left")  # a held row may cover pred
+    runs = np.searchsorted(ref.times, pred + tol, "right") - lo
+    for block in _pair_blocks(runs):
+        lens = runs[block]
         has = lens > 0
         if not has.any():
             continue
