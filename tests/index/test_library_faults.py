@@ -182,7 +182,7 @@ def test_a_full_disk_names_the_real_cause_and_leaves_no_temp_files(tmp_path):
 def test_ctrl_c_with_workers_exits_130_with_a_summary_and_no_traceback(tmp_path):
     refs = tmp_path / "refs"
     refs.mkdir()
-    for i in range(6):  # distinct bytes, each a real minute of video to decode
+    for i in range(16):  # distinct bytes, each a real minute of video to decode (still running at the 4 s Ctrl-C)
         data = clip("bbb_first60s.mp4").read_bytes() + bytes([i]) * 16
         (refs / f"film{i}.mp4").write_bytes(data)
     proc = subprocess.Popen([sys.executable, "-m", "fp.cli.main", "index", str(refs), "--library", str(tmp_path / "lib"),
