@@ -135,14 +135,14 @@ def match_csv(results: list[MatchResult]) -> str:
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL)  # quoted cells: a ; or , inside cannot start a new cell
     row = lambda cells: writer.writerow([csv_cell(c) for c in cells])
     row(["query", "verdict", "error", "title", "ref_path", "confidence", "chance", "query_start", "query_end",
-         "ref_start", "ref_end", "speed", "mirrored", "matched_frames", "claimed_title", "flags", "evidence"])
+         "ref_start", "ref_end", "speed", "mirrored", "matched_frames", "claimed_title", "flags", "evidence", "seen_as"])
     for r in results:
         claimed = r.listing.get("claimed_title", "")
         flags = ";".join(r.listing.get("flags", []))
         if not r.matches:
-            row([r.query, r.verdict, r.error or "", "", "", "", "", "", "", "", "", "", "", "", claimed, flags, ""])
+            row([r.query, r.verdict, r.error or "", "", "", "", "", "", "", "", "", "", "", "", claimed, flags, "", ""])
         for m in r.matches:
             row([r.query, r.verdict, r.error or "", m.title, m.ref_path, f"{m.confidence:.6f}", f"{m.chance:.3g}",
                  f"{m.query_span[0]:.3f}", f"{m.query_span[1]:.3f}", f"{m.ref_span[0]:.3f}", f"{m.ref_span[1]:.3f}",
-                 f"{m.speed:.4f}", int(m.mirrored), m.matched_frames, claimed, flags, m.evidence or ""])
+                 f"{m.speed:.4f}", int(m.mirrored), m.matched_frames, claimed, flags, m.evidence or "", m.seen_as])
     return buf.getvalue()

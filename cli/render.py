@@ -31,7 +31,8 @@ def match_table(results) -> str:
         if not r.matches:
             rows.append([r.query, "no_match", "", "", "", "", claimed, ",".join(flags)])
         for i, m in enumerate(r.matches):
-            extra = flags + (["mirrored"] if m.mirrored else []) + ([f"speed {m.speed:.3f}"] if abs(m.speed - 1) > 0.005 else [])
+            extra = flags + (["mirrored"] if m.mirrored else []) + ([f"speed {m.speed:.3f}"] if abs(m.speed - 1) > 0.005 else []) \
+                + ([m.seen_as] if m.seen_as != "picture" else [])
             rows.append([r.query if i == 0 else "", "match" if i == 0 else "", m.title, span(m.query_span), span(m.ref_span),
                          f"{m.confidence:.4f}", claimed if i == 0 else "", ",".join(extra)])
     return table(rows, header)

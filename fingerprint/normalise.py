@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .types import INSET_VIEW, TURNED_VIEW
+
 DETECT_SIDE = 256  # longest side of the image bars are detected on
 WORK_SIDE = 64  # the normalised image is WORK_SIDE x WORK_SIDE
 FLAT_STD = 6.0  # a line whose blurred grey levels vary less than this is a bar line
@@ -236,6 +238,21 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
 # hashed; the matcher verifies the centred one and the corner the untouched picture votes for.
 ZOOM_SCALE = 0.85
 ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))  # (x, y) placement
+
+
+PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right"}
+
+
+def describe_view(view: int) -> str:
+    """What a suspect view (fingerprint/types.py) shows, for a reviewer: "picture", "inset 1",
+    "picture turned 4°" (turned back by normalise.TURNS), "picture zoomed out (top left)"."""
+    if view >= INSET_VIEW:
+        return f"inset {view - INSET_VIEW + 1}"
+    if TURNED_VIEW <= view < TURNED_VIEW + len(TURNS):
+        return f"picture turned {TURNS[view - TURNED_VIEW]:g}°"
+    if TURNED_VIEW + len(TURNS) <= view < TURNED_VIEW + len(TURNS) + len(ZOOMS):
+        return f"picture zoomed out ({PLACES[ZOOMS[view - TURNED_VIEW - len(TURNS)]]})"
+    return "picture"
 
 
 def zoomed_image(active: np.ndarray, scale: float, side: int = WORK_SIDE, at: tuple[float, float] = (0.5, 0.5)) -> np.ndarray:

@@ -13,8 +13,8 @@ import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMS
-from fp.fingerprint.types import TURNED_VIEW, Fingerprint, turned, whole_picture
+from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMS, describe_view
+from fp.fingerprint.types import INSET_VIEW, TURNED_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
@@ -121,6 +121,12 @@ class Match:
     pairs: tuple = ()  # (query_t, ref_t, distance) of hit frames, for evidence
     hash_bits: int = 64  # the hash that verified the match (distances are in its bits)
     evidence: str | None = None  # path of its evidence PNG, when one was written
+    view: int = 0  # the suspect view whose hashes verified it (fingerprint/types.py: 0 the whole picture)
+
+    @property
+    def seen_as(self) -> str:
+        """What verified it, for a reviewer: the view, and the hash when not the search hash."""
+        return describe_view(self.view) + (f" ({self.hash_bits}-bit hash)" if self.hash_bits != 64 else "")
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         out = asdict(self)
@@ -130,6 +136,7 @@ class Match:
             out[key] = round(out[key], 4)
         out["confidence"] = round(self.confidence, 6)
         out["chance"] = float(f"{self.chance:.3g}")
+        out["seen_as"] = self.seen_as
         if not with_pairs:
             out.pop("pairs")
         else:
@@ -384,13 +391,10 @@ class Matcher:
         zooms = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[self._searched(fpr.views) & rows])]
         searched += [(part, len(zooms) / ZOOM_SEARCH_SHARE) for part in zooms]  # a family of tests of their own
         matches: list[Match] = []
-        view_of: dict[int, int] = {}  # id(match) -> the query view that found it (a zoom: the whole picture, 0)
         nearest: dict | None = None
         for part, tests in searched:
-            whole = bool(whole_picture(part.views[:1]).all())
             found, near = self._match_part(part, tests=tests, turned=turned_rows if part.views[0] == 0 else None)
             for m in found:
-                view_of[id(m)] = int(part.views[0]) if whole else 0
                 twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
                              and abs(x.offset - m.offset) <= 1.0), None)
                 if twin is None:
@@ -400,7 +404,7 @@ class Matcher:
             if near and (nearest is None or near["chance"] < nearest["chance"]):
                 nearest = near
         if len(searched) > 1:  # the whole picture, an inset or a zoom over the same frames: one source
-            matches = self._drop_lookalikes(matches, view_of)
+            matches = self._drop_lookalikes(matches)
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
         matches = matches[: self.config.max_matches]
         partial = fpr.meta.get("partial_reason")
@@ -510,18 +514,17 @@ class Matcher:
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
 
-    def _drop_lookalikes(self, matches: list[Match], view_of: dict[int, int] | None = None) -> list[Match]:
+    def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
         """A second title over the same query frames must fit them about as tightly as the
         stronger match does (the same footage in two titles); a looser fit is a look-alike
-        (one set, one camera, one style), not a second source. `view_of` (id(match) -> query
-        view): matches of different views; two insets are never rivals (the two halves of a
-        split screen are two sources at once), the whole picture and an inset are."""
+        (one set, one camera, one style), not a second source. Two insets are never rivals (the
+        two halves of a split screen are two sources at once); the whole picture (seen in any
+        of its views) and an inset are."""
         margin = 4 / 64  # in bits per hash bit
         kept: list[Match] = []
 
         def apart(a: Match, b: Match) -> bool:
-            va, vb = (view_of or {}).get(id(a), 0), (view_of or {}).get(id(b), 0)
-            return va != vb and va != 0 and vb != 0
+            return a.view != b.view and a.view >= INSET_VIEW and b.view >= INSET_VIEW
 
         for m in sorted(matches, key=lambda m: m.chance):
             length = m.query_span[1] - m.query_span[0]
@@ -589,5 +592,5 @@ class Matcher:
             query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
             matched_frames=int(covered.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
             ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
-            metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits),
+            metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits), view=int(fpr.views[0]),
         )

@@ -113,6 +113,7 @@ def test_evidence_is_unique_per_suspect_and_named_in_json_and_csv(runner, sessio
                             "--workers", "2"])
     table = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [row["evidence"] for row in table] == written
+    assert [row["seen_as"] for row in table] == [row["matches"][0]["seen_as"] for row in rows] == ["picture"] * 2
     assert sorted(p.name for p in evidence.iterdir()) == sorted(Path(p).name for p in written)
 
 
@@ -257,3 +258,5 @@ def test_search_zooms_flag_finds_a_deep_crop_the_default_does_not(runner, sessio
         (result,), _ = _lines(r.stdout)
         verdicts[bool(flags)] = (result["verdict"], [m["title"] for m in result["matches"]])
     assert verdicts == {False: ("no_match", []), True: ("match", ["cockatoo"])}
+    r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "-q", "--search-zooms"])
+    assert "picture zoomed out" in r.stdout, r.stdout  # the table says what proved it

@@ -67,6 +67,7 @@ def test_disguised_excerpt_is_found_with_its_span(matcher, tmp_path, edit):
     assert iou(best.ref_span, (20.0, 32.0)) > 0.85, best.ref_span
     assert iou(best.query_span, (0.0, 12.0)) > 0.85, best.query_span
     assert best.confidence > 0.99
+    assert best.seen_as == "picture", best.seen_as
 
 
 def test_natural_third_party_copy(matcher):
@@ -116,6 +117,7 @@ def test_picture_in_picture_is_found(matcher, tmp_path):
     best = result.matches[0]
     assert best.title == "bbb_first60s"
     assert iou(best.ref_span, (20.0, 30.0)) > 0.8
+    assert best.seen_as == "inset 1" and best.to_dict()["seen_as"] == "inset 1"
 
 
 def _match(video_id, chance, span, mean_distance):
@@ -139,13 +141,15 @@ def test_loose_title_of_the_whole_picture_is_dropped_under_an_insets_match(match
     # A reframe: its inset fits the copied title tightly, its blurred canvas (the whole
     # picture) a look-alike title loosely over the same seconds: one source, not two. Two
     # insets of a split screen are two sources and never rivals.
-    inset = _match(1, 1e-17, (0.0, 5.6), 3.9)
+    inset = replace(_match(1, 1e-17, (0.0, 5.6), 3.9), view=100)
     canvas = _match(2, 2e-4, (0.8, 5.2), 12.7)
-    other_half = _match(3, 1e-5, (0.0, 5.6), 12.0)
-    views = {id(inset): 100, id(canvas): 0, id(other_half): 101}
-    kept = matcher._drop_lookalikes([canvas, inset, other_half], views)
+    other_half = replace(_match(3, 1e-5, (0.0, 5.6), 12.0), view=101)
+    kept = matcher._drop_lookalikes([canvas, inset, other_half])
     assert [m.video_id for m in kept] == [1, 3]
-    assert [m.video_id for m in matcher._drop_lookalikes([canvas, inset], {id(inset): 100, id(canvas): 101})] == [1, 2]
+    assert [m.video_id for m in matcher._drop_lookalikes([canvas, inset, replace(other_half, view=100)])] == [1]
+    assert [m.video_id for m in matcher._drop_lookalikes([replace(canvas, view=101), inset])] == [1, 2]
+    # the whole picture seen zoomed out or turned is still the whole picture: a rival of an inset
+    assert [m.video_id for m in matcher._drop_lookalikes([replace(canvas, view=95), inset])] == [1]
 
 
 @pytest.mark.parametrize("edit", ["brightness", "gamma"])
@@ -162,7 +166,7 @@ def test_static_shot_copy_is_proven_by_the_fine_hash(matcher, tmp_path, edit):
     best = result.matches[0]
     assert iou(best.ref_span, (0.5, 5.5)) > 0.8, best.ref_span
     if not without_fine.matches:  # the case the fine hash exists for
-        assert best.hash_bits == 256
+        assert best.hash_bits == 256 and best.seen_as == "picture (256-bit hash)"
 
 
 def test_fine_hashes_are_stored_for_whole_pictures_only(matcher):

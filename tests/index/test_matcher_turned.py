@@ -50,6 +50,7 @@ def test_a_tilted_copy_matches_where_it_was_cut(session_library, tmp_path, name,
         plain = Matcher(lib, query_config=replace(QUERY, turned_views=False)).match_file(suspect)
     weaker = [m.chance for m in plain.matches if m.title == best.title] or [plain.nearest["chance"] if plain.nearest else 1.0]
     assert min(weaker) > 10 * best.chance, (weaker, best.chance)
+    assert best.seen_as.startswith(("picture turned", "picture zoomed out")), best.seen_as  # what proved it
 
 
 NEGATIVES = Path(__file__).resolve().parents[1] / "data" / "negatives"

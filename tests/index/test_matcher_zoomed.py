@@ -58,6 +58,8 @@ def test_a_deep_crop_near_a_corner_matches_zoomed_out_into_that_corner(session_l
     suspect = write_video(tmp_path / "corner_crop.mp4", frames, fps=30)
     best = best_match(session_library, suspect, name.rsplit(".", 1)[0])
     assert best.mirrored == mirrored
+    # placed in the corner the crop was cut from (a mirrored suspect's: the other side)
+    assert best.seen_as == f"picture zoomed out (bottom {'left' if (x > 0.5) == mirrored else 'right'})", best.seen_as
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
     assert hi - lo >= 3.0, best.ref_span
     with Library(session_library) as lib:  # a turned or zoomed hit stands for TURN_EVERY sampled frames
@@ -108,6 +110,7 @@ def test_a_deep_crop_whose_untouched_picture_votes_no_line_is_found_by_its_zoome
     best = searched.matches[0]
     lo, hi = max(best.ref_span[0], start), min(best.ref_span[1], start + 6.0)
     assert hi - lo >= 3.0, best.ref_span
+    assert best.seen_as.startswith("picture zoomed out"), best.seen_as
     weaker = [m.chance for m in unsearched.matches if m.title == title] or [unsearched.nearest["chance"] if unsearched.nearest else 1.0]
     assert min(weaker) > 100 * best.chance, (weaker, best.chance)
 

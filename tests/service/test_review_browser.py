@@ -71,6 +71,7 @@ def test_reviewer_confirms_a_match_in_the_browser(library, settings_for, browser
         assert page.inner_text("#claimed") == "Our holiday"
         assert page.inner_text("#detected") == "Big Buck Bunny"
         assert page.inner_text("#licence") == "unlicensed"
+        assert page.inner_text("#seen-as") == "picture"  # the whole picture proved it (not a turned or zoomed view)
         assert "badshop" in page.inner_text("#seller")
         assert "L-7" in page.inner_text("#listing")
         page.wait_for_function("document.querySelector('#evidence').complete")
