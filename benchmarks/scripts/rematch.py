@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--library", type=Path, required=True, help="the library an fp bench run built")
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--max-chance", type=float, default=MatchConfig().max_chance)
+    ap.add_argument("--search-zooms", action="store_true", help="search the zoomed-out pictures too (fp match --search-zooms)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
@@ -56,7 +57,7 @@ def main() -> None:
         list(pool.map(_cache, jobs, chunksize=4))
     outcomes = []
     with Library(a.library, create=False, readonly=True) as lib:
-        matcher = Matcher(lib, MatchConfig(max_chance=a.max_chance))
+        matcher = Matcher(lib, MatchConfig(max_chance=a.max_chance, search_zooms=a.search_zooms))
         for q, (_, cached) in zip(truth.queries, jobs):
             fpr = pickle.loads(cached.read_bytes())
             if isinstance(fpr, str):
