@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--search-zooms", action="store_true", help="search the zoomed-out pictures too (fp match --search-zooms)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--rows", type=Path, help="also write one JSON line per query: its truth and its best match or nearest")
     a = ap.parse_args()
     truth = load_truth(a.truth)
     rel_of = relative_names(reference_paths(a.truth, truth, a.refs), truth.references)
@@ -55,7 +56,7 @@ def main() -> None:
     jobs = [(a.truth.parent / q.query, a.cache / (Path(q.query).name + ".pkl")) for q in truth.queries]
     with ProcessPoolExecutor(a.workers) as pool:
         list(pool.map(_cache, jobs, chunksize=4))
-    outcomes = []
+    outcomes, rows = [], []
     with Library(a.library, create=False, readonly=True) as lib:
         matcher = Matcher(lib, MatchConfig(max_chance=a.max_chance, search_zooms=a.search_zooms))
         for q, (_, cached) in zip(truth.queries, jobs):
@@ -63,7 +64,12 @@ def main() -> None:
             if isinstance(fpr, str):
                 outcomes.append(outcome(q, None, fpr, rel_of))
             else:
-                outcomes.append(outcome(q, matcher.match_fingerprint(fpr, q.query), None, rel_of))
+                result = matcher.match_fingerprint(fpr, q.query)
+                outcomes.append(outcome(q, result, None, rel_of))
+                best = result.matches[0].to_dict() if result.matches else None
+                rows.append({"query": q.query, "kind": q.kind, "reference": q.reference, "edits": list(q.edits),
+                             "correct": outcomes[-1].correct, "false_match": outcomes[-1].false_match,
+                             "best": best, "nearest": result.nearest})
     out = {"max_chance": a.max_chance, "summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
            "false_matches": [o.query for o in outcomes if o.false_match],
            "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}
@@ -75,6 +81,8 @@ def main() -> None:
             print(f"  {edit:16s} {r['found']}/{r['n']}")
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=str))
+    if a.rows:
+        a.rows.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,129 @@
+"""Edits past the ranges fp's own benchmark generator draws from, matched against a built library.
+
+The widened generator tilts copies 1-10 degrees, crops 5-30 %, changes speed 0.8-1.25x and never
+flips upside down, turns a quarter or plays backwards. A generator that is not ours may go
+further. This cuts a copy of each source (a reference the library holds, from a start time) per
+edit, writes it as a real video (H.264, 30 fps, 6 s of suspect time) and matches it: found or not,
+its chance (the nearest rejected one when not found), what proved it (`Match.seen_as`), its speed
+and the overlap of its reference span with the truth.
+
+    python benchmarks/scripts/beyond_ranges.py --library /work/bench-data/widened_s2/library \\
+        --refs /work/bench-data/widened_s2/data/refs --out beyond.json [--search-zooms] [--edits rotate15,vflip]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fp.benchmarks import transforms as T
+from fp.benchmarks.videoio import iter_frames
+from fp.index.library import Library
+from fp.index.matcher import MatchConfig, Matcher
+
+SOURCES = ("titles/feature_1.mp4@5", "titles/feature_2.mp4@5", "titles/feature_2.mp4@19", "titles/feature_3.mp4@5",
+           "titles/feature_3.mp4@11", "threatexchange/chair-orig-22-sd-bar.mp4@5", "mdn/friday.mp4@0.1",
+           "threatexchange/pattern-longer-no-bar.mp4@1")
+LENGTH = 6.0  # s of suspect
+FPS = 30
+
+
+def edits(rng: random.Random) -> dict:
+    """name -> (speed, frame edit or None, reversed)."""
+    out = {f"speed{f:g}": (f, None, False) for f in (0.5, 0.67, 1.33, 1.5, 2.0)}
+    out.update({f"rotate{a}": (1.0, T.rotate(a * rng.choice((-1, 1))), False) for a in (12, 15, 20)})
+    out.update({f"crop{c}": (1.0, T.crop(c, rng.random(), rng.random()), False) for c in (0.35, 0.4)})
+    out["vflip"] = (1.0, lambda im: cv2.flip(im, 0), False)
+    out["rot90"] = (1.0, lambda im: cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE), False)
+    out["reverse"] = (1.0, None, True)
+    return out
+
+
+def cut(path: Path, start: float, speed: float, edit, backwards: bool) -> list[np.ndarray]:
+    """LENGTH s of suspect at FPS: the source from `start` at `speed` (the latest frame at each tick)."""
+    ticks = start + np.arange(round(LENGTH * FPS)) * speed / FPS
+    frames, at, last = [], 0, None
+    for t, img in iter_frames(path, start, start + LENGTH * speed + 1.0):
+        while at < len(ticks) and ticks[at] < t - 1e-6 and last is not None:
+            frames.append(last)
+            at += 1
+        last = edit(img) if edit else img
+    frames += [last] * (len(ticks) - at) if last is not None else []
+    return frames[::-1] if backwards else frames
+
+
+def write(path: Path, frames: list[np.ndarray]) -> None:
+    import av
+
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        for img in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[: h - h % 2, : w - w % 2]), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def iou(a, b) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / max(1e-9, max(a[1], b[1]) - min(a[0], b[0]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--library", required=True)
+    ap.add_argument("--refs", required=True, type=Path)
+    ap.add_argument("--sources", default=",".join(SOURCES), help="comma-separated REF@START (REF under --refs)")
+    ap.add_argument("--edits", default="", help="comma-separated edit names (default: all)")
+    ap.add_argument("--search-zooms", action="store_true")
+    ap.add_argument("--work", type=Path, default=Path("beyond-ranges"), help="folder for the suspect files")
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args()
+    table = edits(random.Random(7))
+    chosen = [e for e in a.edits.split(",") if e] or list(table)
+    a.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with Library(a.library, create=False, readonly=True) as lib:
+        matcher = Matcher(lib, MatchConfig(search_zooms=a.search_zooms))
+        durations = {Path(v.path).resolve(): v.duration for v in lib.videos()}
+        for name in chosen:
+            speed, edit, backwards = table[name]
+            for source in a.sources.split(","):
+                rel, start = source.rsplit("@", 1)
+                start, path = float(start), (a.refs / rel).resolve()
+                if start + LENGTH * speed > durations.get(path, 0.0):
+                    continue  # not in the library, or too short for this speed
+                suspect = a.work / f"{name}_{Path(rel).stem}_{start:g}.mp4"
+                if not suspect.exists():
+                    write(suspect, cut(path, start, speed, edit, backwards))
+                r = matcher.match_file(suspect)
+                hit = next((m for m in r.matches if Path(m.ref_path).resolve() == path), None)
+                truth = (start, start + LENGTH * speed)
+                row = {"edit": name, "source": source, "found": hit is not None,
+                       "chance": hit.chance if hit else (r.nearest or {}).get("chance"),
+                       "seen_as": hit.seen_as if hit else None, "speed": round(hit.speed, 3) if hit else None,
+                       "ref_iou": round(iou(hit.ref_span, truth), 3) if hit else None,
+                       "other_titles": [m.title for m in r.matches if m is not hit]}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    summary = {}
+    for row in rows:
+        s = summary.setdefault(row["edit"], {"copies": 0, "found": 0, "span_iou_mean": []})
+        s["copies"] += 1
+        s["found"] += row["found"]
+        if row["found"]:
+            s["span_iou_mean"].append(row["ref_iou"])
+    for s in summary.values():
+        s["span_iou_mean"] = round(float(np.mean(s["span_iou_mean"])), 3) if s["span_iou_mean"] else None
+    a.out.write_text(json.dumps({"search_zooms": a.search_zooms, "summary": summary, "rows": rows}, indent=1) + "\n")
+    for name, s in summary.items():
+        print(f"{name:10s} {s['found']}/{s['copies']}  ref span IoU {s['span_iou_mean']}")
+
+
+if __name__ == "__main__":
+    main()
