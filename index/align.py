@@ -135,11 +135,13 @@ def _vote(qidx, qt, rt, w, per_video):
     return picked
 
 
-def fit_line(query_t: np.ndarray, ref_t: np.ndarray, speed: float, offset: float) -> tuple[float, float]:
-    """Least-squares speed and offset, kept near the voted ones when the points cannot decide."""
-    if len(query_t) < 4 or np.ptp(query_t) < 10.0:
-        return speed, float(np.median(ref_t - speed * query_t))
+def fit_line(query_t: np.ndarray, ref_t: np.ndarray, speed: float, offset: float, min_span: float = 10.0,
+             speeds: tuple[float, float] = (0.8, 1.25)) -> tuple[float, float]:
+    """Least-squares speed and offset, kept near the voted ones when the points cannot decide
+    (they spread over less than `min_span` s, or their slope is outside `speeds`)."""
+    if len(query_t) < 4 or np.ptp(query_t) < min_span:
+        return speed, float(np.median(ref_t - speed * query_t)) if len(query_t) else offset
     a, b = np.polyfit(query_t, ref_t, 1)
-    if not 0.8 <= a <= 1.25:
+    if not speeds[0] <= a <= speeds[1]:
         return speed, float(np.median(ref_t - speed * query_t))
     return float(a), float(b)

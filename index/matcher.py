@@ -20,7 +20,7 @@ from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
-from .verify import Reference, Verified, closest_in_window, closest_views, verify
+from .verify import FAR, Reference, Verified, closest_in_window, closest_views, span_line, verify
 
 log = logging.getLogger(__name__)
 
@@ -509,6 +509,7 @@ class Matcher:
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
+        match = self._respan(match, v, fpr, h, ref)
         lo, hi = match.query_span
         span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
@@ -566,9 +567,23 @@ class Matcher:
         need = max(self.config.min_span, span or 0.0)
         return length >= need and match.matched_frames * every >= self.config.min_frames
 
+    def _respan(self, match: Match, v: Verified, fpr: Fingerprint, h: Hypothesis, ref: Reference) -> Match:
+        """An accepted match's speed and spans read off verify.span_line (a copy played faster or
+        slower than the voted speeds); its chance, frames and pairs stay the verified line's."""
+        codes = fpr.mirror_codes if h.mirrored else fpr.codes
+        speed, offset, hit = span_line(v, fpr.times, codes, fpr.quality >= self.config.min_quality, ref, self.radius)
+        if speed == match.speed or not hit.any():
+            return match
+        wider = self._to_match(replace(v, speed=speed, offset=offset, hit=hit, distance=np.where(hit, 0, FAR)), fpr, match.chance)
+        if wider is None or wider.query_span[1] - wider.query_span[0] < match.query_span[1] - match.query_span[0]:
+            return match
+        return replace(match, speed=speed, offset=offset, query_span=wider.query_span, ref_span=wider.ref_span,
+                       query_coverage=wider.query_coverage, ref_coverage=wider.ref_coverage)
+
     def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
         """`support`: more query rows on the same line (hits of the other hash) that count for
         the span and the matched frames."""
+        speed, offset = v.speed, v.offset
         covered = v.hit if support is None else v.hit | support
         hit_t = fpr.times[covered]
         if len(hit_t) == 0:
@@ -582,14 +597,14 @@ class Matcher:
         q0 = float(hit_t[kept].min())
         q1 = float(min(hit_t[kept].max() + step, max(fpr.duration, hit_t.max())))
         video = self.videos[v.hypothesis.video_id]
-        r0 = float(np.clip(v.offset + v.speed * q0, 0, video.duration))
-        r1 = float(np.clip(v.offset + v.speed * q1, 0, video.duration))
+        r0 = float(np.clip(offset + speed * q0, 0, video.duration))
+        r1 = float(np.clip(offset + speed * q1, 0, video.duration))
         d = v.distance[v.hit]
         pairs = tuple(zip(fpr.times[v.hit].tolist(), v.ref_t[v.hit].tolist(), d.tolist()))
         return Match(
             title=video.title, ref_path=video.path, video_id=video.id,
             score=-math.log10(max(v.p_value, 1e-300)), confidence=max(0.0, 1.0 - chance), chance=chance,
-            query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
+            query_span=(q0, q1), ref_span=(r0, r1), speed=speed, offset=offset, mirrored=v.hypothesis.mirrored,
             matched_frames=int(covered.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
             ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
             metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits), view=int(fpr.views[0]),

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .align import Hypothesis, fit_line
+from .align import SPEEDS, Hypothesis, fit_line
 from .chance import TOL, alignment_p_value, backgrounds, frame_probability
 from .hamming import pair_distances
 
@@ -110,6 +110,36 @@ def _best_line(h, query_t, query_codes, usable, ref: Reference, radius) -> tuple
     good = [s for s in scored if s[0] >= top * 0.98]
     _, _, speed, offset = max(good, key=lambda s: s[1])
     return speed, offset
+
+
+SPAN_FIT = 4.0  # s of hits a span refit needs before it trusts their slope
+SPAN_SPEEDS = (0.5, 2.0)  # speeds it may reach (votes cover align.SPEEDS only)
+SPAN_TOL = 2 * TOL  # s either side of the line it reads the closest hashes from
+SPAN_REFITS = 3
+SPEED_STEP = float(SPEEDS[1] - SPEEDS[0])
+
+
+def span_line(v: Verified, query_t, query_codes, usable, ref: Reference, radius: int):
+    """(speed, offset, hit rows) to report an accepted line's spans with. A copy played faster or
+    slower than the voted speeds (align.SPEEDS) is voted where the lines cross, and the closest
+    hashes of its own window pull toward it: refitted on the closest hashes of a wider window,
+    a step is kept while the new line hits more rows, or as many at a speed the votes do not
+    cover (within them, the vote already chose among lines that fit as well). Only for the spans: the
+    verdict and its chance are the voted line's (a refit on a look-alike's hits fits noise)."""
+    speed, offset = v.speed, v.offset
+    hit = usable & (closest_in_window(query_t, query_codes, ref, speed, offset)[0] <= radius)
+    for _ in range(SPAN_REFITS):
+        d, t, _ = closest_in_window(query_t, query_codes, ref, speed, offset, SPAN_TOL)
+        ok = usable & (d <= radius)
+        line = fit_line(query_t[ok], t[ok], speed, offset, SPAN_FIT, SPAN_SPEEDS)
+        if abs(line[0] - speed) < 1e-3:
+            break
+        kept = usable & (closest_in_window(query_t, query_codes, ref, *line)[0] <= radius)
+        voted = SPEEDS[0] - SPEED_STEP <= line[0] <= SPEEDS[-1] + SPEED_STEP  # the votes could have found it
+        if kept.sum() < hit.sum() or (voted and kept.sum() == hit.sum()):
+            break
+        speed, offset, hit = line[0], line[1], kept
+    return speed, offset, hit
 
 
 def closest_in_window(query_t, query_codes, ref: Reference, speed, offset, tol: float = TOL):
