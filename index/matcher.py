@@ -84,6 +84,12 @@ class MatchConfig:
     # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
     # deep crops found; its rules were read off the draws and the calibration (RESULTS.md "Ninth pass"); off.
     search_zooms: bool = False
+    # A line whose hits average this share of the hash's bits or more (10 of 64) is look-alike level:
+    # footage of one set, one style, frames that all sit near the radius. Held-out calibration draws
+    # found such lines from unrelated footage at chance 1e-4 to 3e-3 (RESULTS.md "Tenth pass"), so
+    # it is declared only at `lookalike_chance` or below.
+    lookalike_share: float = 10 / 64
+    lookalike_chance: float = 1e-4
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
@@ -481,22 +487,24 @@ class Matcher:
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None
-        if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+        if not self._accepts(v, chance):
             fine = self._verify_fine(h, part, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
                 v, chance = fine, fine.p_value * n_hyp
                 # The line the fine hash proved: its search-hash hits are aligned copy too.
                 near64 = closest_in_window(fpr.times, qcodes, ref, v.speed, v.offset)[0]
                 support = ok & (near64 <= self.radius)
-        if (v.hit_keys < self.config.min_keys or chance > self.config.max_chance) and v.hit.sum() >= 2:
+        if not self._accepts(v, chance) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
             tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + ZOOM_TESTS) if tilt is not None else math.inf
             if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
                 (v, fpr), chance, support = tilt, tilt_chance, None
-        if v.hit_keys < self.config.min_keys or chance > self.config.max_chance:
+        if not self._accepts(v, chance):
             video = self.videos[h.video_id]
             near = {"video_id": video.id, "title": video.title, "ref_path": video.path,
                     "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
+            if self._lookalike(v) and chance <= self.config.max_chance:
+                near["look_alike"] = True  # strong enough for a copy, not for hits this loose
             if v.at_least:  # rejected on the library floor alone: the chance is a lower bound
                 near["chance_at_least"] = True
             return Check(rank, near=near, chance=chance)
@@ -514,6 +522,16 @@ class Matcher:
         span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
+
+    def _lookalike(self, v: Verified) -> bool:
+        """Whether a line's hits average `lookalike_share` of the hash's bits or more."""
+        return bool(v.hit.any()) and float(v.distance[v.hit].mean()) >= self.config.lookalike_share * v.nbits - 1e-9
+
+    def _accepts(self, v: Verified, chance: float) -> bool:
+        """A line is declared with min_keys events hit at max_chance or below (look-alike level
+        lines: at lookalike_chance or below)."""
+        limit = min(self.config.max_chance, self.config.lookalike_chance) if self._lookalike(v) else self.config.max_chance
+        return v.hit_keys >= self.config.min_keys and chance <= limit
 
     def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
         """A second title over the same query frames must fit them about as tightly as the
