@@ -29,7 +29,9 @@ def match_table(results) -> str:
             rows.append([r.query, "error", r.error or "", "", "", "", claimed, ""])
             continue
         if not r.matches:
-            rows.append([r.query, "no_match", "", "", "", "", claimed, ",".join(flags)])
+            near = r.nearest or {}
+            refused = [f"look-alike of {near['title']} refused (chance {near['chance']:.2g})"] if near.get("look_alike") else []
+            rows.append([r.query, "no_match", "", "", "", "", claimed, ",".join(flags + refused)])
         for i, m in enumerate(r.matches):
             extra = flags + (["mirrored"] if m.mirrored else []) + ([f"speed {m.speed:.3f}"] if abs(m.speed - 1) > 0.005 else []) \
                 + ([m.seen_as] if m.seen_as != "picture" else [])

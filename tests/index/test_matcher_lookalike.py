@@ -14,6 +14,7 @@ from fp.benchmarks.calibrate import window
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
 from fp.index.indexer import index_paths
 from fp.index.library import Library
+from fp.cli.render import match_table
 from fp.index.matcher import MatchConfig, Matcher
 
 NEGATIVES = Path(__file__).resolve().parents[1] / "data" / "negatives"
@@ -38,6 +39,7 @@ def test_a_same_set_window_at_lookalike_level_needs_the_stricter_chance(with_pig
     assert line.mean_distance >= 10 and 1e-4 < line.chance <= 0.05, (line.mean_distance, line.chance)
     assert ruled.verdict == "no_match" and ruled.nearest["title"] == "pig"
     assert ruled.nearest["look_alike"] is True and ruled.nearest["chance"] == pytest.approx(line.chance, rel=0.01)
+    assert "look-alike of pig refused" in match_table([ruled])  # the table says why there is no match
 
 
 def test_the_rule_reads_the_mean_hit_distance_as_a_share_of_the_hash(with_pig):
