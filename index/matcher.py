@@ -517,7 +517,7 @@ class Matcher:
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
-        match = self._respan(match, v, fpr, h, ref)
+        match = self._respan(match, v, fpr, h, ref, ok if fpr is part.fpr else fpr.quality >= self.config.min_quality)
         lo, hi = match.query_span
         span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
@@ -585,11 +585,12 @@ class Matcher:
         need = max(self.config.min_span, span or 0.0)
         return length >= need and match.matched_frames * every >= self.config.min_frames
 
-    def _respan(self, match: Match, v: Verified, fpr: Fingerprint, h: Hypothesis, ref: Reference) -> Match:
+    def _respan(self, match: Match, v: Verified, fpr: Fingerprint, h: Hypothesis, ref: Reference, rows: np.ndarray) -> Match:
         """An accepted match's speed and spans read off verify.span_line (a copy played faster or
-        slower than the voted speeds); its chance, frames and pairs stay the verified line's."""
+        slower than the voted speeds) over `rows` (usable, and not explained by an earlier match of
+        the video); its chance, frames and pairs stay the verified line's."""
         codes = fpr.mirror_codes if h.mirrored else fpr.codes
-        speed, offset, hit = span_line(v, fpr.times, codes, fpr.quality >= self.config.min_quality, ref, self.radius)
+        speed, offset, hit = span_line(v, fpr.times, codes, rows, ref, self.radius)
         if speed == match.speed or not hit.any():
             return match
         wider = self._to_match(replace(v, speed=speed, offset=offset, hit=hit, distance=np.where(hit, 0, FAR)), fpr, match.chance)
