@@ -240,6 +240,7 @@ ZOOM_SCALE = 0.85
 ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))  # (x, y) placement
 
 
+ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at ZOOMS[i]
 PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right"}
 
 
@@ -248,10 +249,10 @@ def describe_view(view: int) -> str:
     "picture turned 4°" (turned back by normalise.TURNS), "picture zoomed out (top left)"."""
     if view >= INSET_VIEW:
         return f"inset {view - INSET_VIEW + 1}"
-    if TURNED_VIEW <= view < TURNED_VIEW + len(TURNS):
+    if TURNED_VIEW <= view < ZOOMED_VIEW:
         return f"picture turned {TURNS[view - TURNED_VIEW]:g}°"
-    if TURNED_VIEW + len(TURNS) <= view < TURNED_VIEW + len(TURNS) + len(ZOOMS):
-        return f"picture zoomed out ({PLACES[ZOOMS[view - TURNED_VIEW - len(TURNS)]]})"
+    if ZOOMED_VIEW <= view < ZOOMED_VIEW + len(ZOOMS):
+        return f"picture zoomed out ({PLACES[ZOOMS[view - ZOOMED_VIEW]]})"
     return "picture"
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import (TURNS, WORK_SIDE, ZOOM_SCALE, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
+from .normalise import (TURNS, WORK_SIDE, ZOOM_SCALE, ZOOMED_VIEW, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
                         turned_image, view_image, zoomed_image)
 from .types import INSET_VIEW, TURNED_VIEW, Fingerprint, whole_picture
 
@@ -104,7 +104,7 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
                     images.append(turned_image(active, degrees))
                 for i, at in enumerate(ZOOMS):
                     times.append(t)
-                    views.append(TURNED_VIEW + len(TURNS) + i)
+                    views.append(ZOOMED_VIEW + i)
                     images.append(zoomed_image(active, ZOOM_SCALE, at=at))
         if config.inset_view:
             images += _inset_rows(pending, times, views)

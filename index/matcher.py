@@ -13,14 +13,14 @@ import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, fingerprint_video
-from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMS, describe_view
-from fp.fingerprint.types import INSET_VIEW, TURNED_VIEW, Fingerprint, turned, whole_picture
+from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
+from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
-from .verify import FAR, Reference, Verified, closest_in_window, closest_views, span_line, verify
+from .verify import Reference, Verified, closest_in_window, closest_views, span_line, verify
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer
 ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the corner the untouched picture votes
 CENTRED = ZOOMS[0]  # the zoom placed about the centre
-ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at normalise.ZOOMS[i]
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
 ZOOM_SEARCH_SPAN = 3.0  # s of suspect a line the zoomed views find by search must cover (min_span for the rest)
 GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
@@ -593,38 +592,42 @@ class Matcher:
         speed, offset, hit = span_line(v, fpr.times, codes, rows, ref, self.radius)
         if speed == match.speed or not hit.any():
             return match
-        wider = self._to_match(replace(v, speed=speed, offset=offset, hit=hit, distance=np.where(hit, 0, FAR)), fpr, match.chance)
-        if wider is None or wider.query_span[1] - wider.query_span[0] < match.query_span[1] - match.query_span[0]:
+        spans = self._spans(fpr, hit, speed, offset, self.videos[v.hypothesis.video_id].duration)
+        if spans[0][1] - spans[0][0] < match.query_span[1] - match.query_span[0]:
             return match
-        return replace(match, speed=speed, offset=offset, query_span=wider.query_span, ref_span=wider.ref_span,
-                       query_coverage=wider.query_coverage, ref_coverage=wider.ref_coverage)
+        (q0, q1), (r0, r1), qcov, rcov = spans
+        return replace(match, speed=speed, offset=offset, query_span=(q0, q1), ref_span=(r0, r1),
+                       query_coverage=qcov, ref_coverage=rcov)
 
-    def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
-        """`support`: more query rows on the same line (hits of the other hash) that count for
-        the span and the matched frames."""
-        speed, offset = v.speed, v.offset
-        covered = v.hit if support is None else v.hit | support
-        hit_t = fpr.times[covered]
-        if len(hit_t) == 0:
-            return None
-        order = np.argsort(hit_t)
-        hit_t = hit_t[order]
+    def _spans(self, fpr: Fingerprint, covered: np.ndarray, speed: float, offset: float, ref_duration: float):
+        """(query span, reference span, query coverage, reference coverage) of the rows `covered`
+        on a line: the runs of hits no more than 3 s apart that hold a quarter of the biggest."""
+        hit_t = np.sort(fpr.times[covered])
         runs = np.split(np.arange(len(hit_t)), np.nonzero(np.diff(hit_t) > 3.0)[0] + 1)
         biggest = max(len(r) for r in runs)
         kept = np.concatenate([r for r in runs if len(r) >= max(2, 0.25 * biggest)] or [runs[0]])
         step = 1.0 / self.query_config.fps if self.query_config.fps else 0.0
         q0 = float(hit_t[kept].min())
         q1 = float(min(hit_t[kept].max() + step, max(fpr.duration, hit_t.max())))
+        r0 = float(np.clip(offset + speed * q0, 0, ref_duration))
+        r1 = float(np.clip(offset + speed * q1, 0, ref_duration))
+        return ((q0, q1), (r0, r1), (q1 - q0) / fpr.duration if fpr.duration else 0.0,
+                (r1 - r0) / ref_duration if ref_duration else 0.0)
+
+    def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
+        """`support`: more query rows on the same line (hits of the other hash) that count for
+        the span and the matched frames."""
+        covered = v.hit if support is None else v.hit | support
+        if not covered.any():
+            return None
         video = self.videos[v.hypothesis.video_id]
-        r0 = float(np.clip(offset + speed * q0, 0, video.duration))
-        r1 = float(np.clip(offset + speed * q1, 0, video.duration))
+        (q0, q1), (r0, r1), qcov, rcov = self._spans(fpr, covered, v.speed, v.offset, video.duration)
         d = v.distance[v.hit]
         pairs = tuple(zip(fpr.times[v.hit].tolist(), v.ref_t[v.hit].tolist(), d.tolist()))
         return Match(
             title=video.title, ref_path=video.path, video_id=video.id,
             score=-math.log10(max(v.p_value, 1e-300)), confidence=max(0.0, 1.0 - chance), chance=chance,
-            query_span=(q0, q1), ref_span=(r0, r1), speed=speed, offset=offset, mirrored=v.hypothesis.mirrored,
-            matched_frames=int(covered.sum()), query_coverage=(q1 - q0) / fpr.duration if fpr.duration else 0.0,
-            ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=float(d.mean()),
+            query_span=(q0, q1), ref_span=(r0, r1), speed=v.speed, offset=v.offset, mirrored=v.hypothesis.mirrored,
+            matched_frames=int(covered.sum()), query_coverage=qcov, ref_coverage=rcov, mean_distance=float(d.mean()),
             metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits), view=int(fpr.views[0]),
         )
