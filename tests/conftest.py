@@ -42,7 +42,10 @@ def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts
     frames = list(frames)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else fps)
+        # x264's macroblock tree (its default rate control) coded the same frames differently
+        # within one long test process (one file in four; a deep-crop test then missed by 10x).
+        options = {"x264-params": "mbtree=0"} if codec == "libx264" else {}
+        stream = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else fps, options=options)
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1  # x264's threads: the same frames coded differently
