@@ -37,6 +37,11 @@ KEY_CHANGE = 1 / 16  # share of bits a query hash must move to start a new indep
 KEY_SECONDS = 1.0  # ... and the seconds it lasts at least: frames of one shot drift past
 #                    KEY_CHANGE within a second (noise, a slow pan) and are still one event
 #                    (0: the model understated the measured rate 17-10^8x; RESULTS.md)
+# -- the span a line holds -------------------------------------------------------------------
+RUN_GAP = 3.0  # s between hit events that still make one run (the span Matcher reports)
+SPAN_WEIGHT = 0.05  # share of the test's level given to the span-local tests (the whole-query
+#                     test keeps the rest): a compilation of one title's scenes is several lines
+#                     through one reference, and each must not be judged over the others' frames
 
 
 def prior_cdf(nbits: int) -> np.ndarray:
@@ -107,12 +112,14 @@ def group_keys(codes: np.ndarray, max_change: int | None = None, times: np.ndarr
 
 
 def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray,
-                      p_hit: np.ndarray | None = None, moment: np.ndarray | None = None) -> tuple[float, int, int]:
+                      p_hit: np.ndarray | None = None, moment: np.ndarray | None = None,
+                      times: np.ndarray | None = None) -> tuple[float, int, int]:
     """(p-value, keys hit, keys) of an alignment: each key (run of near-identical query frames)
     is one event with the largest chance of its frames, hit when any of its frames is. With
     `moment` (per key id, `Backgrounds.moment`), a hit event's chance is at most its fit to the
     moment: the larger of its moment share and its frames' `p_hit` (every background but the
-    scene's frame shares)."""
+    scene's frame shares). With `times` (per row), the line may also be judged over the run of
+    hits it holds (span_p_value)."""
     key_ids = np.unique(keys[usable])
     at = np.minimum(np.searchsorted(key_ids, keys), max(len(key_ids) - 1, 0))
     mine = (key_ids[at] == keys) if len(key_ids) else np.zeros(len(keys), bool)  # rows of those keys
@@ -122,7 +129,27 @@ def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, us
     if moment is not None:
         fit = np.maximum(moment[key_ids], _key_max(p_hit, at, usable, len(key_ids)))
         p_key = np.where(hit_key, np.minimum(p_key, fit), p_key)
-    return poisson_binomial_tail(p_key, int(hit_key.sum())), int(hit_key.sum()), len(key_ids)
+    n_hit = int(hit_key.sum())
+    p = poisson_binomial_tail(p_key, n_hit)
+    if times is not None:
+        p = span_p_value(p, p_key, hit_key, _key_max(np.asarray(times, float), at, usable, len(key_ids)),
+                         -_key_max(-np.asarray(times, float), at, usable, len(key_ids)))
+    return p, n_hit, len(key_ids)
+
+
+def span_p_value(p_all: float, p_key: np.ndarray, hit_key: np.ndarray, key_end: np.ndarray, key_start: np.ndarray) -> float:
+    """The whole-query p-value `p_all`, or the best run's, whichever is smaller after paying for
+    the choice (weighted Bonferroni): a run is hit events no more than RUN_GAP s apart, judged
+    over the events it spans; any of the n(n+1)/2 windows of n events could have been picked."""
+    order = np.argsort(key_start, kind="stable")
+    hits = order[hit_key[order]]
+    n, best = len(p_key), 1.0
+    runs = np.split(hits, np.nonzero(key_start[hits[1:]] - key_end[hits[:-1]] > RUN_GAP)[0] + 1) if len(hits) else []
+    for run in runs:
+        inside = (key_start >= key_start[run[0]]) & (key_end <= key_end[run[-1]])
+        if len(run) >= 2 and inside.sum() < n:  # the whole query is p_all's test
+            best = min(best, poisson_binomial_tail(p_key[inside], len(run)))
+    return min(1.0, p_all / (1 - SPAN_WEIGHT), best * n * (n + 1) / 2 / SPAN_WEIGHT)
 
 
 def _key_max(values: np.ndarray, at: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

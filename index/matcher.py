@@ -16,7 +16,7 @@ from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, finger
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
 from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
 
-from .align import Candidates, Hypothesis, hypotheses
+from .align import BIN, Candidates, Hypothesis, hypotheses
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
@@ -72,6 +72,11 @@ def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int
             if score > best_score:
                 best, best_score = offset, score
     return best if abs(best - h.offset) > TOL else None
+
+
+def _same_line(a: Hypothesis, b: Hypothesis) -> bool:
+    """Two votes for one line (align._vote's rule for picks of one video)."""
+    return a.mirrored == b.mirrored and abs(a.offset - b.offset) <= 2 * BIN and abs(a.speed - b.speed) <= 0.05
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,7 @@ class QueryPart:
     neighbours: dict
     n_hyp: float
     turned: Fingerprint | None = None  # the whole picture turned back (views TURNED_VIEW + i), view 0 only
+    cands: Candidates | None = None  # the frame hits the hypotheses were voted from (a video's other lines)
 
     @cached_property
     def fine_keys(self) -> np.ndarray:
@@ -219,7 +225,7 @@ class Check:
     """What verifying the hypothesis of rank `rank` found: a match, or a rejected alignment
     (`near`, a candidate for MatchResult.nearest; None when nothing aligned)."""
 
-    rank: int
+    rank: float  # order of the checks (a video's other lines, voted after its match, rank between)
     match: Match | None = None
     near: dict | None = None
     chance: float = math.inf
@@ -445,7 +451,7 @@ class Matcher:
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, times=fpr.times)
         n_hyp = self.shape.hypotheses(fpr.duration, views_tried=tests, hashes_tried=2 if self.fine_nbits else 1)
-        part = QueryPart(fpr, keys, usable, neighbours, n_hyp, turned)
+        part = QueryPart(fpr, keys, usable, neighbours, n_hyp, turned, cands)
         found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
         nearest: dict | None = None
@@ -465,15 +471,48 @@ class Matcher:
         explained), so the hypotheses of any set of videos, checked apart, give the same checks.
         Stops after `max_matches` matches (the caller stops there too)."""
         used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
+        tried: dict[int, list[Hypothesis]] = {}
         found = 0
         for rank, h in todo:
             if found >= self.config.max_matches:
                 return
             check = self._check(part, rank, h, used)
+            tried.setdefault(h.video_id, []).append(h)
             if check is None:
                 continue
             found += check.match is not None
             yield check
+            if check.match is not None:
+                for more in self._other_lines(part, rank, h.video_id, used, tried[h.video_id]):
+                    if found >= self.config.max_matches:
+                        return
+                    found += more.match is not None
+                    yield more
+
+    def _other_lines(self, part: "QueryPart", rank: int, video_id: int, used: dict[int, np.ndarray],
+                     tried: list[Hypothesis]) -> Iterator[Check]:
+        """After a match, the video's other lines: its frame hits on the query rows no match
+        explains yet, voted again (a compilation of several scenes of one title; the first vote
+        gives a video two lines, often one line at two speeds). Checks rank after `rank`."""
+        if part.cands is None:
+            return
+        step = 0
+        while True:
+            rows = ~used[video_id][part.cands.query_idx] & (part.cands.video_id == video_id)
+            new = [h for h in hypotheses(part.cands.where(rows), self.radius, limit=2)
+                   if not any(_same_line(h, t) for t in tried)]
+            matched = False
+            for h in new:
+                step += 1
+                check = self._check(part, rank + step / 1000, h, used)
+                tried.append(h)
+                if check is not None:
+                    yield check
+                    if check.match is not None:
+                        matched = True
+                        break  # vote again without the rows it explains
+            if not matched:
+                return
 
     def _check(self, part: "QueryPart", rank: int, h: Hypothesis, used: dict[int, np.ndarray]) -> "Check | None":
         fpr, keys, usable, n_hyp = part.fpr, part.keys, part.usable, part.n_hyp

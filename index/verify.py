@@ -80,12 +80,12 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     thr = np.where(hit, best_d, radius)
     unrelated = frame_probability(np.zeros(len(thr)), cdf, thr, in_window, density)  # library, neighbours
     if give_up is not None:
-        floor, hit_keys, n_keys = alignment_p_value(unrelated, hit, keys, usable)
+        floor, hit_keys, n_keys = alignment_p_value(unrelated, hit, keys, usable, times=query_t)
         if floor > give_up:
             return Verified(h, speed, offset, hit, best_d, best_t, floor, hit_keys, n_keys, query_codes.shape[1] * 8, True)
     bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
     p_value, hit_keys, n_keys = alignment_p_value(np.maximum(bg.frame, unrelated), hit, keys, usable,
-                                                  np.maximum(bg.beyond, unrelated), bg.moment)
+                                                  np.maximum(bg.beyond, unrelated), bg.moment, query_t)
     return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, query_codes.shape[1] * 8)
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fp.index.chance import (KEY_SECONDS, PRIOR_INFLATION, LibraryShape, alignment_p_value, group_keys, null_cdf,
-                             poisson_binomial_tail, prior_cdf, window_probability)
+from fp.index.chance import (KEY_SECONDS, PRIOR_INFLATION, RUN_GAP, SPAN_WEIGHT, LibraryShape, alignment_p_value, group_keys,
+                             null_cdf, poisson_binomial_tail, prior_cdf, span_p_value, window_probability)
 
 
 def binomial_tail(n: int, p: float, k: int) -> float:
@@ -112,3 +112,26 @@ def test_chunks_bound_rows_and_the_reference_time_they_read():
         assert all(len(p) <= 256 and np.ptp(pred[p]) <= CHUNK_SPAN for p in parts)
     assert len(list(chunks(dense, 256))) == 4  # dense rows: the count cuts (256 rows = 51 s)
     assert len(list(chunks(sparse, 256))) > 50  # sparse rows: the span cuts (one chunk did 2 h before)
+
+
+def test_a_run_of_hits_is_judged_over_the_events_it_spans_and_pays_for_the_choice():
+    # Twelve events: the first six hit at 1e-4 each; the other six are another excerpt of the
+    # same title, unlikely to hit this line but each with a title-background chance of 0.08.
+    p_key = np.array([1e-4] * 6 + [0.08] * 6)
+    hit = np.array([True] * 6 + [False] * 6)
+    start = np.arange(12, dtype=float)
+    end = start + 0.8
+    whole = poisson_binomial_tail(p_key, 6)
+    assert whole > 1e-9  # the other excerpt's events drown the run
+    span = span_p_value(whole, p_key, hit, end, start)
+    assert span == pytest.approx(1e-24 * 12 * 13 / 2 / SPAN_WEIGHT, rel=1e-6)
+    # A line hit over the whole query pays the small weight only.
+    assert span_p_value(1e-8, np.full(12, 1e-4), np.ones(12, bool), end, start) == pytest.approx(1e-8 / (1 - SPAN_WEIGHT))
+    # Hits more than RUN_GAP apart are two runs, each judged on its own; within it, one run.
+    p_key = np.where(np.isin(np.arange(12), [0, 1, 10, 11]), 1e-3, 0.3)
+    hit = np.isin(np.arange(12), [0, 1, 10, 11])
+    whole = poisson_binomial_tail(p_key, 4)
+    far = np.where(np.arange(12) < 6, start, start + RUN_GAP + 5)
+    assert span_p_value(whole, p_key, hit, far + 0.8, far) == pytest.approx(1e-6 * 12 * 13 / 2 / SPAN_WEIGHT)
+    near = np.arange(12) * 0.25
+    assert span_p_value(whole, p_key, hit, near + 0.2, near) == pytest.approx(whole / (1 - SPAN_WEIGHT))

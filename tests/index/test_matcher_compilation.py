@@ -1,0 +1,35 @@
+"""A "best scenes" compilation: several excerpts of one title in one upload. Each excerpt is a
+line through the same reference; a line is judged over the run of hits it holds (chance.span_p_value),
+not over the other excerpts' frames, which sit elsewhere in the same title and look like its
+background; after a match the video's hits on the rows it does not explain are voted again
+(Matcher._other_lines): the first vote gives a video two lines, often one line at two speeds."""
+from __future__ import annotations
+
+import pytest
+
+from fp.index.library import Library
+from fp.index.matcher import Matcher
+
+from ..conftest import write_video
+from .test_matcher import iou
+from .test_matcher_scenes import _frames
+
+
+@pytest.mark.parametrize("excerpts", [
+    [(5.0, 11.0), (30.0, 36.0)],  # before: no match (nearest 0.0043)
+    [(5.0, 10.0), (20.0, 25.0), (40.0, 45.0)],  # before: no match (nearest 126)
+])
+def test_every_excerpt_of_one_title_is_found(session_library, tmp_path, excerpts):
+    frames = [f for a, b in excerpts for f in _frames("bbb_first60s.mp4", a, b, fps=30)]
+    suspect = write_video(tmp_path / "best_scenes.mp4", frames, fps=30)
+    with Library(session_library) as lib:
+        result = Matcher(lib).match_file(suspect)
+    assert result.verdict == "match", result.nearest
+    assert {m.title for m in result.matches} == {"bbb_first60s"}
+    found = sorted(m.ref_span for m in result.matches)
+    assert len(found) == len(excerpts), found
+    at = 0.0
+    for (a, b), ref_span, m in zip(excerpts, found, sorted(result.matches, key=lambda m: m.ref_span)):
+        assert iou(ref_span, (a, b)) > 0.7, (ref_span, (a, b))
+        assert iou(m.query_span, (at, at + b - a)) > 0.7, (m.query_span, at)
+        at += b - a
