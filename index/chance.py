@@ -111,15 +111,42 @@ def group_keys(codes: np.ndarray, max_change: int | None = None, times: np.ndarr
     return keys
 
 
-def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray,
-                      p_hit: np.ndarray | None = None, moment: np.ndarray | None = None,
-                      times: np.ndarray | None = None) -> tuple[float, int, int]:
-    """(p-value, keys hit, keys) of an alignment: each key (run of near-identical query frames)
-    is one event with the largest chance of its frames, hit when any of its frames is. With
-    `moment` (per key id, `Backgrounds.moment`), a hit event's chance is at most its fit to the
-    moment: the larger of its moment share and its frames' `p_hit` (every background but the
-    scene's frame shares). With `times` (per row), the line may also be judged over the run of
-    hits it holds (span_p_value)."""
+@dataclass(frozen=True, eq=False)
+class Events:
+    """An alignment's events (keys: runs of near-identical query frames), in key id order."""
+
+    ids: np.ndarray  # key ids
+    p: np.ndarray  # chance of each
+    hit: np.ndarray  # bool
+    start: np.ndarray | None = None  # first and last query time of each (with `times`)
+    end: np.ndarray | None = None
+
+    def tail(self) -> float:
+        return poisson_binomial_tail(self.p, int(self.hit.sum()))
+
+    def runs(self, whole: int | None = None) -> list[tuple[np.ndarray, int]]:
+        """Per run of hit events no more than RUN_GAP s apart: the events it spans (bool) and its
+        hits; a run spanning all `whole` events of the query (default: these) is left out (the
+        whole query is the tail's test)."""
+        whole = len(self.p) if whole is None else whole
+        order = np.argsort(self.start, kind="stable")
+        hits = order[self.hit[order]]
+        if len(hits) < 2:
+            return []
+        out = []
+        for run in np.split(hits, np.nonzero(self.start[hits[1:]] - self.end[hits[:-1]] > RUN_GAP)[0] + 1):
+            inside = (self.start >= self.start[run[0]]) & (self.end <= self.end[run[-1]])
+            if len(run) >= 2 and inside.sum() < whole:
+                out.append((inside, len(run)))
+        return out
+
+
+def events(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray,
+           p_hit: np.ndarray | None = None, moment: np.ndarray | None = None, times: np.ndarray | None = None) -> Events:
+    """Each key is one event with the largest chance of its frames, hit when any of its frames
+    is. With `moment` (per key id, `Backgrounds.moment`), a hit event's chance is at most its fit
+    to the moment: the larger of its moment share and its frames' `p_hit` (every background but
+    the scene's frame shares)."""
     key_ids = np.unique(keys[usable])
     at = np.minimum(np.searchsorted(key_ids, keys), max(len(key_ids) - 1, 0))
     mine = (key_ids[at] == keys) if len(key_ids) else np.zeros(len(keys), bool)  # rows of those keys
@@ -129,27 +156,39 @@ def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, us
     if moment is not None:
         fit = np.maximum(moment[key_ids], _key_max(p_hit, at, usable, len(key_ids)))
         p_key = np.where(hit_key, np.minimum(p_key, fit), p_key)
-    n_hit = int(hit_key.sum())
-    p = poisson_binomial_tail(p_key, n_hit)
+    if times is None:
+        return Events(key_ids, p_key, hit_key)
+    times = np.asarray(times, float)
+    return Events(key_ids, p_key, hit_key, -_key_max(-times, at, usable, len(key_ids)), _key_max(times, at, usable, len(key_ids)))
+
+
+def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, usable: np.ndarray,
+                      p_hit: np.ndarray | None = None, moment: np.ndarray | None = None,
+                      times: np.ndarray | None = None) -> tuple[float, int, int]:
+    """(p-value, keys hit, keys) of an alignment: the Poisson-binomial tail of its `events`.
+    With `times` (per row), the line may also be judged over a run of hits it holds (span_p_value)."""
+    ev = events(p_frame, hit, keys, usable, p_hit, moment, times)
+    p = ev.tail()
     if times is not None:
-        p = span_p_value(p, p_key, hit_key, _key_max(np.asarray(times, float), at, usable, len(key_ids)),
-                         -_key_max(-np.asarray(times, float), at, usable, len(key_ids)))
-    return p, n_hit, len(key_ids)
+        p = span_p_value(p, best_run(ev), len(ev.p))
+    return p, int(ev.hit.sum()), len(ev.p)
 
 
-def span_p_value(p_all: float, p_key: np.ndarray, hit_key: np.ndarray, key_end: np.ndarray, key_start: np.ndarray) -> float:
-    """The whole-query p-value `p_all`, or the best run's, whichever is smaller after paying for
-    the choice (weighted Bonferroni): a run is hit events no more than RUN_GAP s apart, judged
-    over the events it spans; any of the n(n+1)/2 windows of n events could have been picked."""
-    order = np.argsort(key_start, kind="stable")
-    hits = order[hit_key[order]]
-    n, best = len(p_key), 1.0
-    runs = np.split(hits, np.nonzero(key_start[hits[1:]] - key_end[hits[:-1]] > RUN_GAP)[0] + 1) if len(hits) else []
-    for run in runs:
-        inside = (key_start >= key_start[run[0]]) & (key_end <= key_end[run[-1]])
-        if len(run) >= 2 and inside.sum() < n:  # the whole query is p_all's test
-            best = min(best, poisson_binomial_tail(p_key[inside], len(run)))
-    return min(1.0, p_all / (1 - SPAN_WEIGHT), best * n * (n + 1) / 2 / SPAN_WEIGHT)
+def best_run(ev: Events, whole: int | None = None) -> float:
+    """The smallest tail of a run of hits (`Events.runs`) over the events it spans (1: none)."""
+    return min((poisson_binomial_tail(ev.p[inside], k) for inside, k in ev.runs(whole)), default=1.0)
+
+
+def span_p_value(p_all: float, best: float, n: int) -> float:
+    """The whole-query p-value `p_all` or the best run's (`best_run`), whichever is smaller after
+    paying for the choice (a weighted Bonferroni): any of the n(n+1)/2 windows of the n events
+    could have been the run picked."""
+    return min(1.0, p_all / (1 - SPAN_WEIGHT), run_cost(best, n))
+
+
+def run_cost(best: float, n: int) -> float:
+    """A run's tail paid for: n(n+1)/2 windows of n events, SPAN_WEIGHT of the level."""
+    return best * n * (n + 1) / 2 / SPAN_WEIGHT
 
 
 def _key_max(values: np.ndarray, at: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

@@ -14,7 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from .align import SPEEDS, Hypothesis, fit_line
-from .chance import TOL, alignment_p_value, backgrounds, frame_probability
+from .chance import (SPAN_WEIGHT, TOL, alignment_p_value, backgrounds, best_run, events, frame_probability,
+                     poisson_binomial_tail, run_cost)
 from .hamming import pair_distances
 
 FAR = 10**6  # distance standing for "no usable hash here"
@@ -73,20 +74,35 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     `give_up`: a p-value the caller rejects anyway; when the library floor alone puts the line
     above it, the reference's own backgrounds (most of the cost) are skipped and the floor's
     p-value is returned, marked `at_least` (every background only raises a frame's chance, and
-    the tail only rises with its chances)."""
+    the tail only rises with its chances). When only a run of hits passes the floor
+    (`chance.span_p_value`), the backgrounds of that run's rows alone decide it."""
     speed, offset = _best_line(h, query_t, query_codes, usable, ref, radius)
     best_d, best_t, in_window = closest_in_window(query_t, query_codes, ref, speed, offset)
     hit = usable & (best_d <= radius)
     thr = np.where(hit, best_d, radius)
     unrelated = frame_probability(np.zeros(len(thr)), cdf, thr, in_window, density)  # library, neighbours
+    nbits = query_codes.shape[1] * 8
     if give_up is not None:
-        floor, hit_keys, n_keys = alignment_p_value(unrelated, hit, keys, usable, times=query_t)
+        ev = events(unrelated, hit, keys, usable, times=query_t)
+        hit_keys, n_keys = int(ev.hit.sum()), len(ev.p)
+        whole = ev.tail() / (1 - SPAN_WEIGHT)
+        runs = [(inside, run_cost(poisson_binomial_tail(ev.p[inside], k), n_keys)) for inside, k in ev.runs()]
+        floor = min([1.0, whole] + [cost for _, cost in runs])
         if floor > give_up:
-            return Verified(h, speed, offset, hit, best_d, best_t, floor, hit_keys, n_keys, query_codes.shape[1] * 8, True)
+            return Verified(h, speed, offset, hit, best_d, best_t, floor, hit_keys, n_keys, nbits, True)
+        if whole > give_up:
+            # Only a run can pass: the backgrounds of its own rows decide it (a long suspect's
+            # chance lines have short runs; the whole query's backgrounds cost seconds).
+            rows = np.isin(keys, np.concatenate([ev.ids[inside] for inside, cost in runs if cost <= give_up]))
+            bg = backgrounds(query_t[rows], query_codes[rows], thr[rows], ref, speed, offset, keys[rows], usable[rows], radius)
+            part = events(np.maximum(bg.frame, unrelated[rows]), hit[rows], keys[rows], usable[rows],
+                          np.maximum(bg.beyond, unrelated[rows]), bg.moment, query_t[rows])
+            local = run_cost(best_run(part, n_keys), n_keys)
+            return Verified(h, speed, offset, hit, best_d, best_t, min(local, whole), hit_keys, n_keys, nbits, local > whole)
     bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
     p_value, hit_keys, n_keys = alignment_p_value(np.maximum(bg.frame, unrelated), hit, keys, usable,
                                                   np.maximum(bg.beyond, unrelated), bg.moment, query_t)
-    return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, query_codes.shape[1] * 8)
+    return Verified(h, speed, offset, hit, best_d, best_t, p_value, hit_keys, n_keys, nbits)
 
 
 def _best_line(h, query_t, query_codes, usable, ref: Reference, radius) -> tuple[float, float]:

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fp.index.chance import (KEY_SECONDS, PRIOR_INFLATION, RUN_GAP, SPAN_WEIGHT, LibraryShape, alignment_p_value, group_keys,
-                             null_cdf, poisson_binomial_tail, prior_cdf, span_p_value, window_probability)
+from fp.index.chance import (KEY_SECONDS, PRIOR_INFLATION, RUN_GAP, SPAN_WEIGHT, Events, LibraryShape, alignment_p_value,
+                             best_run, group_keys, null_cdf, poisson_binomial_tail, prior_cdf, span_p_value,
+                             window_probability)
 
 
 def binomial_tail(n: int, p: float, k: int) -> float:
@@ -114,24 +115,39 @@ def test_chunks_bound_rows_and_the_reference_time_they_read():
     assert len(list(chunks(sparse, 256))) > 50  # sparse rows: the span cuts (one chunk did 2 h before)
 
 
+def _events(p, hit, start, end):
+    return Events(np.arange(len(p)), np.asarray(p, float), np.asarray(hit, bool), np.asarray(start, float), np.asarray(end, float))
+
+
 def test_a_run_of_hits_is_judged_over_the_events_it_spans_and_pays_for_the_choice():
     # Twelve events: the first six hit at 1e-4 each; the other six are another excerpt of the
     # same title, unlikely to hit this line but each with a title-background chance of 0.08.
-    p_key = np.array([1e-4] * 6 + [0.08] * 6)
-    hit = np.array([True] * 6 + [False] * 6)
     start = np.arange(12, dtype=float)
-    end = start + 0.8
-    whole = poisson_binomial_tail(p_key, 6)
+    ev = _events([1e-4] * 6 + [0.08] * 6, [True] * 6 + [False] * 6, start, start + 0.8)
+    whole = ev.tail()
     assert whole > 1e-9  # the other excerpt's events drown the run
-    span = span_p_value(whole, p_key, hit, end, start)
-    assert span == pytest.approx(1e-24 * 12 * 13 / 2 / SPAN_WEIGHT, rel=1e-6)
-    # A line hit over the whole query pays the small weight only.
-    assert span_p_value(1e-8, np.full(12, 1e-4), np.ones(12, bool), end, start) == pytest.approx(1e-8 / (1 - SPAN_WEIGHT))
+    assert span_p_value(whole, best_run(ev), 12) == pytest.approx(1e-24 * 12 * 13 / 2 / SPAN_WEIGHT, rel=1e-6)
+    # A line hit over the whole query has no run of its own: it pays the small weight only.
+    full = _events(np.full(12, 1e-4), np.ones(12, bool), start, start + 0.8)
+    assert best_run(full) == 1.0
+    assert span_p_value(1e-8, best_run(full), 12) == pytest.approx(1e-8 / (1 - SPAN_WEIGHT))
     # Hits more than RUN_GAP apart are two runs, each judged on its own; within it, one run.
-    p_key = np.where(np.isin(np.arange(12), [0, 1, 10, 11]), 1e-3, 0.3)
+    p = np.where(np.isin(np.arange(12), [0, 1, 10, 11]), 1e-3, 0.3)
     hit = np.isin(np.arange(12), [0, 1, 10, 11])
-    whole = poisson_binomial_tail(p_key, 4)
     far = np.where(np.arange(12) < 6, start, start + RUN_GAP + 5)
-    assert span_p_value(whole, p_key, hit, far + 0.8, far) == pytest.approx(1e-6 * 12 * 13 / 2 / SPAN_WEIGHT)
+    assert best_run(_events(p, hit, far, far + 0.8)) == pytest.approx(1e-6)
     near = np.arange(12) * 0.25
-    assert span_p_value(whole, p_key, hit, near + 0.2, near) == pytest.approx(whole / (1 - SPAN_WEIGHT))
+    assert best_run(_events(p, hit, near, near + 0.2)) == 1.0
+
+
+def test_alignment_p_value_takes_the_run_when_times_are_given():
+    times = np.arange(24) * 0.5  # two rows per event
+    keys = np.repeat(np.arange(12), 2)
+    hit = keys < 6
+    p_frame = np.where(keys < 6, 1e-4, 0.08)
+    usable = np.ones(24, bool)
+    plain, hits, n = alignment_p_value(p_frame, hit, keys, usable)
+    spanned, _, _ = alignment_p_value(p_frame, hit, keys, usable, times=times)
+    assert (hits, n) == (6, 12)
+    assert plain == pytest.approx(poisson_binomial_tail(np.array([1e-4] * 6 + [0.08] * 6), 6))
+    assert spanned == pytest.approx(1e-24 * 78 / SPAN_WEIGHT, rel=1e-6) and spanned < plain * 1e-12

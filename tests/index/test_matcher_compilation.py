@@ -16,6 +16,7 @@ from .test_matcher_scenes import _frames
 
 
 @pytest.mark.parametrize("excerpts", [
+    [(5.0, 11.0)],  # alone: one match (2.7e-13 before), no second line voted from what is left
     [(5.0, 11.0), (30.0, 36.0)],  # before: no match (nearest 0.0043)
     [(5.0, 10.0), (20.0, 25.0), (40.0, 45.0)],  # before: no match (nearest 126)
 ])
