@@ -182,8 +182,8 @@ def best_run(ev: Events, whole: int | None = None) -> float:
 def span_p_value(p_all: float, best: float, n: int) -> float:
     """The whole-query p-value `p_all` or the best run's (`best_run`), whichever is smaller after
     paying for the choice (a weighted Bonferroni): any of the n(n+1)/2 windows of the n events
-    could have been the run picked."""
-    return min(1.0, p_all / (1 - SPAN_WEIGHT), run_cost(best, n))
+    could have been the run picked. No run (`best` 1): the whole query's alone."""
+    return min(1.0, p_all / (1 - SPAN_WEIGHT), run_cost(best, n) if best < 1.0 else 1.0)
 
 
 def run_cost(best: float, n: int) -> float:

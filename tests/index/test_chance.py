@@ -130,6 +130,7 @@ def test_a_run_of_hits_is_judged_over_the_events_it_spans_and_pays_for_the_choic
     # A line hit over the whole query has no run of its own: it pays the small weight only.
     full = _events(np.full(12, 1e-4), np.ones(12, bool), start, start + 0.8)
     assert best_run(full) == 1.0
+    assert span_p_value(1.0, 1.0, 0) == 1.0  # no event at all (every row explained by an earlier match)
     assert span_p_value(1e-8, best_run(full), 12) == pytest.approx(1e-8 / (1 - SPAN_WEIGHT))
     # Hits more than RUN_GAP apart are two runs, each judged on its own; within it, one run.
     p = np.where(np.isin(np.arange(12), [0, 1, 10, 11]), 1e-3, 0.3)
