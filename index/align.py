@@ -128,11 +128,16 @@ def _vote(qidx, qt, rt, w, per_video):
     best.sort(key=lambda x: -x[2])
     picked = []
     for s, o, v in best:
-        if all(abs(o - po) > 2 * BIN or abs(s - ps) > 0.05 for ps, po, _ in picked):
+        if not any(same_line(s, o, ps, po) for ps, po, _ in picked):
             picked.append((s, o, v))
         if len(picked) >= per_video:
             break
     return picked
+
+
+def same_line(speed: float, offset: float, other_speed: float, other_offset: float) -> bool:
+    """Two votes for one line: offsets within two bins and speeds within 0.05."""
+    return abs(offset - other_offset) <= 2 * BIN and abs(speed - other_speed) <= 0.05
 
 
 def fit_line(query_t: np.ndarray, ref_t: np.ndarray, speed: float, offset: float, min_span: float = 10.0,

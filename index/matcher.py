@@ -16,7 +16,7 @@ from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, finger
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
 from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
 
-from .align import BIN, Candidates, Hypothesis, hypotheses
+from .align import Candidates, Hypothesis, hypotheses, same_line
 from .library import Library
 from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
@@ -72,11 +72,6 @@ def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int
             if score > best_score:
                 best, best_score = offset, score
     return best if abs(best - h.offset) > TOL else None
-
-
-def _same_line(a: Hypothesis, b: Hypothesis) -> bool:
-    """Two votes for one line (align._vote's rule for picks of one video)."""
-    return a.mirrored == b.mirrored and abs(a.offset - b.offset) <= 2 * BIN and abs(a.speed - b.speed) <= 0.05
 
 
 @dataclass(frozen=True)
@@ -500,7 +495,7 @@ class Matcher:
         while True:
             rows = ~used[video_id][part.cands.query_idx] & (part.cands.video_id == video_id)
             new = [h for h in hypotheses(part.cands.where(rows), self.radius, limit=2)
-                   if not any(_same_line(h, t) for t in tried)]
+                   if not any(h.mirrored == t.mirrored and same_line(h.speed, h.offset, t.speed, t.offset) for t in tried)]
             matched = False
             for h in new:
                 step += 1
