@@ -71,8 +71,15 @@ def ray_library(cluster, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def suspect_prints():
-    return [fingerprint_video(clip(name), QUERY) for name in SUSPECTS]
+def suspect_prints(tmp_path_factory):
+    """The SUSPECTS and a compilation of two excerpts of one title (its second line is voted on
+    the shard that holds the title, after the first one's match: Matcher._other_lines)."""
+    from ..conftest import write_video
+    from .test_matcher_scenes import _frames
+
+    frames = _frames("bbb_first60s.mp4", 5.0, 11.0, fps=30) + _frames("bbb_first60s.mp4", 30.0, 36.0, fps=30)
+    compilation = write_video(tmp_path_factory.mktemp("compilation") / "best_scenes.mp4", frames, fps=30)
+    return [fingerprint_video(path, QUERY) for path in [*map(clip, SUSPECTS), compilation]]
 
 
 def _plain(result) -> dict:
@@ -90,7 +97,8 @@ def test_ray_indexing_and_matching_give_the_one_process_results(one_process_libr
         assert sharded.verify() == []
         assert sum(bool(s.videos()) for s in sharded.shards) >= 2
         want = [_plain(r) for r in map(Matcher(one).match_fingerprint, suspect_prints)]
-    assert [r["verdict"] for r in want] == ["match", "match", "no_match", "match"]
+    assert [r["verdict"] for r in want] == ["match", "match", "no_match", "match", "match"]
+    assert len(want[-1]["matches"]) == 2  # both excerpts
     with ray_matcher(ray_library) as matcher:
         nodes = set(ray.get([actor.node.remote() for actor in matcher.library.actors]))
         assert [_plain(matcher.match_fingerprint(f)) for f in suspect_prints] == want
