@@ -484,7 +484,7 @@ class Matcher:
                     found += more.match is not None
                     yield more
 
-    def _other_lines(self, part: "QueryPart", rank: int, video_id: int, used: dict[int, np.ndarray],
+    def _other_lines(self, part: "QueryPart", rank: float, video_id: int, used: dict[int, np.ndarray],
                      tried: list[Hypothesis]) -> Iterator[Check]:
         """After a match, the video's other lines: its frame hits on the query rows no match
         explains yet, voted again (a compilation of several scenes of one title; the first vote
@@ -509,7 +509,7 @@ class Matcher:
             if not matched:
                 return
 
-    def _check(self, part: "QueryPart", rank: int, h: Hypothesis, used: dict[int, np.ndarray]) -> "Check | None":
+    def _check(self, part: "QueryPart", rank: float, h: Hypothesis, used: dict[int, np.ndarray]) -> "Check | None":
         fpr, keys, usable, n_hyp = part.fpr, part.keys, part.usable, part.n_hyp
         ref = self._video(h.video_id)
         if len(ref.times) == 0:

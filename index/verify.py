@@ -98,7 +98,7 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
             part = events(np.maximum(bg.frame, unrelated[rows]), hit[rows], keys[rows], usable[rows],
                           np.maximum(bg.beyond, unrelated[rows]), bg.moment, query_t[rows])
             local = run_cost(best_run(part, n_keys), n_keys)
-            return Verified(h, speed, offset, hit, best_d, best_t, min(local, whole), hit_keys, n_keys, nbits, local > whole)
+            return Verified(h, speed, offset, hit, best_d, best_t, min(1.0, local, whole), hit_keys, n_keys, nbits, local > whole)
     bg = backgrounds(query_t, query_codes, thr, ref, speed, offset, keys, usable, radius)
     p_value, hit_keys, n_keys = alignment_p_value(np.maximum(bg.frame, unrelated), hit, keys, usable,
                                                   np.maximum(bg.beyond, unrelated), bg.moment, query_t)
