@@ -227,14 +227,14 @@ def synthetic_pair_step(minutes: float, folder: str, seed: int, report=None) -> 
     ref = make_film(plan, refs, f"film-{minutes:g}min-ref")
     query = make_film(plan, queries, f"film-{minutes:g}min-suspect")
     a, b = (SKIP_S, seconds - TAIL_S) if seconds > 4 * (SKIP_S + TAIL_S) else (0.05 * seconds, 0.95 * seconds)
-    query = _excerpt(query, a, b)
+    query = excerpt(query, a, b)
     out = Path(folder)
     save_fingerprint(ref, out / f"film-{minutes:g}min-ref.npz")
     save_fingerprint(query, out / f"film-{minutes:g}min-suspect.npz")
     return {"copied": [a, b], "ref_rows": len(ref), "suspect_rows": len(query)}
 
 
-def _excerpt(fpr, start: float, end: float):
+def excerpt(fpr, start: float, end: float):
     from fp.fingerprint.types import Fingerprint
 
     part = fpr.select((fpr.times >= start) & (fpr.times < end))

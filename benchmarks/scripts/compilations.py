@@ -22,9 +22,8 @@ import json
 import random
 from pathlib import Path
 
-import numpy as np
-
 from fp.benchmarks import transforms as T
+from fp.benchmarks.films import excerpt
 from fp.benchmarks.synthetic import concat, load_fingerprint
 from fp.benchmarks.videoio import EncodeSettings, iter_frames, write_video
 from fp.index.library import Library
@@ -98,19 +97,12 @@ def film_uploads(args, rng: random.Random):
             spans = plan(rng, copied[1] - copied[0], count, (20.0, 60.0), 30.0)
             parts, at = [], 0.0
             for start, end in spans:  # suspect time; the film's time is copied[0] later
-                piece = suspect.select((suspect.times >= start) & (suspect.times < end))
-                parts.append((at, _shift(piece, -start)))
+                parts.append((at, excerpt(suspect, start, end)))
                 at += end - start
             upload = concat(parts, f"compilation_{n}", at)
             row = {"upload": f"film_{n}", "title": title, "spans": [[round(a + copied[0], 1), round(b + copied[0], 1)] for a, b in spans],
                    **score(matcher.match_fingerprint(upload), title, [(a + copied[0], b + copied[0]) for a, b in spans])}
             yield row
-
-
-def _shift(fpr, by: float):
-    from dataclasses import replace
-
-    return replace(fpr, times=fpr.times + by)
 
 
 def main() -> None:
