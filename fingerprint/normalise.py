@@ -227,21 +227,24 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
     return view_image(cv2.warpAffine(active, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), 0, side)
 
 
-# ... and zoomed back out: the picture shrunk to SCALE, placed at its centre or in a corner, its
-# edge pixels repeated out to the frame. A crop deeper than the stored 15 % (25-30 % of the frame)
-# shows a part of a stored view's picture, enlarged; shrunk back and placed where that part lies
-# in the stored view, it lines up with that view again. A crop taken near an edge lies in a
-# corner view: zoomed about the centre it stays ~16 bits off, placed in the corner it comes close
-# (sample clips, random placements: 25 % / 30 % crops within the radius of a stored view on
-# 0.57 / 0.24 of their frames untouched, 0.73 / 0.62 zoomed about the centre, 0.97 / 0.89 with
-# the corners too: benchmarks/scripts/crop_views.py --zoom 0.85 [--centred]). Every placement is
-# hashed; the matcher verifies the centred one and the corner the untouched picture votes for.
+# ... and zoomed back out: the picture shrunk to SCALE, placed where one of the nine stored 15 %
+# crops (VIEWS) lies: the centre, a corner or the middle of an edge, its edge pixels repeated out
+# to the frame. A crop deeper than the stored 15 % (25-30 % of the frame) shows a part of a stored
+# view's picture, enlarged; shrunk back and placed where that part lies in the stored view, it
+# lines up with that view again. A crop taken near an edge lies in an edge or corner view: zoomed
+# about the centre it stays ~16 bits off, placed there it comes close (sample clips, random
+# placements: 25 % / 30 % crops within the radius of a stored view on 0.57 / 0.24 of their frames
+# untouched, 0.73 / 0.62 zoomed about the centre, 0.97 / 0.89 with the corners too, 1.00 / 0.97
+# with the edges as well: benchmarks/scripts/crop_views.py --zoom 0.85 [--centred]). Every
+# placement is hashed; the matcher verifies the centred one and the one of the stored crop the
+# untouched picture votes for.
 ZOOM_SCALE = 0.85
-ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))  # (x, y) placement
+ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0))  # (x, y) placement
 
 
 ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at ZOOMS[i]
-PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right"}
+PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right",
+          (0.5, 0.0): "top", (0.0, 0.5): "left", (1.0, 0.5): "right", (0.5, 1.0): "bottom"}
 
 
 def describe_view(view: int) -> str:

@@ -2,7 +2,7 @@
 
 One JSON object, columnar (one list per array, one entry per hash row):
 
-    {"format": "fp-fingerprint", "version": 1, "source": "clip.mp4",
+    {"format": "fp-fingerprint", "version": 2, "source": "clip.mp4",
      "hasher": "phash64", "params": {...the library's hash settings...}, "fine_bits": 256,
      "duration": 61.0, "width": 640, "height": 360, "meta": {...},
      "times": [0.0, ...], "views": [0, ...], "quality": [57, ...],
@@ -11,7 +11,8 @@ One JSON object, columnar (one list per array, one entry per hash row):
 Times are JSON numbers written with Python's shortest exact repr, so a round trip gives the very
 same float64 values and the same match. Codes are lower-case hex, one string per row; fine codes
 are null when the fingerprint has no fine hash (`fine_bits` 0). Everything read is checked, and a
-bad document raises InputError naming its source and the reason.
+bad document raises InputError naming its source and the reason. Version 1 (before the edge
+zooms, fingerprint/types.py) is read too, its inset view ids moved up to today's.
 """
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ import numpy as np
 
 from .errors import InputError
 from .hashers import HASHERS
-from .types import Fingerprint, whole_picture
+from .types import INSET_VIEW, Fingerprint, whole_picture
 
 FORMAT = "fp-fingerprint"
-VERSION = 1
+VERSION = 2
+OLD_INSET_VIEW = 100  # version 1 numbered inset views from 100 (before the four edge zooms took 99-102)
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _REQUIRED = ("source", "hasher", "params", "duration", "width", "height", "times", "views", "quality",
              "codes", "mirror_codes")
@@ -73,8 +75,9 @@ def fingerprint_from_json(obj, source: str, expect_params: dict | None = None) -
         raise bad(f"expected a JSON object, got {type(obj).__name__}")
     if obj.get("format") != FORMAT:
         raise bad(f"format is {obj.get('format')!r}, expected {FORMAT!r}")
-    if obj.get("version") != VERSION:
-        raise bad(f"format version {obj.get('version')!r}, this fp reads version {VERSION}")
+    version = obj.get("version")
+    if version not in (1, VERSION):
+        raise bad(f"format version {version!r}, this fp reads versions 1 and {VERSION}")
     missing = [k for k in _REQUIRED if k not in obj]
     if missing:
         raise bad(f"missing {', '.join(missing)}")
@@ -97,7 +100,12 @@ def fingerprint_from_json(obj, source: str, expect_params: dict | None = None) -
     width, height = (_integer(obj[k], k, 0, 1 << 20, bad) for k in ("width", "height"))
     times = _numbers(obj["times"], "times", bad)
     n = len(times)
-    views = _integers(obj["views"], "views", n, 0, 255, bad).astype(np.uint8)
+    views = _integers(obj["views"], "views", n, 0, 255, bad)
+    if version == 1:
+        views = np.where(views >= OLD_INSET_VIEW, views - OLD_INSET_VIEW + INSET_VIEW, views)
+        if views.max(initial=0) > 255:
+            raise bad("too many inset views")
+    views = views.astype(np.uint8)
     quality = _integers(obj["quality"], "quality", n, 0, 100, bad).astype(np.uint8)
     nbytes = HASHERS[hasher].nbits // 8
     codes = _codes(obj["codes"], "codes", n, nbytes, bad)

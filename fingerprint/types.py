@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-INSET_VIEW = 100  # view id of a suspect's picture-in-picture inset rows (100, 101, ...)
+INSET_VIEW = 110  # view id of a suspect's picture-in-picture inset rows (110, 111, ...)
 TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90-93), then
-#                  zoomed out at normalise.ZOOMS[i] (94-98): never searched, only verified against
+#                  zoomed out at normalise.ZOOMS[i] (94-102): never searched, only verified against
 #                  the hypotheses other views found
 
 

@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 
 TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer than the untouched picture
 ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
-ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the corner the untouched picture votes
+ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the place the untouched picture votes
 CENTRED = ZOOMS[0]  # the zoom placed about the centre
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
+SEARCHED_ZOOMS = 5  # ZOOMS[:5] (centre, corners) are searched with search_zooms; the edges' places only verify
 ZOOM_SEARCH_SPAN = 3.0  # s of suspect a line the zoomed views find by search must cover (min_span for the rest)
 GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
@@ -285,7 +286,7 @@ class Matcher:
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
-        zoomed back out (centred, and in a voted corner: _placed_zoom). A tilted or deeply
+        zoomed back out (centred, and at a voted place: _placed_zoom). A tilted or deeply
         cropped copy hits the stored views only loosely, so its one shot is weak evidence.
         Returns the best of them and its rows. Each is
         one more test of the alignment: the caller counts len(TURNS) + ZOOM_TESTS of them. One
@@ -344,10 +345,11 @@ class Matcher:
 
     def _placed_zoom(self, h, part: QueryPart, ref: Reference) -> list:
         """part.turns with at most two of the zoomed-out views (normalise.ZOOMS): the centred one,
-        and the one placed in the corner whose stored 15 % crop the untouched picture comes
-        closest to most often on this line, when a corner wins that vote. A deep crop taken
-        near a corner is nearest that corner's stored view; the vote reads the untouched rows
-        only, so the placement is not picked by the rows it is then tested with (ZOOM_TESTS)."""
+        and the one placed where the stored 15 % crop lies that the untouched picture comes
+        closest to most often on this line (a corner or an edge's middle), when such a crop
+        wins that vote. A deep crop taken near an edge is nearest that place's stored view; the
+        vote reads the untouched rows only, so the placement is not picked by the rows it is
+        then tested with (ZOOM_TESTS)."""
         turns = [t for t in part.turns if t[0].views[0] < ZOOMED_VIEW]
         zooms = {ZOOMS[int(t[0].views[0]) - ZOOMED_VIEW]: t for t in part.turns if t[0].views[0] >= ZOOMED_VIEW}
         if len(zooms) <= 1:
@@ -359,8 +361,8 @@ class Matcher:
         votes = np.bincount(views[(views > 0) & (views < len(VIEWS))], minlength=len(VIEWS))  # the crop views
         if votes.any():
             _, ox, oy = VIEWS[int(votes.argmax())]
-            if ox != 0.5 and oy != 0.5:
-                places.append((1.0 - ox if h.mirrored else ox, oy))  # a mirrored suspect's corner is the other side
+            if (ox, oy) != CENTRED:
+                places.append((1.0 - ox if h.mirrored else ox, oy))  # a mirrored suspect's place is on the other side
         return turns + [zooms[at] for at in places if at in zooms]
 
     def _video(self, video_id: int) -> Reference:
@@ -421,7 +423,7 @@ class Matcher:
     def _searched(self, views: np.ndarray) -> np.ndarray:
         """Rows whose hashes are searched: the whole picture and insets, and the zoomed-out
         pictures (`search_zooms`); the turned ones only verify lines."""
-        zoomed = (views >= ZOOMED_VIEW) & turned(views)
+        zoomed = (views >= ZOOMED_VIEW) & (views < ZOOMED_VIEW + SEARCHED_ZOOMS)
         return whole_picture(views) | (zoomed if self.config.search_zooms else False)
 
     def has_candidate(self, fpr: Fingerprint, radius: int | None = None) -> bool:

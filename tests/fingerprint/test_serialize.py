@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from fp.fingerprint.errors import InputError
+from fp.fingerprint.normalise import TURNS
 from fp.fingerprint.pipeline import QUERY, REFERENCE, fingerprint_video
 from fp.fingerprint.serialize import FORMAT, VERSION, fingerprint_from_json, fingerprint_to_json, load_fingerprint
+
+from fp.fingerprint.types import INSET_VIEW, TURNED_VIEW
 
 from ..conftest import clip
 
@@ -43,6 +46,19 @@ def test_reference_fingerprint_with_crop_views_round_trips(tmp_path):
     assert np.array_equal(back.fine_codes, fpr.fine_codes) and np.array_equal(back.fine_rows, fpr.fine_rows)
 
 
+def test_version_1_documents_are_read_with_their_inset_views_moved(doc):
+    """Version 1 had five zooms (94-98) and numbered inset views from 100; the edge zooms took
+    99-102, so a version 1 document's insets are read as today's (INSET_VIEW and up)."""
+    assert (np.asarray(doc["views"]) >= INSET_VIEW).any()  # friday is seen with insets
+    edges = set(range(TURNED_VIEW + len(TURNS) + 5, INSET_VIEW))
+    keep = [i for i, v in enumerate(doc["views"]) if v not in edges]
+    old = {k: ([v[i] for i in keep] if isinstance(v, list) and len(v) == len(doc["views"]) else v) for k, v in doc.items()}
+    old["version"] = 1
+    old["views"] = [v - INSET_VIEW + 100 if v >= INSET_VIEW else v for v in old["views"]]
+    back = fingerprint_from_json(old, "old.json")
+    assert back.views.tolist() == [doc["views"][i] for i in keep]
+
+
 def _broken(doc, edit):
     bad = copy.deepcopy(doc)
     edit(bad)
@@ -51,7 +67,7 @@ def _broken(doc, edit):
 
 CASES = {
     "wrong format": (lambda d: d.update(format="vpdq"), "format is 'vpdq'"),
-    "newer version": (lambda d: d.update(version=2), "format version 2"),
+    "newer version": (lambda d: d.update(version=VERSION + 1), f"format version {VERSION + 1}"),
     "not an object": (None, "expected a JSON object"),
     "unknown hasher": (lambda d: d.update(hasher="md5"), "unknown hasher"),
     "short codes list": (lambda d: d["codes"].pop(), "codes must be a list of"),
