@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fp.fingerprint.types import INSET_VIEW
 from fp.index.library import Library
 from fp.index.matcher import Match, Matcher
 
@@ -141,13 +142,13 @@ def test_loose_title_of_the_whole_picture_is_dropped_under_an_insets_match(match
     # A reframe: its inset fits the copied title tightly, its blurred canvas (the whole
     # picture) a look-alike title loosely over the same seconds: one source, not two. Two
     # insets of a split screen are two sources and never rivals.
-    inset = replace(_match(1, 1e-17, (0.0, 5.6), 3.9), view=100)
+    inset = replace(_match(1, 1e-17, (0.0, 5.6), 3.9), view=INSET_VIEW)
     canvas = _match(2, 2e-4, (0.8, 5.2), 12.7)
-    other_half = replace(_match(3, 1e-5, (0.0, 5.6), 12.0), view=101)
+    other_half = replace(_match(3, 1e-5, (0.0, 5.6), 12.0), view=INSET_VIEW + 1)
     kept = matcher._drop_lookalikes([canvas, inset, other_half])
     assert [m.video_id for m in kept] == [1, 3]
-    assert [m.video_id for m in matcher._drop_lookalikes([canvas, inset, replace(other_half, view=100)])] == [1]
-    assert [m.video_id for m in matcher._drop_lookalikes([replace(canvas, view=101), inset])] == [1, 2]
+    assert [m.video_id for m in matcher._drop_lookalikes([canvas, inset, replace(other_half, view=INSET_VIEW)])] == [1]
+    assert [m.video_id for m in matcher._drop_lookalikes([replace(canvas, view=INSET_VIEW + 1), inset])] == [1, 2]
     # the whole picture seen zoomed out or turned is still the whole picture: a rival of an inset
     assert [m.video_id for m in matcher._drop_lookalikes([replace(canvas, view=95), inset])] == [1]
 
