@@ -79,7 +79,8 @@ def moment_offset(h: Hypothesis, times, codes, rows, ref: Reference, radius: int
 class MatchConfig:
     radius: int | None = None  # max Hamming distance of a frame hit (default: 14 per 64 bits)
     k: int = 48  # neighbours fetched per query frame
-    max_matches: int = 5
+    max_matches: int = 5  # reference titles reported per suspect (the most certain first) ...
+    max_lines: int = 50  # ... and lines of each: the excerpts of a "best scenes" compilation
     max_chance: float = 0.003  # accept when the expected number of chance matches this strong is below this
     # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
     # deep crops found; its rules were read off the draws and the calibration (RESULTS.md "Ninth pass"); off.
@@ -414,7 +415,8 @@ class Matcher:
         if len(searched) > 1:  # the whole picture, an inset or a zoom over the same frames: one source
             matches = self._drop_lookalikes(matches)
         matches.sort(key=lambda m: (m.chance, -m.matched_frames))
-        matches = matches[: self.config.max_matches]
+        titles = list(dict.fromkeys(m.video_id for m in matches))[: self.config.max_matches]
+        matches = [m for m in matches if m.video_id in titles]
         partial = fpr.meta.get("partial_reason")
         return MatchResult(query, "match" if matches else "no_match", matches=tuple(matches), nearest=None if matches else nearest,
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
@@ -452,10 +454,12 @@ class Matcher:
         found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
         nearest: dict | None = None
+        titles: set[int] = set()
         for check in self.check_hypotheses(part, list(enumerate(found))):
-            if len(matches) >= self.config.max_matches:
-                break
             if check.match is not None:
+                if check.match.video_id not in titles and len(titles) >= self.config.max_matches:
+                    continue  # a shard's title past the first max_matches of the whole library
+                titles.add(check.match.video_id)
                 matches.append(check.match)
             elif check.near is not None and (nearest is None or check.chance < nearest["chance"]):
                 nearest = check.near
@@ -466,25 +470,28 @@ class Matcher:
         """Verify (rank, hypothesis) pairs, best first, against this matcher's library. What one
         check finds depends only on the earlier ones of its own video (the query rows they
         explained), so the hypotheses of any set of videos, checked apart, give the same checks.
-        Stops after `max_matches` matches (the caller stops there too)."""
+        After `max_matches` titles are matched only their further lines are checked (up to
+        `max_lines` each); the caller keeps the first `max_matches` titles by rank."""
         used: dict[int, np.ndarray] = {}  # query rows already explained, per reference video
         tried: dict[int, list[Hypothesis]] = {}
-        found = 0
+        lines: dict[int, int] = {}  # matches per reference video
         for rank, h in todo:
-            if found >= self.config.max_matches:
-                return
+            vid = h.video_id
+            if vid not in lines and len(lines) >= self.config.max_matches or lines.get(vid, 0) >= self.config.max_lines:
+                continue
             check = self._check(part, rank, h, used)
-            tried.setdefault(h.video_id, []).append(h)
+            tried.setdefault(vid, []).append(h)
             if check is None:
                 continue
-            found += check.match is not None
             yield check
             if check.match is not None:
-                for more in self._other_lines(part, rank, h.video_id, used, tried[h.video_id]):
-                    if found >= self.config.max_matches:
-                        return
-                    found += more.match is not None
+                lines[vid] = lines.get(vid, 0) + 1
+                for more in self._other_lines(part, rank, vid, used, tried[vid]):
+                    if more.match is not None:
+                        lines[vid] += 1
                     yield more
+                    if lines[vid] >= self.config.max_lines:
+                        break
 
     def _other_lines(self, part: "QueryPart", rank: float, video_id: int, used: dict[int, np.ndarray],
                      tried: list[Hypothesis]) -> Iterator[Check]:

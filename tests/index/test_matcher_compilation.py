@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from fp.index.library import Library
-from fp.index.matcher import Matcher
+from fp.index.matcher import MatchConfig, Matcher
 
 from ..conftest import write_video
 from .test_matcher import iou
@@ -34,3 +34,22 @@ def test_every_excerpt_of_one_title_is_found(session_library, tmp_path, excerpts
         assert iou(ref_span, (a, b)) > 0.7, (ref_span, (a, b))
         assert iou(m.query_span, (at, at + b - a)) > 0.7, (m.query_span, at)
         at += b - a
+
+
+def test_max_matches_counts_titles_not_the_excerpts_of_one(session_library, tmp_path):
+    """`max_matches` caps the titles reported; a compilation's excerpts are lines of one title
+    (`max_lines` each). Before, it capped lines: max_matches=2 gave two of these four."""
+    excerpts = [(5.0, 10.0), (20.0, 25.0), (40.0, 45.0)]
+    frames = [f for a, b in excerpts for f in _frames("bbb_first60s.mp4", a, b, fps=30)]
+    frames += _frames("cockatoo.mp4", 2.0, 8.0, fps=30)
+    suspect = write_video(tmp_path / "two_titles.mp4", frames, fps=30)
+    with Library(session_library) as lib:
+        every = Matcher(lib).match_file(suspect)
+        one = Matcher(lib, MatchConfig(max_matches=1)).match_file(suspect)
+        two = Matcher(lib, MatchConfig(max_matches=2)).match_file(suspect)
+        two_lines = Matcher(lib, MatchConfig(max_lines=2)).match_file(suspect)
+    assert sorted(m.title for m in every.matches) == ["bbb_first60s"] * 3 + ["cockatoo"], every.matches
+    (title,) = {m.title for m in one.matches}  # the first title verified (votes' order), alone
+    assert len(one.matches) == (3 if title == "bbb_first60s" else 1)
+    assert sorted(m.title for m in two.matches) == sorted(m.title for m in every.matches)  # before: 2 matches
+    assert sorted(m.title for m in two_lines.matches) == ["bbb_first60s"] * 2 + ["cockatoo"]
