@@ -174,16 +174,26 @@ def alignment_p_value(p_frame: np.ndarray, hit: np.ndarray, keys: np.ndarray, us
     return p, int(ev.hit.sum()), len(ev.p)
 
 
+def run_tails(ev: Events, whole: int | None = None) -> list[tuple[np.ndarray, float]]:
+    """Per run of hits (`Events.runs`): the events it spans and its tail over them."""
+    return [(inside, poisson_binomial_tail(ev.p[inside], k)) for inside, k in ev.runs(whole)]
+
+
 def best_run(ev: Events, whole: int | None = None) -> float:
     """The smallest tail of a run of hits (`Events.runs`) over the events it spans (1: none)."""
-    return min((poisson_binomial_tail(ev.p[inside], k) for inside, k in ev.runs(whole)), default=1.0)
+    return min((tail for _, tail in run_tails(ev, whole)), default=1.0)
 
 
 def span_p_value(p_all: float, best: float, n: int) -> float:
     """The whole-query p-value `p_all` or the best run's (`best_run`), whichever is smaller after
     paying for the choice (a weighted Bonferroni): any of the n(n+1)/2 windows of the n events
     could have been the run picked. No run (`best` 1): the whole query's alone."""
-    return min(1.0, p_all / (1 - SPAN_WEIGHT), run_cost(best, n) if best < 1.0 else 1.0)
+    return min(1.0, whole_cost(p_all), run_cost(best, n) if best < 1.0 else 1.0)
+
+
+def whole_cost(p_all: float) -> float:
+    """The whole query's tail paid for: 1 - SPAN_WEIGHT of the level."""
+    return p_all / (1 - SPAN_WEIGHT)
 
 
 def run_cost(best: float, n: int) -> float:

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from .align import SPEEDS, Hypothesis, fit_line
-from .chance import (SPAN_WEIGHT, TOL, alignment_p_value, backgrounds, best_run, events, frame_probability,
-                     poisson_binomial_tail, run_cost)
+from .chance import (TOL, alignment_p_value, backgrounds, best_run, events, frame_probability, run_cost, run_tails,
+                     span_p_value, whole_cost)
 from .hamming import pair_distances
 
 FAR = 10**6  # distance standing for "no usable hash here"
@@ -85,15 +85,15 @@ def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np
     if give_up is not None:
         ev = events(unrelated, hit, keys, usable, times=query_t)
         hit_keys, n_keys = int(ev.hit.sum()), len(ev.p)
-        whole = ev.tail() / (1 - SPAN_WEIGHT)
-        runs = [(inside, run_cost(poisson_binomial_tail(ev.p[inside], k), n_keys)) for inside, k in ev.runs()]
-        floor = min([1.0, whole] + [cost for _, cost in runs])
+        tail, runs = ev.tail(), run_tails(ev)
+        floor = span_p_value(tail, min((t for _, t in runs), default=1.0), n_keys)
         if floor > give_up:
             return Verified(h, speed, offset, hit, best_d, best_t, floor, hit_keys, n_keys, nbits, True)
+        whole = whole_cost(tail)
         if whole > give_up:
             # Only a run can pass: the backgrounds of its own rows decide it (a long suspect's
             # chance lines have short runs; the whole query's backgrounds cost seconds).
-            rows = np.isin(keys, np.concatenate([ev.ids[inside] for inside, cost in runs if cost <= give_up]))
+            rows = np.isin(keys, np.concatenate([ev.ids[inside] for inside, t in runs if run_cost(t, n_keys) <= give_up]))
             bg = backgrounds(query_t[rows], query_codes[rows], thr[rows], ref, speed, offset, keys[rows], usable[rows], radius)
             part = events(np.maximum(bg.frame, unrelated[rows]), hit[rows], keys[rows], usable[rows],
                           np.maximum(bg.beyond, unrelated[rows]), bg.moment, query_t[rows])
