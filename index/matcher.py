@@ -29,7 +29,6 @@ ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the place the untouched picture votes
 CENTRED = ZOOMS[0]  # the zoom placed about the centre
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
-SEARCHED_ZOOMS = 5  # ZOOMS[:5] (centre, corners) are searched with search_zooms; the edges' places only verify
 ZOOM_SEARCH_SPAN = 3.0  # s of suspect a line the zoomed views find by search must cover (min_span for the rest)
 GIVE_UP = 1.0  # chance (expected chance matches) past which a rejected line's backgrounds are not computed
 FINE_SCAN = 5.0  # s either side of a voted line where the fine hash looks for the moment it shows
@@ -425,7 +424,7 @@ class Matcher:
     def _searched(self, views: np.ndarray) -> np.ndarray:
         """Rows whose hashes are searched: the whole picture and insets, and the zoomed-out
         pictures (`search_zooms`); the turned ones only verify lines."""
-        zoomed = (views >= ZOOMED_VIEW) & (views < ZOOMED_VIEW + SEARCHED_ZOOMS)
+        zoomed = (views >= ZOOMED_VIEW) & turned(views)
         return whole_picture(views) | (zoomed if self.config.search_zooms else False)
 
     def has_candidate(self, fpr: Fingerprint, radius: int | None = None) -> bool:
