@@ -18,7 +18,7 @@ from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses, same_line
 from .library import Library
-from .chance import TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
+from .chance import LOCAL, TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
 from .packed import Stream
 from .verify import Reference, Verified, closest_in_window, closest_views, span_line, verify
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer than the untouched picture
 ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
+ELSEWHERE = 4 / 64  # share of the bits a row's own nearest hash of the video must beat the line's by (see _elsewhere)
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the place the untouched picture votes
 CENTRED = ZOOMS[0]  # the zoom placed about the centre
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
@@ -561,6 +562,8 @@ class Matcher:
         match = self._respan(match, v, fpr, h, ref, ok if fpr is part.fpr else fpr.quality >= self.config.min_quality)
         lo, hi = match.query_span
         span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
+        if fpr is part.fpr:
+            span &= ~self._elsewhere(part, h, match.speed, match.offset, ref)
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
 
@@ -625,6 +628,21 @@ class Matcher:
         length = match.query_span[1] - match.query_span[0]
         need = max(self.config.min_span, span or 0.0)
         return length >= need and match.matched_frames * every >= self.config.min_frames
+
+    def _elsewhere(self, part: "QueryPart", h: Hypothesis, speed: float, offset: float, ref: Reference) -> np.ndarray:
+        """Rows a match's line does not claim: a hash of the same video more than LOCAL s from
+        the line's moment is ELSEWHERE bits closer to them than the line's (another moment of
+        the title: a compilation's next excerpt, which a slow shot lets the line reach loosely)."""
+        out = np.zeros(len(part.fpr), bool)
+        if part.cands is None:
+            return out
+        c = part.cands
+        mine = (c.video_id == h.video_id) & (c.mirrored == h.mirrored) & (np.abs(c.ref_t - (offset + speed * c.query_t)) > LOCAL)
+        best = np.full(len(part.fpr), np.inf)
+        np.minimum.at(best, c.query_idx[mine], c.distance[mine])
+        codes = part.fpr.mirror_codes if h.mirrored else part.fpr.codes
+        on_line = closest_in_window(part.fpr.times, codes, ref, speed, offset)[0]
+        return best + ELSEWHERE * self.nbits <= on_line
 
     def _respan(self, match: Match, v: Verified, fpr: Fingerprint, h: Hypothesis, ref: Reference, rows: np.ndarray) -> Match:
         """An accepted match's speed and spans read off verify.span_line (a copy played faster or

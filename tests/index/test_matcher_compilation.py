@@ -53,3 +53,19 @@ def test_max_matches_counts_titles_not_the_excerpts_of_one(session_library, tmp_
     assert len(one.matches) == (3 if title == "bbb_first60s" else 1)
     assert sorted(m.title for m in two.matches) == sorted(m.title for m in every.matches)  # before: 2 matches
     assert sorted(m.title for m in two_lines.matches) == ["bbb_first60s"] * 2 + ["cockatoo"]
+
+
+def test_six_excerpts_of_slow_shots_each_keep_their_own_rows(session_library, tmp_path):
+    """Six 5 s excerpts, 10 s apart in the title. Before, 4 were found: a line at 0.85x, tight on
+    the fourth excerpt and 6 bits off on the fifth (one slow shot), claimed the fifth's rows, so
+    the fifth's own line (0 bits) had none left. Now a match does not claim rows whose nearest
+    hash of the title lies more than LOCAL s off its line and ELSEWHERE bits closer (_elsewhere)."""
+    excerpts = [(2.0, 7.0), (10.0, 15.0), (20.0, 25.0), (30.0, 35.0), (40.0, 45.0), (50.0, 55.0)]
+    frames = [f for a, b in excerpts for f in _frames("bbb_first60s.mp4", a, b, fps=30)]
+    suspect = write_video(tmp_path / "six_scenes.mp4", frames, fps=30)
+    with Library(session_library) as lib:
+        result = Matcher(lib).match_file(suspect)
+    assert {m.title for m in result.matches} == {"bbb_first60s"}
+    for a, b in excerpts:  # found: a match's reference span covers half the excerpt or more
+        assert any(min(m.ref_span[1], b) - max(m.ref_span[0], a) >= 0.5 * (b - a) for m in result.matches), \
+            ((a, b), sorted(m.ref_span for m in result.matches))
