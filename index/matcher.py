@@ -632,7 +632,8 @@ class Matcher:
     def _elsewhere(self, part: "QueryPart", h: Hypothesis, speed: float, offset: float, ref: Reference) -> np.ndarray:
         """Rows a match's line does not claim: a hash of the same video more than LOCAL s from
         the line's moment is ELSEWHERE bits closer to them than the line's (another moment of
-        the title: a compilation's next excerpt, which a slow shot lets the line reach loosely)."""
+        the title: a compilation's next excerpt, which a slow shot lets the line reach loosely),
+        in runs of min_span or longer."""
         out = np.zeros(len(part.fpr), bool)
         if part.cands is None:
             return out
@@ -642,7 +643,16 @@ class Matcher:
         np.minimum.at(best, c.query_idx[mine], c.distance[mine])
         codes = part.fpr.mirror_codes if h.mirrored else part.fpr.codes
         on_line = closest_in_window(part.fpr.times, codes, ref, speed, offset)[0]
-        return best + ELSEWHERE * self.nbits <= on_line
+        out = best + ELSEWHERE * self.nbits <= on_line
+        # Only runs of such rows (gaps up to TOL) lasting min_span: an excerpt, not the odd
+        # frame of a long copy that some other moment of its film happens to fit better.
+        rows = np.nonzero(out)[0]
+        if len(rows):
+            t = part.fpr.times[rows]
+            for run in np.split(rows, np.nonzero(np.diff(t) > TOL)[0] + 1):
+                if part.fpr.times[run[-1]] - part.fpr.times[run[0]] < self.config.min_span:
+                    out[run] = False
+        return out
 
     def _respan(self, match: Match, v: Verified, fpr: Fingerprint, h: Hypothesis, ref: Reference, rows: np.ndarray) -> Match:
         """An accepted match's speed and spans read off verify.span_line (a copy played faster or
