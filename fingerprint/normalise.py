@@ -239,12 +239,12 @@ def turned_image(active: np.ndarray, degrees: float, side: int = WORK_SIDE) -> n
 # placement is hashed; the matcher verifies the centred one and the one of the stored crop the
 # untouched picture votes for.
 ZOOM_SCALE = 0.85
-ZOOMS: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0))  # (x, y) placement
+PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right",
+          (0.5, 0.0): "top", (0.0, 0.5): "left", (1.0, 0.5): "right", (0.5, 1.0): "bottom"}  # (x, y) placement: its name
+ZOOMS: tuple[tuple[float, float], ...] = tuple(PLACES)  # the placements, in view order (ZOOMED_VIEW + i)
 
 
 ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed out at ZOOMS[i]
-PLACES = {(0.5, 0.5): "centred", (0.0, 0.0): "top left", (1.0, 0.0): "top right", (0.0, 1.0): "bottom left", (1.0, 1.0): "bottom right",
-          (0.5, 0.0): "top", (0.0, 0.5): "left", (1.0, 0.5): "right", (0.5, 1.0): "bottom"}
 
 
 def describe_view(view: int) -> str:

@@ -477,7 +477,7 @@ class Matcher:
         lines: dict[int, int] = {}  # matches per reference video
         for rank, h in todo:
             vid = h.video_id
-            if vid not in lines and len(lines) >= self.config.max_matches or lines.get(vid, 0) >= self.config.max_lines:
+            if (vid not in lines and len(lines) >= self.config.max_matches) or lines.get(vid, 0) >= self.config.max_lines:
                 continue
             check = self._check(part, rank, h, used)
             tried.setdefault(vid, []).append(h)
