@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import INSET_VIEW, TURNED_VIEW
+from .types import INSET_VIEW, INSETS, TURNED_VIEW
 
 DETECT_SIDE = 256  # longest side of the image bars are detected on
 WORK_SIDE = 64  # the normalised image is WORK_SIDE x WORK_SIDE
@@ -250,6 +250,8 @@ ZOOMED_VIEW = TURNED_VIEW + len(TURNS)  # suspect view ZOOMED_VIEW + i: zoomed o
 def describe_view(view: int) -> str:
     """What a suspect view (fingerprint/types.py) shows, for a reviewer: "picture", "inset 1",
     "picture turned 4°" (turned back by normalise.TURNS), "picture zoomed out (top left)"."""
+    if view >= INSET_VIEW + INSETS:
+        return f"inset {view - INSET_VIEW - INSETS + 1}, flat edge kept"
     if view >= INSET_VIEW:
         return f"inset {view - INSET_VIEW + 1}"
     if TURNED_VIEW <= view < ZOOMED_VIEW:

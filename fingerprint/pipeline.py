@@ -10,9 +10,9 @@ import numpy as np
 from .decode import iter_frames, probe
 from .hashers import get_hasher
 from .inset import detect_insets
-from .normalise import (TURNS, WORK_SIDE, ZOOM_SCALE, ZOOMED_VIEW, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
+from .normalise import (FULL, TURNS, WORK_SIDE, ZOOM_SCALE, ZOOMED_VIEW, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
                         turned_image, view_image, zoomed_image)
-from .types import INSET_VIEW, TURNED_VIEW, Fingerprint, whole_picture
+from .types import INSET_VIEW, INSETS, TURNED_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps; a shot may have its own)
@@ -51,13 +51,18 @@ def _inset_rows(pending: list[tuple[float, np.ndarray]], times: list[float], vie
     if len(shapes) != 1:
         return []
     images = []
-    for n, inset in enumerate(detect_insets([small for _, small in pending])):
+    for n, inset in enumerate(detect_insets([small for _, small in pending])[:INSETS]):
         inner = [crop_to(small, inset) for _, small in pending]
         area = detect_active_area_window(inner)
-        for (t, _), img in zip(pending, inner):
-            times.append(t)
-            views.append(INSET_VIEW + n)
-            images.append(view_image(crop_to(img, area), 0))
+        # Flat lines at one end only are bars the reference lost too, or dark picture it kept
+        # (a title card's black above its text, its own 10 s holding other shots): both are
+        # hashed, the whole one as a view of its own (one more share of the chance budget).
+        one_sided = (area.top > 0) != (area.bottom < 1) or (area.left > 0) != (area.right < 1)
+        for view, cut in ((INSET_VIEW + n, area), (INSET_VIEW + INSETS + n, FULL))[: 2 if one_sided else 1]:
+            for (t, _), img in zip(pending, inner):
+                times.append(t)
+                views.append(view)
+                images.append(view_image(crop_to(img, cut), 0))
     return images
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 INSET_VIEW = 110  # view id of a suspect's picture-in-picture inset rows (110, 111, ...)
+INSETS = 3  # insets per window at most; INSET_VIEW + INSETS + n: inset n with its one-sided flat lines kept
 TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90-93), then
 #                  zoomed out at normalise.ZOOMS[i] (94-102): never searched, only verified against
 #                  the hypotheses other views found
