@@ -25,7 +25,7 @@ def blur_fill_test(stack: np.ndarray, texture: np.ndarray) -> Callable[[ActiveAr
     """For a window (n, h, w) of grey frames and its (h', w') map of persistent texture: a
     test of whether a rectangle is a picture over its own blurred copy, or None when no
     rectangle can be (no soft band at both ends of either axis: most footage)."""
-    n, h, w = stack.shape
+    h, w = stack.shape[1:]
     if not _soft_surround(stack, texture):
         return None
     lw, lh = (LOW, max(8, round(LOW * h / w))) if w >= h else (max(8, round(LOW * w / h)), LOW)
@@ -48,7 +48,7 @@ def _soft_surround(stack: np.ndarray, texture: np.ndarray) -> bool:
     centre = float(np.median(texture[th // 3: 2 * th // 3, tw // 3: 2 * tw // 3]))
     if centre <= 0:
         return False
-    n, h, w = stack.shape
+    h, w = stack.shape[1:]
     for axis, size, tsize in ((0, h, th), (1, w, tw)):
         band, tband = max(2, round(BAND * size)), max(2, round(BAND * tsize))
         ends = [np.take(texture, range(tband), axis=axis), np.take(texture, range(tsize - tband, tsize), axis=axis)]

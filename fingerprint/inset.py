@@ -385,7 +385,7 @@ def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None
         # carpet): a centred rectangle counts with it when the other three sides are strong
         # and the fill is the picture's blurred copy.
         strong = np.where(on_edge, 0.0, measured) >= FAINT_FAR_SIDE
-        others = np.stack([strong[[1, 2, 3]].all(axis=0), strong[[0, 2, 3]].all(axis=0), strong[[0, 1, 3]].all(axis=0), strong[[0, 1, 2]].all(axis=0)])
+        others = strong.sum(axis=0) - strong == 3  # (4, n): the three sides but this one are strong
         tried = np.nonzero(centred & (n_inner >= 2) & (inner >= MIN_COVERAGE) & (sided | others).all(axis=0))[0]
         for i in tried[np.argsort(-score[tried], kind="stable")][:FILL_TRIES]:
             if fits(rect(i)):

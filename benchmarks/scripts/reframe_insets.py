@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from fp.benchmarks.demo import SAMPLE_CLIPS
-from fp.benchmarks.transforms import _even, reframe
+from fp.benchmarks.transforms import _even, cover, reframe
 from fp.fingerprint.decode import iter_frames
-from fp.fingerprint.inset import detect_insets
+from fp.fingerprint.inset import _overlap, detect_insets
+from fp.fingerprint.normalise import ActiveArea
 from fp.fingerprint.normalise import shrink
 
 CLIPS = ("bbb_first60s.mp4", "chroma-keying-video.mp4", "cockatoo.mp4", "elf.mp4", "flower.mp4", "friday.mp4",
@@ -34,13 +35,6 @@ def grey_frames(name: str, limit: int = 24) -> list[np.ndarray]:
     return [f.luma for f in islice(iter_frames(Path(SAMPLE_CLIPS) / name, 5.0), limit)]
 
 
-def portrait(grey: np.ndarray) -> np.ndarray:
-    """The centre 9:16 column of a landscape frame (a phone video)."""
-    h, w = grey.shape
-    cw = h * 9 // 16
-    return np.ascontiguousarray(grey[:, (w - cw) // 2: (w - cw) // 2 + cw])
-
-
 def picture(frame: np.ndarray, canvas: str, scale: float, max_height: int = 720) -> tuple[float, float, float, float]:
     """Where transforms.reframe puts the picture, as shares of the canvas."""
     height, width = frame.shape[:2]
@@ -51,12 +45,6 @@ def picture(frame: np.ndarray, canvas: str, scale: float, max_height: int = 720)
     fw, fh = min(cw, _even(width * fit)), min(ch, _even(height * fit))
     x0, y0 = (cw - fw) // 2, (ch - fh) // 2
     return x0 / cw, y0 / ch, (x0 + fw) / cw, (y0 + fh) / ch
-
-
-def iou(a, b) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
 
 
 def main() -> None:
@@ -74,10 +62,10 @@ def main() -> None:
         scale, blur, darken = rng.uniform(0.3, 1.0), rng.choice([rng.uniform(2, 10), rng.uniform(10, 40)]), rng.choice([0.0, rng.uniform(0.0, 0.7)])
         short = rng.randint(120, 240) if rng.random() < 0.3 else None
         edit = reframe(canvas, scale, blur, darken, 720, short)
-        source = [portrait(f) if tall else f for f in frames[clip]]
+        source = [cover(f, f.shape[0] * 9 // 16, f.shape[0]) if tall else f for f in frames[clip]]  # a phone video: the centre 9:16
         found = detect_insets([shrink(edit(f)) for f in source])
-        truth = picture(source[0], canvas, scale)
-        best = max((iou(truth, (x.left, x.top, x.right, x.bottom)) for x in found), default=0.0)
+        truth = ActiveArea(*picture(source[0], canvas, scale))
+        best = max((_overlap(truth, x) for x in found), default=0.0)
         rows.append({"clip": clip, "way": way, "scale": round(scale, 3), "blur": round(blur, 1), "darken": round(darken, 2),
                      "short_side": short, "iou": round(best, 3), "insets": len(found)})
     share = np.array([r["iou"] for r in rows])

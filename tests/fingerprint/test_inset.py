@@ -202,7 +202,8 @@ def test_a_still_inset_is_found_where_the_motion_steps(area, x_pos, y_pos):
                                                                ("flower.mp4", (1280, 720), 0.67, 18.0, 1.0)])
 def test_the_picture_over_its_own_blur_is_picked_among_content_rectangles(name, canvas, scale, blur, darken):
     # Content lines inside the picture (a tree line) outscore the picture's soft border: the
-    # rectangle picked lay inside Big Buck Bunny's picture (IoU 0.20; the flower is a guard).
+    # first rectangle before the fill test lay inside Big Buck Bunny's picture (IoU 0.34; the
+    # flower, 0.98 either way, is a guard).
     # The picture is the centred rectangle whose content, scaled to cover the frame and
     # blurred, is the fill.
     frames = real_frames(name, every=6, limit=30)
