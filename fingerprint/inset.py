@@ -84,9 +84,10 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     split = _split(lines, stack)
     if split:
         return split
-    fits = blur_fill_test(stack, cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3)))
+    texture = cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3))  # (h-2, w-2): persistent local gradient
+    fits = blur_fill_test(stack, texture)
     found = _centred(_edge_insets(lines, fits), strips=True) or _sharp_band(stack)
-    sharp = _sharp_rect(stack, gx, gy)
+    sharp = _sharp_rect(stack, texture)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
     found = _centred(found[:2], strips=False)
@@ -260,13 +261,12 @@ def _sharp_band(stack: np.ndarray) -> list[ActiveArea]:
     return out
 
 
-def _sharp_rect(stack: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> ActiveArea | None:
+def _sharp_rect(stack: np.ndarray, texture: np.ndarray) -> ActiveArea | None:
     """A centred rectangle of sharp picture inside soft fill (a reframe at any scale whose
     border shows no step). The texture map is folded about the centre (the mean of its four
     mirrored quarters), so the rectangle is the corner block of the fold that holds most
     sharp and fewest soft texels: one 2-D running sum."""
     h, w = stack.shape[1:]
-    texture = cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3))  # (h-2, w-2)
     th, tw = texture.shape
     hh, hw = th // 2, tw // 2
     rows = texture[:hh][::-1] + texture[th - hh:]
