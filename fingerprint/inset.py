@@ -13,9 +13,11 @@ a centred rectangle of sharp picture inside soft fill, its sides sharp within an
 without, is tried as well. A split screen (one line straight across the frame, sharp moving
 picture on both sides, and not soft fill at both ends around a sharp middle) gives its two halves instead.
 A still inset over moving footage is also looked for where the motion steps (`_motion_steps`):
-its own edges persist as long as its border does. At most three rectangles per window (two
-from the grey-level lines, one from the motion steps when new); each becomes a query view
-(suspects only) and costs the matcher a factor in its chance budget.
+its own edges persist as long as its border does. A line inside the picture can outscore a
+faint side of it (or the frame border take its place): the best rectangle moved off the first
+on one side only is its rival. At most three rectangles per window (two from the grey-level
+lines, then the one from the motion steps and the rival, when new and while there is room);
+each becomes a query view (suspects only) and costs the matcher a factor in its chance budget.
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos
 MOTION_STEP = 1.5  # grey levels of median change over the window: one side moves ...
 MOTION_RATIO = 3.0  # ... this many times more than the other (see _motion_steps)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
+RIVAL_MARGIN = 0.05  # a rectangle one side off the first pick scoring this close is hashed too
 
 
 def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
@@ -86,7 +89,8 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
         return split
     texture = cv2.blur(gx[1:-1] + gy[:, 1:-1], (3, 3))  # (h-2, w-2): persistent local gradient
     fits = blur_fill_test(stack, texture)
-    found = _centred(_edge_insets(lines, fits), strips=True) or _sharp_band(stack)
+    edges, rival = _edge_insets(lines, fits)
+    found = _centred(edges, strips=True) or _sharp_band(stack)
     sharp = _sharp_rect(stack, texture)
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
@@ -96,8 +100,11 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     if not found:
         return found  # no persistent rectangle at all (most footage): nothing to cut better
     mx, my = _motion_steps(stack)
-    moved = _edge_insets(_Lines.from_edges(lines.ex | mx, lines.ey | my))  # the grey lines reused
-    return found + [a for a in moved[:1] if all(_overlap(a, b) < SAME for b in found)]
+    moved = _edge_insets(_Lines.from_edges(lines.ex | mx, lines.ey | my))[0]  # the grey lines reused
+    for a in moved[:1] + ([rival] if rival else []):
+        if len(found) < 3 and all(_overlap(a, b) < SAME for b in found):
+            found.append(a)
+    return found
 
 
 def _motion_steps(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -343,9 +350,10 @@ def _candidates(support: np.ndarray, size: int) -> list[int]:
     return sorted(set(lines + [size - 1 - p for p in lines] + [0, size - 1]))
 
 
-def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None) -> list[ActiveArea]:
+def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None) -> tuple[list[ActiveArea], ActiveArea | None]:
     """The best-supported rectangles of persistent edge: anywhere when large, centred when small.
-    `fits` (blurfill): first the best centred one that is a picture over its own blurred copy."""
+    `fits` (blurfill): first the best centred one that is a picture over its own blurred copy.
+    Also the first one's rival (one side elsewhere), if any."""
     ex, ey = lines.ex, lines.ey  # (h, w-2): vertical edge between x and x+2; (h-2, w)
     h, w = ex.shape[0], ey.shape[1]
     cols = _candidates(lines.col_runs, w)
@@ -358,7 +366,7 @@ def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None
     ok = (x2 > x1) & (y2 > y1) & _plausible(x2 - x1, y2 - y1, w, h, centred)
     x1, x2, y1, y2, centred = x1[ok], x2[ok], y1[ok], y2[ok], centred[ok]
     if len(x1) == 0:
-        return []
+        return [], None
     span_y, span_x = np.maximum(y2 - y1, 1), np.maximum(x2 - x1, 1)
     left = (vx[y2, x1] - vx[y1, x1]) / span_y
     right = (vx[y2, x2] - vx[y1, x2]) / span_y
@@ -392,7 +400,7 @@ def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None
                 picks.append(i)
                 break
     if not valid.any() and not picks:
-        return []
+        return [], None
     # Two readings of "best": all four sides (border sides neutral), which keeps insets off
     # the border, and inner sides only, which keeps full-width strips (9:16 reframes) whole.
     # Both are returned when they differ; each becomes a query view.
@@ -402,4 +410,12 @@ def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None
         order = order[valid[order]]
         if len(order) and order[0] not in picks:
             picks.append(order[0])
-    return [rect(i) for i in picks]
+    # A straight line inside the picture (a test card's stripe) can outscore its faint side,
+    # or the frame border take a faint side's place: the best valid rectangle that differs
+    # from the first pick on one side only, and scores nearly as well, is its rival.
+    corners = np.stack([x1, x2, y1, y2])
+    alike = (np.abs(corners - corners[:, [picks[0]]]) <= 1).sum(axis=0) == 3
+    rivals = np.nonzero(valid & alike & (score >= score[picks[0]] - RIVAL_MARGIN))[0]
+    rivals = [i for i in rivals[np.lexsort((area[rivals], np.round(score[rivals], 9)))[::-1]]
+              if i not in picks and _overlap(rect(i), rect(picks[0])) < SAME]
+    return [rect(i) for i in picks], (rect(rivals[0]) if rivals else None)

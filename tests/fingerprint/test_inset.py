@@ -249,3 +249,23 @@ def test_ordinary_footage_is_not_its_own_blurred_fill(name):
     fits = blur_fill_test(stack, texture)
     assert fits is not None
     assert not any(fits(ActiveArea(m, n, 1 - m, 1 - n)) for m in (0.25, 0.3, 0.35) for n in (0.25, 0.3, 0.35))
+
+
+@pytest.mark.parametrize("inset, background, every, area, x_pos, y_pos", [("friday.mp4", "flower.mp4", 5, 0.25, 0.8, 0.8),
+                                                                          ("flower.mp4", "elf.mp4", 3, 0.54, 0.12, 0.7)])
+def test_a_line_inside_the_picture_that_outscores_its_side_leaves_the_picture_a_rival(inset, background, every, area, x_pos, y_pos):
+    # A straight line inside the picture (the office's desk, a leaf's edge) scores higher
+    # than one of the picture's sides, so the best rectangle is cut there (IoU 0.70 / 0.76
+    # before rivals); the rectangle one side off it, scoring nearly as well, is kept too.
+    from fp.benchmarks.transforms import picture_in_picture
+
+    frames = real_frames(inset, every=every, limit=24)
+    back = iter([(i / 5, f) for i, f in enumerate(real_frames(background, every=every, limit=24))])
+    made = [f for _, f in picture_in_picture(back, area, x_pos, y_pos)((i / 5, f) for i, f in enumerate(frames))]
+    h, w = frames[0].shape
+    iw, ih = round(w * np.sqrt(area)), round(h * np.sqrt(area))
+    x0, y0 = round((w - iw) * x_pos), round((h - ih) * y_pos)
+    truth = (x0 / w, y0 / h, (x0 + iw) / w, (y0 + ih) / h)
+    found = detect_insets([shrink(img) for img in made])
+    assert len(found) <= 3
+    assert max(iou(truth, (a.left, a.top, a.right, a.bottom)) for a in found) >= 0.9, (truth, found)
