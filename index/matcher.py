@@ -91,6 +91,10 @@ class MatchConfig:
     # it is declared only at `lookalike_chance` or below.
     lookalike_share: float = 10 / 64
     lookalike_chance: float = 1e-4
+    # So is a line whose hit frames are near-blank on average (quality under this: a mean gradient
+    # under 3 grey levels, a dark card or a fade): unrelated rows that faint met a library hash
+    # within the radius 1.4-1.9 times as often as others (RESULTS.md "Fourteenth pass").
+    blank_quality: int = 30
     min_keys: int = 2  # distinct query shots that must hit
     min_span: float = 1.5  # seconds of aligned copy a match needs: a same-set look-alike of 1.4 s
     min_frames: int = 6  # and matched frames (5 fps; its 5 frames reached chance 1.3e-4 on the widened negatives)
@@ -529,23 +533,23 @@ class Matcher:
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None
-        if not self._accepts(v, chance):
+        if not self._accepts(v, chance, fpr.quality):
             fine = self._verify_fine(h, part, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
                 v, chance = fine, fine.p_value * n_hyp
                 # The line the fine hash proved: its search-hash hits are aligned copy too.
                 near64 = closest_in_window(fpr.times, qcodes, ref, v.speed, v.offset)[0]
                 support = ok & (near64 <= self.radius)
-        if not self._accepts(v, chance) and v.hit.sum() >= 2:
+        if not self._accepts(v, chance, fpr.quality) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
             tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + ZOOM_TESTS) if tilt is not None else math.inf
             if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
                 (v, fpr), chance, support = tilt, tilt_chance, None
-        if not self._accepts(v, chance):
+        if not self._accepts(v, chance, fpr.quality):
             video = self.videos[h.video_id]
             near = {"video_id": video.id, "title": video.title, "ref_path": video.path,
                     "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
-            if self._lookalike(v) and chance <= self.config.max_chance:
+            if self._lookalike(v, fpr.quality) and chance <= self.config.max_chance:
                 near["look_alike"] = True  # strong enough for a copy, not for hits this loose
             if v.at_least:  # rejected on the library floor alone: the chance is a lower bound
                 near["chance_at_least"] = True
@@ -567,14 +571,18 @@ class Matcher:
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)
 
-    def _lookalike(self, v: Verified) -> bool:
-        """Whether a line's hits average `lookalike_share` of the hash's bits or more."""
-        return bool(v.hit.any()) and float(v.distance[v.hit].mean()) >= self.config.lookalike_share * v.nbits - 1e-9
+    def _lookalike(self, v: Verified, quality: np.ndarray) -> bool:
+        """Whether a line is look-alike level: its hits average `lookalike_share` of the hash's
+        bits or more, or their frames (`quality`: of the rows `v` verified) average under `blank_quality`."""
+        if not v.hit.any():
+            return False
+        loose = float(v.distance[v.hit].mean()) >= self.config.lookalike_share * v.nbits - 1e-9
+        return loose or float(quality[v.hit].mean()) < self.config.blank_quality
 
-    def _accepts(self, v: Verified, chance: float) -> bool:
+    def _accepts(self, v: Verified, chance: float, quality: np.ndarray) -> bool:
         """A line is declared with min_keys events hit at max_chance or below (look-alike level
         lines: at lookalike_chance or below)."""
-        limit = min(self.config.max_chance, self.config.lookalike_chance) if self._lookalike(v) else self.config.max_chance
+        limit = min(self.config.max_chance, self.config.lookalike_chance) if self._lookalike(v, quality) else self.config.max_chance
         return v.hit_keys >= self.config.min_keys and chance <= limit
 
     def _drop_lookalikes(self, matches: list[Match]) -> list[Match]:
