@@ -11,7 +11,6 @@ intersection over union 0.9 / 0.8 or more, and the mean number of insets.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 from fp.benchmarks.transforms import cover, picture_in_picture
 from fp.fingerprint.inset import _overlap, detect_insets
 from fp.fingerprint.normalise import ActiveArea, shrink
-from reframe_insets import grey_frames  # this folder's script: the sample clips' first frames, grey
+from reframe_insets import grey_frames, report  # this folder's script: the sample clips' frames, its summary
 
 CLIPS = ("bbb_first60s.mp4", "chroma-keying-video.mp4", "cockatoo.mp4", "elf.mp4", "flower.mp4", "friday.mp4",
          "frog.mp4", "stream-of-water.mp4")  # one Big Buck Bunny: the other is the same footage
@@ -68,11 +67,7 @@ def main() -> None:
     for row, made, truth in draws(a.seed, a.draws):
         found = detect_insets([shrink(f) for f in made])
         rows.append(row | {"iou": round(max((_overlap(truth, x) for x in found), default=0.0), 3), "insets": len(found)})
-    share = np.array([r["iou"] for r in rows])
-    print(json.dumps({"draws": len(rows), "seed": a.seed, "iou>=0.9": round(float((share >= 0.9).mean()), 3),
-                      "iou>=0.8": round(float((share >= 0.8).mean()), 3), "mean insets": round(float(np.mean([r["insets"] for r in rows])), 2)}))
-    if a.json:
-        a.json.write_text(json.dumps(rows, indent=1))
+    report(rows, a.seed, a.json)
 
 
 if __name__ == "__main__":
