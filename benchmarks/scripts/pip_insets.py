@@ -10,17 +10,15 @@ intersection over union 0.9 / 0.8 or more, and the mean number of insets.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 
 from fp.benchmarks.transforms import cover, picture_in_picture
 from fp.fingerprint.inset import _overlap, detect_insets
 from fp.fingerprint.normalise import ActiveArea, shrink
-from reframe_insets import grey_frames, report  # this folder's script: the sample clips' frames, its summary
+from reframe_insets import arguments, grey_frames, report  # this folder's script: its clips' frames, options, summary
 
 CLIPS = ("bbb_first60s.mp4", "chroma-keying-video.mp4", "cockatoo.mp4", "elf.mp4", "flower.mp4", "friday.mp4",
          "frog.mp4", "stream-of-water.mp4")  # one Big Buck Bunny: the other is the same footage
@@ -58,11 +56,7 @@ def draws(seed: int, n: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--draws", type=int, default=200)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+    a = arguments(__doc__)
     rows = []
     for row, made, truth in draws(a.seed, a.draws):
         found = detect_insets([shrink(f) for f in made])

@@ -48,11 +48,7 @@ def picture(frame: np.ndarray, canvas: str, scale: float, max_height: int = 720)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--draws", type=int, default=200)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+    a = arguments(__doc__)
     rng = random.Random(a.seed)
     frames = {c: grey_frames(c) for c in CLIPS}
     rows = []
@@ -69,6 +65,15 @@ def main() -> None:
         rows.append({"clip": clip, "way": way, "scale": round(scale, 3), "blur": round(blur, 1), "darken": round(darken, 2),
                      "short_side": short, "iou": round(best, 3), "insets": len(found)})
     report(rows, a.seed, a.json)
+
+
+def arguments(doc: str) -> argparse.Namespace:
+    """A sweep's options: --seed, --draws, --json."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--draws", type=int, default=200)
+    ap.add_argument("--json", type=Path)
+    return ap.parse_args()
 
 
 def report(rows: list[dict], seed: int, out: Path | None) -> None:
