@@ -101,7 +101,7 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
         return found  # no persistent rectangle at all (most footage): nothing to cut better
     mx, my = _motion_steps(stack)
     moved = _edge_insets(_Lines.from_edges(lines.ex | mx, lines.ey | my))[0]  # the grey lines reused
-    for a in moved[:1] + ([rival] if rival else []):
+    for a in moved[:1] + ([rival] if rival is not None else []):
         if len(found) < 3 and all(_overlap(a, b) < SAME for b in found):
             found.append(a)
     return found
