@@ -18,7 +18,7 @@ MIN_CORR = 0.92  # correlation of the predicted and the actual fill
 BAND = 0.03  # share of the side read by the softness pre-check
 SOFT = 0.5  # the fill's texture is at most this share of the picture's
 MIN_FILL = 0.06  # the fill covers at least this share of the frame
-FILL_STD = 3.0  # grey levels: the fill varies (flat fill is bars, which the picture's view crops)
+FILL_STD = 3.0  # grey levels of std: soft fill varies, flat fill is bars (inset reads it too)
 
 
 def blur_fill_test(stack: np.ndarray, texture: np.ndarray) -> Callable[[ActiveArea], bool] | None:

@@ -27,7 +27,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .blurfill import blur_fill_test
+from .blurfill import FILL_STD, blur_fill_test
 from .normalise import BLANK_STD, ActiveArea
 
 EDGE = 10.0  # grey levels of persistent gradient that count as an edge on their own
@@ -56,7 +56,6 @@ STRIP_CENTRED = 0.08  # the two fills differ by at most this share of the side
 SHARP_FILL = 3.0  # a texel is sharp when it has this many times the fill's texture
 FILL_FLOOR = 0.5  # grey levels: the fill's texture is never taken as less
 SOFT_COST = 2.0  # a soft texel inside costs the rectangle this many sharp ones
-FILL_STD = 3.0  # grey levels: soft fill is a blurred picture, not flat (flat fill is bars)
 RIM = 3  # texels on either side of a side that tell sharp from soft
 RIM_CONTRAST = 2.0  # ... sharp inside means this many times the texture outside
 RIM_FLOOR = 0.1  # ... plus this (grey levels)
@@ -405,17 +404,22 @@ def _edge_insets(lines: _Lines, fits: Callable[[ActiveArea], bool] | None = None
     # the border, and inner sides only, which keeps full-width strips (9:16 reframes) whole.
     # Both are returned when they differ; each becomes a query view.
     area = (x2 - x1) * (y2 - y1)
-    for key in (score, inner):
+
+    def best_first(among: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """The rectangles of mask `among`, highest key first, the larger on ties."""
         order = np.lexsort((area, np.round(key, 9)))[::-1]
-        order = order[valid[order]]
+        return order[among[order]]
+
+    for key in (score, inner):
+        order = best_first(valid, key)
         if len(order) and order[0] not in picks:
             picks.append(order[0])
     # A straight line inside the picture (a test card's stripe) can outscore its faint side,
     # or the frame border take a faint side's place: the best valid rectangle that differs
     # from the first pick on one side only, and scores nearly as well, is its rival.
+    first = picks[0]
     corners = np.stack([x1, x2, y1, y2])
-    alike = (np.abs(corners - corners[:, [picks[0]]]) <= 1).sum(axis=0) == 3
-    rivals = np.nonzero(valid & alike & (score >= score[picks[0]] - RIVAL_MARGIN))[0]
-    rivals = [i for i in rivals[np.lexsort((area[rivals], np.round(score[rivals], 9)))[::-1]]
-              if i not in picks and _overlap(rect(i), rect(picks[0])) < SAME]
-    return [rect(i) for i in picks], (rect(rivals[0]) if rivals else None)
+    alike = (np.abs(corners - corners[:, [first]]) <= 1).sum(axis=0) == 3
+    rival = next((i for i in best_first(valid & alike & (score >= score[first] - RIVAL_MARGIN), score)
+                  if i not in picks and _overlap(rect(i), rect(first)) < SAME), None)
+    return [rect(i) for i in picks], (None if rival is None else rect(rival))
