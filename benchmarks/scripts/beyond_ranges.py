@@ -2,7 +2,8 @@
 
 The widened generator tilts copies 1-10 degrees, crops 5-30 %, changes speed 0.8-1.25x and never
 flips upside down, turns a quarter or plays backwards. A generator that is not ours may go
-further. This cuts a copy of each source (a reference the library holds, from a start time) per
+further, or use edits ours never draws (a frame round the picture, a slow zoom, a sticker, an
+app's look, the picture beside other video, inverted colours). This cuts a copy of each source (a reference the library holds, from a start time) per
 edit, writes it as a real video (H.264, 30 fps, 6 s of suspect time) and matches it: found or not,
 its chance (the nearest rejected one when not found), what proved it (`Match.seen_as`), its speed
 and the overlap of its reference span with the truth.
@@ -40,6 +41,96 @@ def edits(rng: random.Random) -> dict:
     out["vflip"] = (1.0, lambda im: cv2.flip(im, 0), False)
     out["rot90"] = (1.0, lambda im: cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE), False)
     out["reverse"] = (1.0, None, True)
+    # Seller edits the generator never draws (fifteenth pass): a coloured or patterned frame
+    # round a shrunk picture, a slow zoom (Ken Burns), a moving sticker, an app's look filter,
+    # the picture beside other video (a "reaction"), colours inverted.
+    out["frame_solid"] = (1.0, framed(0.8, pattern=False), False)
+    out["frame_pattern"] = (1.0, framed(0.75, pattern=True), False)
+    out["kenburns"] = (1.0, ken_burns(1.25, rng.random(), rng.random()), False)
+    out["sticker"] = (1.0, sticker(0.22), False)
+    out["look_filter"] = (1.0, look_filter, False)
+    out["side_by_side"] = (1.0, side_by_side, False)
+    out["invert"] = (1.0, lambda im: 255 - im, False)
+    return out
+
+
+def framed(scale: float, pattern: bool):
+    """The picture shrunk to `scale` and centred on a canvas of one colour or of diagonal stripes."""
+    def run(im):
+        h, w = im.shape[:2]
+        if pattern:
+            yy, xx = np.mgrid[0:h, 0:w]
+            stripes = ((xx + yy) // max(4, w // 24)) % 2 == 0
+            canvas = np.where(stripes[..., None], np.array([220, 60, 140], np.uint8), np.array([250, 210, 40], np.uint8))
+        else:
+            canvas = np.empty_like(im)
+            canvas[:] = (40, 90, 200)
+        canvas = canvas.astype(np.uint8)
+        fw, fh = round(w * scale), round(h * scale)
+        x0, y0 = (w - fw) // 2, (h - fh) // 2
+        canvas[y0:y0 + fh, x0:x0 + fw] = cv2.resize(im, (fw, fh), interpolation=cv2.INTER_AREA)
+        return canvas
+    return run
+
+
+def ken_burns(zoom: float, x_end: float, y_end: float):
+    """A zoom from the whole picture to 1/`zoom` of it over the clip, drifting from the centre
+    to (x_end, y_end) of the free room (counted per source frame, at 30 fps over LENGTH)."""
+    state = {"i": 0}
+
+    def run(im):
+        h, w = im.shape[:2]
+        f = min(1.0, state["i"] / (LENGTH * FPS))
+        state["i"] += 1
+        z = 1 + (zoom - 1) * f
+        cw, ch = round(w / z), round(h / z)
+        x0 = round((w - cw) * (0.5 + (x_end - 0.5) * f))
+        y0 = round((h - ch) * (0.5 + (y_end - 0.5) * f))
+        return cv2.resize(im[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+    return run
+
+
+def sticker(size: float):
+    """An opaque round sticker (`size` of the width) with a word on it, crossing the frame."""
+    state = {"i": 0}
+
+    def run(im):
+        h, w = im.shape[:2]
+        out = im.copy()
+        f = min(1.0, state["i"] / (LENGTH * FPS))
+        state["i"] += 1
+        r = round(w * size / 2)
+        cx, cy = round(r + (w - 2 * r) * f), round(h * 0.35 + h * 0.3 * f)
+        cv2.circle(out, (cx, cy), r, (255, 200, 0), -1)
+        cv2.putText(out, "WOW", (cx - r // 2, cy + r // 6), cv2.FONT_HERSHEY_DUPLEX, r / 40, (20, 20, 20), 2)
+        return out
+    return run
+
+
+def look_filter(im):
+    """A warm app filter: lifted shadows, more contrast, a warm cast and a dark vignette."""
+    h, w = im.shape[:2]
+    x = im.astype(np.float32)
+    x = (x - 128) * 1.25 + 128 + 12
+    x[..., 0] *= 1.08  # red (frames are RGB)
+    x[..., 2] *= 0.88
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
+    x *= (1 - 0.45 * np.clip(r2 - 0.3, 0, None))[..., None]
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def side_by_side(im):
+    """The picture in the left half of the frame, a moving noise texture in the right (a reaction)."""
+    h, w = im.shape[:2]
+    out = np.zeros_like(im)
+    half = w // 2
+    fh = round(h * half / w)
+    y0 = (h - fh) // 2
+    out[y0:y0 + fh, :half] = cv2.resize(im, (half, fh), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(int(im[::37, ::41].sum()) % 2**32)
+    blob = cv2.resize(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8), (w - half, h), interpolation=cv2.INTER_CUBIC)
+    out[:, half:] = blob
     return out
 
 
