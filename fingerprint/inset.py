@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .blurfill import FILL_STD, blur_fill_test
-from .normalise import BLANK_STD, ActiveArea
+from .normalise import BLANK_STD, ActiveArea, detect_active_area_window
 
 EDGE = 10.0  # grey levels of persistent gradient that count as an edge on their own
 FAINT_EDGE = 3.0  # a fainter persistent step counts when it stands out from both sides:
@@ -66,6 +66,11 @@ FILL_RATIO = 0.5  # a reframe's fill: median line texture under this share of it
 SPLIT_SHARP = 0.15  # a side softer than this share of the other's texture may be a reframe's fill
 #                    (a reframe's blurred fill under its picture: 0.06; a cartoon beside a table top: 0.27)
 SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
+BAND = (0.05, 0.45)  # a caption band (a meme's words above the picture) covers this share of the side
+CAPTION_FILL = 0.6  # ... and this share of it lies at its fill's grey level (words on a plain band)
+RIM_FILL = 0.9  # ... and this share of its lines along either long edge (the words are inside it)
+BAR_EDGE = 0.02  # share of the side within which a line is the edge of a bar the active area cuts
+FILL_TOL = 8.0  # grey levels from the fill that are still fill (anti-aliased words, compression)
 MOTION_STEP = 1.5  # grey levels of median change over the window: one side moves ...
 MOTION_RATIO = 3.0  # ... this many times more than the other (see _motion_steps)
 SAME = 0.85  # two insets overlapping this much (intersection over union) are one
@@ -94,6 +99,8 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
     found = _centred(found[:2], strips=False)
+    band = _caption_band(lines, stack)  # first: a meme's picture, whatever else the frame holds
+    found = band + [a for a in found if all(_overlap(a, b) < SAME for b in band)]
     # A still inset over moving footage (or the reverse): its sides are where the motion
     # steps, even where its grey levels match the background's. One more reading, when new.
     if not found:
@@ -168,6 +175,45 @@ def _split(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
             return [ActiveArea(0.0, 0.0, 1.0, at), ActiveArea(0.0, at, 1.0, 1.0)]
         return [ActiveArea(0.0, 0.0, at, 1.0), ActiveArea(at, 0.0, 1.0, 1.0)]
     return []
+
+
+def _caption_band(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
+    """The picture beside a still band with words on it (a meme's caption above or below the
+    picture, a channel's banner): a straight persistent line across the frame within BAND of one
+    end, a still but not flat band between it and the frame's edge (a flat one is a bar, which
+    the active area cuts) and moving picture on the other side. The widest such band wins: a
+    line inside the band leaves part of the band with the picture, which is then not all moving."""
+    h, w = stack.shape[1:]
+    bars = detect_active_area_window(list(stack))
+    for runs, size, axis in ((lines.row_runs, h, 1), (lines.col_runs, w, 2)):
+        full = [p + 1 for p in np.nonzero(runs >= SPLIT_RUN)[0]]
+        edges = (bars.top, bars.bottom) if axis == 1 else (bars.left, bars.right)
+        for band, cut, first in sorted(((min(p, size - p), p, p < size / 2) for p in full), reverse=True):
+            if not BAND[0] * size <= band <= BAND[1] * size:
+                continue
+            if min(abs(cut - e * size) for e in edges) <= max(4, BAR_EDGE * size):
+                continue  # a bar's edge, a few pixels thick (the active area cuts it; the picture beside may be still)
+            caption = _slab(stack, axis, 0, cut - 1) if first else _slab(stack, axis, cut + 2, size)
+            picture = _slab(stack, axis, cut + 2, size) if first else _slab(stack, axis, 0, cut - 1)
+            across = caption if axis == 1 else caption.transpose(0, 2, 1)  # lines from the frame's edge to the cut
+            if _still_words(across if first else across[:, ::-1]) and _moving_picture(picture):
+                at = cut / size
+                lo, hi = (at, 1.0) if first else (0.0, at)
+                return [ActiveArea(0.0, lo, 1.0, hi) if axis == 1 else ActiveArea(lo, 0.0, hi, 1.0)]
+    return []
+
+
+def _still_words(band: np.ndarray) -> bool:
+    """Words on a plain band (frames x lines x pixels, its lines from the frame's edge to the
+    picture): still over the window, not flat (a bar), mostly its fill's grey level (a still
+    part of a scene or a test card has no one fill), and all fill along both of its long edges,
+    the words inside (a bar's line with still picture beside it has the picture at its inner edge)."""
+    still = np.median(band, axis=0)
+    if float(np.median(np.abs(band - still))) >= SPLIT_MOTION or float(still.std()) < FILL_STD:
+        return False
+    fill = np.abs(still - np.median(still)) <= FILL_TOL
+    rim = max(1, len(still) // 8)
+    return float(fill.mean()) >= CAPTION_FILL and float(fill[:rim].mean()) >= RIM_FILL and float(fill[-rim:].mean()) >= RIM_FILL
 
 
 def _profile(stack: np.ndarray, axis: int) -> np.ndarray:
