@@ -51,7 +51,74 @@ def edits(rng: random.Random) -> dict:
     out["look_filter"] = (1.0, look_filter, False)
     out["side_by_side"] = (1.0, side_by_side, False)
     out["invert"] = (1.0, lambda im: 255 - im, False)
+    # ... and some of AugLy's (the augmentations of Meta's video copy-detection challenge).
+    out["meme"] = (1.0, meme, False)
+    out["blend"] = (1.0, blend(0.35), False)
+    out["pixelate"] = (1.0, pixelate(0.06), False)
+    out["perspective"] = (1.0, perspective(0.08, random.Random(rng.random())), False)
+    out["dots"] = (1.0, dots(400), False)
     return out
+
+
+def meme(im):
+    """AugLy's meme_format: a white band (a quarter of the height) with black words above the picture."""
+    h, w = im.shape[:2]
+    band = h // 4
+    out = np.full_like(im, 255)
+    out[band:] = cv2.resize(im, (w, h - band), interpolation=cv2.INTER_AREA)
+    cv2.putText(out, "when the movie hits", (w // 20, band * 2 // 3), cv2.FONT_HERSHEY_DUPLEX, w / 700, (0, 0, 0), 2)
+    return out
+
+
+def blend(share: float):
+    """The picture faded over other moving video (AugLy's blend_videos): `share` of the other."""
+    state = {"i": 0}
+
+    def run(im):
+        h, w = im.shape[:2]
+        state["i"] += 1
+        rng = np.random.default_rng(state["i"] // 15)
+        other = cv2.resize(rng.integers(0, 255, (5, 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+        return cv2.addWeighted(im, 1 - share, other, share, 0)
+    return run
+
+
+def pixelate(block: float):
+    """Blocks of `block` of the width (AugLy's pixelization)."""
+    def run(im):
+        h, w = im.shape[:2]
+        bw, bh = max(1, round(1 / block)), max(1, round(h / (w * block)))
+        return cv2.resize(cv2.resize(im, (bw, bh), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_NEAREST)
+    return run
+
+
+def perspective(amount: float, rng: random.Random):
+    """Corners moved by up to `amount` of the side, shaking a little frame to frame (AugLy's
+    perspective_transform_and_shake)."""
+    base = [(rng.uniform(-amount, amount), rng.uniform(-amount, amount)) for _ in range(4)]
+
+    def run(im):
+        h, w = im.shape[:2]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = np.float32([[x * w + sx * w + rng.uniform(-0.005, 0.005) * w, y * h + sy * h + rng.uniform(-0.005, 0.005) * h]
+                          for (x, y), (sx, sy) in zip(((0, 0), (1, 0), (1, 1), (0, 1)), base)])
+        return cv2.warpPerspective(im, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_CONSTANT)
+    return run
+
+
+def dots(n: int):
+    """`n` small dots of random colours scattered anew each frame (AugLy's overlay_dots)."""
+    state = {"i": 0}
+
+    def run(im):
+        h, w = im.shape[:2]
+        state["i"] += 1
+        rng = np.random.default_rng(state["i"])
+        out = im.copy()
+        for x, y, c in zip(rng.integers(0, w, n), rng.integers(0, h, n), rng.integers(0, 255, (n, 3))):
+            cv2.circle(out, (int(x), int(y)), max(1, w // 200), tuple(int(v) for v in c), -1)
+        return out
+    return run
 
 
 def framed(scale: float, pattern: bool):
