@@ -14,6 +14,7 @@ and the overlap of its reference span with the truth.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 from pathlib import Path
@@ -72,15 +73,12 @@ def meme(im):
 
 def blend(share: float):
     """The picture faded over other moving video (AugLy's blend_videos): `share` of the other."""
-    state = {"i": 0}
-
-    def run(im):
+    def run(im, i):
         h, w = im.shape[:2]
-        state["i"] += 1
-        rng = np.random.default_rng(state["i"] // 15)
+        rng = np.random.default_rng((i + 1) // 15)
         other = cv2.resize(rng.integers(0, 255, (5, 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
         return cv2.addWeighted(im, 1 - share, other, share, 0)
-    return run
+    return counted(run)
 
 
 def pixelate(block: float):
@@ -108,17 +106,20 @@ def perspective(amount: float, rng: random.Random):
 
 def dots(n: int):
     """`n` small dots of random colours scattered anew each frame (AugLy's overlay_dots)."""
-    state = {"i": 0}
-
-    def run(im):
+    def run(im, i):
         h, w = im.shape[:2]
-        state["i"] += 1
-        rng = np.random.default_rng(state["i"])
+        rng = np.random.default_rng(i + 1)
         out = im.copy()
         for x, y, c in zip(rng.integers(0, w, n), rng.integers(0, h, n), rng.integers(0, 255, (n, 3))):
             cv2.circle(out, (int(x), int(y)), max(1, w // 200), tuple(int(v) for v in c), -1)
         return out
-    return run
+    return counted(run)
+
+
+def counted(edit):
+    """A frame edit that is also given the frame's number (the source's frames, in order)."""
+    numbers = itertools.count()
+    return lambda im: edit(im, next(numbers))
 
 
 def framed(scale: float, pattern: bool):
@@ -143,35 +144,29 @@ def framed(scale: float, pattern: bool):
 def ken_burns(zoom: float, x_end: float, y_end: float):
     """A zoom from the whole picture to 1/`zoom` of it over the clip, drifting from the centre
     to (x_end, y_end) of the free room (counted per source frame, at 30 fps over LENGTH)."""
-    state = {"i": 0}
-
-    def run(im):
+    def run(im, i):
         h, w = im.shape[:2]
-        f = min(1.0, state["i"] / (LENGTH * FPS))
-        state["i"] += 1
+        f = min(1.0, i / (LENGTH * FPS))
         z = 1 + (zoom - 1) * f
         cw, ch = round(w / z), round(h / z)
         x0 = round((w - cw) * (0.5 + (x_end - 0.5) * f))
         y0 = round((h - ch) * (0.5 + (y_end - 0.5) * f))
         return cv2.resize(im[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
-    return run
+    return counted(run)
 
 
 def sticker(size: float):
     """An opaque round sticker (`size` of the width) with a word on it, crossing the frame."""
-    state = {"i": 0}
-
-    def run(im):
+    def run(im, i):
         h, w = im.shape[:2]
         out = im.copy()
-        f = min(1.0, state["i"] / (LENGTH * FPS))
-        state["i"] += 1
+        f = min(1.0, i / (LENGTH * FPS))
         r = round(w * size / 2)
         cx, cy = round(r + (w - 2 * r) * f), round(h * 0.35 + h * 0.3 * f)
         cv2.circle(out, (cx, cy), r, (255, 200, 0), -1)
         cv2.putText(out, "WOW", (cx - r // 2, cy + r // 6), cv2.FONT_HERSHEY_DUPLEX, r / 40, (20, 20, 20), 2)
         return out
-    return run
+    return counted(run)
 
 
 def look_filter(im):
