@@ -12,6 +12,7 @@ When no such edges exist, a centred band of sharp picture between soft fill is t
 a centred rectangle of sharp picture inside soft fill, its sides sharp within and soft
 without, is tried as well. A split screen (one line straight across the frame, sharp moving
 picture on both sides, and not soft fill at both ends around a sharp middle) gives its two halves instead.
+The picture beside a still band of words at one end (a meme's caption) comes first of all.
 A still inset over moving footage is also looked for where the motion steps (`_motion_steps`):
 its own edges persist as long as its border does. A line inside the picture can outscore a
 faint side of it (or the frame border take its place): the best rectangle moved off the first
