@@ -315,6 +315,27 @@ def caption(text: str, y_frac: float, size_frac: float, colour: Sequence[int]) -
     return run
 
 
+def meme(text: str, band: float, top: bool, fill: int, squeeze: bool) -> FrameFn:
+    """A still band of words above (or below) the picture, `band` of the output's height, grey
+    level `fill`, the words in the other extreme sized to fit it (AugLy's `meme_format`, reposting
+    apps); the picture kept whole with the band added (a taller frame) or squeezed to make room."""
+    def run(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        out_h = height if squeeze else _even(height / (1 - band))
+        strip_h = max(2, round(out_h * band))
+        strip = np.full((strip_h, width, 3), fill, np.uint8)
+        lines = [text] if len(text) < 20 else [text[: len(text) // 2], text[len(text) // 2:]]
+        (text_w, cap), _ = cv2.getTextSize(max(lines, key=len), cv2.FONT_HERSHEY_DUPLEX, 1.0, 2)
+        scale = min(0.9 * width / text_w, 0.5 * strip_h / len(lines) / cap)
+        ink = (0, 0, 0) if fill > 128 else (255, 255, 255)
+        for i, line in enumerate(lines):
+            y = round(strip_h * (i + 1) / (len(lines) + 1) + cap * scale / 2)
+            cv2.putText(strip, line, (width // 20, y), cv2.FONT_HERSHEY_DUPLEX, scale, ink, max(1, round(2 * scale)), cv2.LINE_AA)
+        picture = resize_to(frame, width, out_h - strip_h)
+        return np.vstack([strip, picture] if top else [picture, strip])
+    return run
+
+
 def scale_to_height(height: int) -> FrameFn:
     def run(frame: np.ndarray) -> np.ndarray:
         src_h, src_w = frame.shape[:2]
@@ -471,6 +492,9 @@ TINY_SHORT_SIDE = (120, 240)  # new: a tiny re-upload after a reframe
 PIP_AREA = (0.2, 0.6)  # was 1/3-1/2
 CUT_ASPECTS = (9 / 16, 9 / 16, 4 / 5, 1.0, 16 / 9)  # phone, phone, feed, square, wide (portrait sources)
 SPLIT_AT = (0.4, 0.6)
+MEME_BAND = (0.1, 0.4)  # share of the output's height the band of words takes
+MEME_TEXTS = ("when the movie hits different", "POV: you finally watch it", "this scene though", "wait for it...",
+              "me at 3am", "no one:", "best part of the film")
 LOGO_WIDTH = (0.06, 0.35)  # was 0.10-0.20
 LOGO_OPACITY = (0.3, 1.0)  # was 0.6-1.0
 CAPTION_SIZE = (0.03, 0.12)  # was 0.04-0.07
@@ -678,14 +702,18 @@ def _specs() -> list[EditSpec]:
                                                    "at": _uniform(rng, SPLIT_AT), "fit": rng.choice(["cover", "fit"]),
                                                    "other": _pick_footage(rng, ctx, 30.0)},
                  _build_split, stream=True, needs_footage=True),
+        EditSpec("meme", lambda rng, ctx: {"text": rng.choice(MEME_TEXTS), "band": _uniform(rng, MEME_BAND),
+                                           "top": rng.random() < 0.7, "fill": rng.choice([255, 255, 0, rng.randint(40, 220)]),
+                                           "squeeze": rng.random() < 0.5},
+                 lambda p, ctx: meme(p["text"], p["band"], p["top"], p["fill"], p["squeeze"])),
     ]
 
 
 EDIT_SPECS: dict[str, EditSpec] = {spec.name: spec for spec in _specs()}
 EDIT_NAMES: tuple[str, ...] = tuple(EDIT_SPECS)
 # Edits added after the default and widened benchmarks were drawn: generated only when named
-# (`fp bench --edits cut_to_fill,split_screen`), so those benchmarks stay byte-identical.
-LATER_EDITS: frozenset[str] = frozenset({"cut_to_fill", "split_screen"})
+# (`fp bench --edits cut_to_fill,split_screen`, `--edits meme`), so those benchmarks stay byte-identical.
+LATER_EDITS: frozenset[str] = frozenset({"cut_to_fill", "split_screen", "meme"})
 DEFAULT_EDITS: tuple[str, ...] = tuple(n for n in EDIT_NAMES if n not in LATER_EDITS)
 # Edits that make no sense together in one query (two output sizes, two canvases, two
 # speed changes or two bitrates).

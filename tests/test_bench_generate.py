@@ -461,6 +461,18 @@ def test_cut_to_fill_keeps_that_shape_of_the_picture(aspect, pos):
     assert _mae(out, expected) < 3
 
 
+@pytest.mark.parametrize("top, squeeze, fill", [(True, False, 255), (False, True, 0), (True, True, 90)])
+def test_meme_puts_a_band_of_words_beside_the_whole_picture(top, squeeze, fill):
+    _, frame = _real_stream(n=1)[0]
+    h, w = frame.shape[:2]
+    out = tf.meme("when the movie hits different", 0.3, top, fill, squeeze)(frame)
+    assert out.shape[1] == w and out.shape[0] % 2 == 0 and (out.shape[0] == h) == squeeze
+    strip_h = round(out.shape[0] * 0.3)
+    band, picture = (out[:strip_h], out[strip_h:]) if top else (out[-strip_h:], out[:-strip_h])
+    assert 0.6 < float(np.mean(band == fill)) < 0.99  # words on a plain band
+    assert _mae(picture, tf.resize_to(frame, w, picture.shape[0])) < 1  # the whole picture, at most squeezed
+
+
 @pytest.mark.parametrize("place, fit", [("top", "cover"), ("right", "fit")])
 def test_split_screen_puts_the_copy_in_its_part(place, fit):
     copy, other = _real_stream(), _real_stream("cockatoo.mp4")

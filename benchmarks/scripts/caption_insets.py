@@ -20,34 +20,19 @@ import sys
 import cv2
 import numpy as np
 
+from fp.benchmarks import transforms
 from fp.benchmarks.transforms import cover
 from fp.fingerprint.inset import _overlap, detect_insets
 from fp.fingerprint.normalise import FULL, ActiveArea, shrink
 from pip_insets import CLIPS, window  # this folder's scripts: the clips, a random window of frames
 from reframe_insets import arguments, grey_frames, report
 
-WORDS = ("when the movie hits different", "POV: you finally watch it", "this scene though", "wait for it...",
-         "me at 3am", "no one:", "best part of the film")
-
-
 def meme(frames: list[np.ndarray], band: float, top: bool, fill: int, words: str, squeeze: bool) -> tuple[list[np.ndarray], ActiveArea]:
-    """The frames with a still band of `words` on grey level `fill`, `band` of the output's height."""
-    h, w = frames[0].shape[:2]
-    out_h = h if squeeze else round(h / (1 - band))
-    strip_h = round(out_h * band)
-    strip = np.full((strip_h, w), fill, np.uint8)
-    ink = 0 if fill > 128 else 255
-    lines = [words] if len(words) < 20 else [words[: len(words) // 2], words[len(words) // 2:]]
-    (text_w, cap), _ = cv2.getTextSize(max(lines, key=len), cv2.FONT_HERSHEY_DUPLEX, 1.0, 2)
-    scale = min(0.9 * w / text_w, 0.5 * strip_h / len(lines) / cap)  # the words fit the band, as apps set them
-    for i, line in enumerate(lines):
-        y = round(strip_h * (i + 1) / (len(lines) + 1) + cap * scale / 2)
-        cv2.putText(strip, line, (w // 20, y), cv2.FONT_HERSHEY_DUPLEX, scale, ink, max(1, round(2 * scale)), cv2.LINE_AA)
-    made = []
-    for f in frames:
-        pic = cv2.resize(f, (w, out_h - strip_h), interpolation=cv2.INTER_AREA) if squeeze else f
-        made.append(np.vstack([strip, pic] if top else [pic, strip]))
-    at = strip_h / out_h
+    """The grey frames through the generator's `meme` edit, and where the picture lies."""
+    edit = transforms.meme(words, band, top, fill, squeeze)
+    made = [cv2.cvtColor(edit(cv2.cvtColor(f, cv2.COLOR_GRAY2RGB)), cv2.COLOR_RGB2GRAY) for f in frames]
+    out_h, strip_h = made[0].shape[0], round(made[0].shape[0] * band)
+    at = max(2, strip_h) / out_h
     return made, ActiveArea(0.0, at, 1.0, 1.0) if top else ActiveArea(0.0, 0.0, 1.0, 1.0 - at)
 
 
@@ -68,7 +53,7 @@ def main() -> None:
         clip, tall = rng.choice(CLIPS), rng.random() < 0.3
         band, top, squeeze = rng.uniform(0.1, 0.4), rng.random() < 0.7, rng.random() < 0.5
         fill = rng.choice([255, 255, 255, 0, 0, rng.randint(40, 220)])
-        words = rng.choice(WORDS)
+        words = rng.choice(transforms.MEME_TEXTS)
         source = [cover(f, f.shape[0] * 9 // 16, f.shape[0]) if tall else f for f in window(frames[clip], rng)]
         made, truth = (source, FULL) if plain else meme(source, band, top, fill, words, squeeze)
         found = detect_insets([shrink(f) for f in made])
