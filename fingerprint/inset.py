@@ -68,6 +68,8 @@ SPLIT_SHARP = 0.15  # a side softer than this share of the other's texture may b
 #                    (a reframe's blurred fill under its picture: 0.06; a cartoon beside a table top: 0.27)
 SPLIT_MOTION = 1.0  # grey levels: both sides change over the window (two videos, not a still)
 BAND = (0.05, 0.45)  # a caption band (a meme's words above the picture) covers this share of the side
+BAND_RUN = 0.5  # ... its edge a grey or motion step straight across this share of the frame (a
+#                 dark picture meets a black band in a faint line: the band's own tests below decide)
 CAPTION_FILL = 0.6  # ... and this share of it lies at its fill's grey level (words on a plain band)
 RIM_FILL = 0.9  # ... and this share of its lines along either long edge (the words are inside it)
 BAR_EDGE = 0.02  # share of the side within which a line is the edge of a bar the active area cuts
@@ -100,14 +102,17 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     if sharp is not None and all(_overlap(sharp, a) < SAME for a in found):
         found.append(sharp)
     found = _centred(found[:2], strips=False)
-    band = _caption_band(lines, stack)  # first: a meme's picture, whatever else the frame holds
-    found = band + [a for a in found if all(_overlap(a, b) < SAME for b in band)]
     # A still inset over moving footage (or the reverse): its sides are where the motion
-    # steps, even where its grey levels match the background's. One more reading, when new.
-    if not found:
-        return found  # no persistent rectangle at all (most footage): nothing to cut better
+    # steps, even where its grey levels match the background's. So is a still band's edge.
+    if not found and not any(_still_end(stack, axis, first) for axis in (1, 2) for first in (True, False)):
+        return found  # no persistent rectangle, no still band (most footage): nothing to cut better
     mx, my = _motion_steps(stack)
-    moved = _edge_insets(_Lines.from_edges(lines.ex | mx, lines.ey | my))[0]  # the grey lines reused
+    steps = _Lines.from_edges(lines.ex | mx, lines.ey | my)  # the grey lines reused
+    band = _caption_band(steps, stack)  # first: a meme's picture, whatever else the frame holds
+    found = band + [a for a in found if all(_overlap(a, b) < SAME for b in band)]
+    if not found:
+        return found
+    moved = _edge_insets(steps)[0]  # one more reading, when new
     for a in moved[:1] + ([rival] if rival is not None else []):
         if len(found) < 3 and all(_overlap(a, b) < SAME for b in found):
             found.append(a)
@@ -187,13 +192,15 @@ def _caption_band(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
     h, w = stack.shape[1:]
     bars = detect_active_area_window(list(stack))
     for runs, size, axis in ((lines.row_runs, h, 1), (lines.col_runs, w, 2)):
-        full = [p + 1 for p in np.nonzero(runs >= SPLIT_RUN)[0]]
+        full = [p + 1 for p in np.nonzero(runs >= BAND_RUN)[0]]
         edges = (bars.top, bars.bottom) if axis == 1 else (bars.left, bars.right)
         for band, cut, first in sorted(((min(p, size - p), p, p < size / 2) for p in full), reverse=True):
             if not BAND[0] * size <= band <= BAND[1] * size:
                 continue
             if min(abs(cut - e * size) for e in edges) <= max(4, BAR_EDGE * size):
                 continue  # a bar's edge, a few pixels thick (the active area cuts it; the picture beside may be still)
+            if not _still_end(stack, axis, first):
+                continue
             caption = _slab(stack, axis, 0, cut - 1) if first else _slab(stack, axis, cut + 2, size)
             picture = _slab(stack, axis, cut + 2, size) if first else _slab(stack, axis, 0, cut - 1)
             across = caption if axis == 1 else caption.transpose(0, 2, 1)  # lines from the frame's edge to the cut
@@ -202,6 +209,15 @@ def _caption_band(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
                 lo, hi = (at, 1.0) if first else (0.0, at)
                 return [ActiveArea(0.0, lo, 1.0, hi) if axis == 1 else ActiveArea(lo, 0.0, hi, 1.0)]
     return []
+
+
+def _still_end(stack: np.ndarray, axis: int, first: bool) -> bool:
+    """Whether the outermost lines at one end of the frame stay still over the window (where a
+    caption band would lie: a band's outer rim is its plain fill)."""
+    size = stack.shape[axis]
+    rim = max(1, round(BAND[0] * size / 8))
+    part = _slab(stack, axis, 0, rim) if first else _slab(stack, axis, size - rim, size)
+    return float(np.median(np.abs(part - np.median(part, axis=0)))) < SPLIT_MOTION
 
 
 def _still_words(band: np.ndarray) -> bool:
