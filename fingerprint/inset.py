@@ -104,11 +104,15 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     found = _centred(found[:2], strips=False)
     # A still inset over moving footage (or the reverse): its sides are where the motion
     # steps, even where its grey levels match the background's. So is a still band's edge.
-    if not found and not any(_still_end(stack, axis, first) for axis in (1, 2) for first in (True, False)):
+    still_ends = {(axis, first) for axis in (1, 2) for first in (True, False) if _still_end(stack, axis, first)}
+    if not found and not still_ends:
         return found  # no persistent rectangle, no still band (most footage): nothing to cut better
-    mx, my = _motion_steps(stack)
+    still = np.median(stack, axis=0)  # the window's still picture, and each frame's distance from it
+    dev = np.abs(stack - still)
+    mx, my = _motion_steps(dev)
     steps = _Lines.from_edges(lines.ex | mx, lines.ey | my)  # the grey lines reused
-    band = _caption_band(steps, stack)  # first: a meme's picture, whatever else the frame holds
+    band = _caption_band(steps, stack, still, dev, still_ends)  # first: a meme's picture, whatever else the frame holds
+    del still, dev  # a stack's worth each: not held through the readings below
     found = band + [a for a in found if all(_overlap(a, b) < SAME for b in band)]
     if not found:
         return found
@@ -119,10 +123,11 @@ def detect_insets(smalls: list[np.ndarray]) -> list[ActiveArea]:
     return found
 
 
-def _motion_steps(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _motion_steps(dev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the window's motion steps (one side changes MOTION_RATIO times more than the
-    other, and by MOTION_STEP grey levels): (h, w-2) and (h-2, w) maps like `_lines`'."""
-    act = cv2.blur(np.median(np.abs(stack - np.median(stack, axis=0)), axis=0), (3, 3))
+    other, and by MOTION_STEP grey levels), from each frame's distance to the window's median
+    frame: (h, w-2) and (h-2, w) maps like `_lines`'."""
+    act = cv2.blur(np.median(dev, axis=0), (3, 3))
     lo_x, hi_x = np.minimum(act[:, :-2], act[:, 2:]), np.maximum(act[:, :-2], act[:, 2:])
     lo_y, hi_y = np.minimum(act[:-2], act[2:]), np.maximum(act[:-2], act[2:])
     return hi_x >= MOTION_RATIO * lo_x + MOTION_STEP, hi_y >= MOTION_RATIO * lo_y + MOTION_STEP
@@ -183,28 +188,32 @@ def _split(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
     return []
 
 
-def _caption_band(lines: _Lines, stack: np.ndarray) -> list[ActiveArea]:
+def _caption_band(lines: _Lines, stack: np.ndarray, still: np.ndarray, dev: np.ndarray,
+                  still_ends: set[tuple[int, bool]]) -> list[ActiveArea]:
     """The picture beside a still band with words on it (a meme's caption above or below the
     picture, a channel's banner): a straight persistent line across the frame within BAND of one
     end, a still but not flat band between it and the frame's edge (a flat one is a bar, which
     the active area cuts) and moving picture on the other side. The widest such band wins: a
-    line inside the band leaves part of the band with the picture, which is then not all moving."""
+    line inside the band leaves part of the band with the picture, which is then not all moving.
+    `still`, `dev`: the window's median frame and each frame's distance from it; `still_ends`:
+    the (axis, first) ends whose outer lines are still (`_still_end`)."""
     h, w = stack.shape[1:]
-    bars = detect_active_area_window(list(stack))
+    bars = None
     for runs, size, axis in ((lines.row_runs, h, 1), (lines.col_runs, w, 2)):
         full = [p + 1 for p in np.nonzero(runs >= BAND_RUN)[0]]
-        edges = (bars.top, bars.bottom) if axis == 1 else (bars.left, bars.right)
         for band, cut, first in sorted(((min(p, size - p), p, p < size / 2) for p in full), reverse=True):
-            if not BAND[0] * size <= band <= BAND[1] * size:
+            if not BAND[0] * size <= band <= BAND[1] * size or (axis, first) not in still_ends:
                 continue
+            if bars is None:
+                bars = detect_active_area_window(list(stack))
+            edges = (bars.top, bars.bottom) if axis == 1 else (bars.left, bars.right)
             if min(abs(cut - e * size) for e in edges) <= max(4, BAR_EDGE * size):
                 continue  # a bar's edge, a few pixels thick (the active area cuts it; the picture beside may be still)
-            if not _still_end(stack, axis, first):
-                continue
-            caption = _slab(stack, axis, 0, cut - 1) if first else _slab(stack, axis, cut + 2, size)
-            picture = _slab(stack, axis, cut + 2, size) if first else _slab(stack, axis, 0, cut - 1)
-            across = caption if axis == 1 else caption.transpose(0, 2, 1)  # lines from the frame's edge to the cut
-            if _still_words(across if first else across[:, ::-1]) and _moving_picture(picture):
+            lines_out = slice(0, cut - 1) if first else slice(cut + 2, size)  # the band's lines, then the picture's
+            lines_in = slice(cut + 2, size) if first else slice(0, cut - 1)
+            across = still[lines_out] if axis == 1 else still[:, lines_out].T  # lines from the frame's edge to the cut
+            if _still_words(across if first else across[::-1], _slab(dev, axis, lines_out.start, lines_out.stop)) \
+                    and _moving_picture(_slab(stack, axis, lines_in.start, lines_in.stop)):
                 at = cut / size
                 lo, hi = (at, 1.0) if first else (0.0, at)
                 return [ActiveArea(0.0, lo, 1.0, hi) if axis == 1 else ActiveArea(lo, 0.0, hi, 1.0)]
@@ -220,16 +229,16 @@ def _still_end(stack: np.ndarray, axis: int, first: bool) -> bool:
     return float(np.median(np.abs(part - np.median(part, axis=0)))) < SPLIT_MOTION
 
 
-def _still_words(band: np.ndarray) -> bool:
-    """Words on a plain band (frames x lines x pixels, its lines from the frame's edge to the
-    picture): still over the window, not flat (a bar), mostly its fill's grey level (a still
-    part of a scene or a test card has no one fill), and all fill along both of its long edges,
-    the words inside (a bar's line with still picture beside it has the picture at its inner edge)."""
-    still = np.median(band, axis=0)
-    if float(np.median(np.abs(band - still))) >= SPLIT_MOTION or float(still.std()) < FILL_STD:
+def _still_words(band: np.ndarray, dev: np.ndarray) -> bool:
+    """Words on a plain band (its median frame, lines from the frame's edge to the picture; `dev`
+    its frames' distances from it): still over the window, not flat (a bar), mostly its fill's
+    grey level (a still part of a scene or a test card has no one fill), and all fill along both
+    of its long edges, the words inside (a bar's line with still picture beside it has the
+    picture at its inner edge)."""
+    if float(np.median(dev)) >= SPLIT_MOTION or float(band.std()) < FILL_STD:
         return False
-    fill = np.abs(still - np.median(still)) <= FILL_TOL
-    rim = max(1, len(still) // 8)
+    fill = np.abs(band - np.median(band)) <= FILL_TOL
+    rim = max(1, len(band) // 8)
     return float(fill.mean()) >= CAPTION_FILL and float(fill[:rim].mean()) >= RIM_FILL and float(fill[-rim:].mean()) >= RIM_FILL
 
 
