@@ -315,14 +315,19 @@ def caption(text: str, y_frac: float, size_frac: float, colour: Sequence[int]) -
     return run
 
 
+def meme_rows(height: int, band: float, squeeze: bool) -> tuple[int, int]:
+    """(output height, band height) of `meme` on a frame `height` rows high."""
+    out_h = height if squeeze else _even(height / (1 - band))
+    return out_h, max(2, round(out_h * band))
+
+
 def meme(text: str, band: float, top: bool, fill: int, squeeze: bool) -> FrameFn:
     """A still band of words above (or below) the picture, `band` of the output's height, grey
     level `fill`, the words in the other extreme sized to fit it (AugLy's `meme_format`, reposting
     apps); the picture kept whole with the band added (a taller frame) or squeezed to make room."""
     def run(frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
-        out_h = height if squeeze else _even(height / (1 - band))
-        strip_h = max(2, round(out_h * band))
+        out_h, strip_h = meme_rows(height, band, squeeze)
         strip = np.full((strip_h, width, 3), fill, np.uint8)
         lines = [text] if len(text) < 20 else [text[: len(text) // 2], text[len(text) // 2:]]
         (text_w, cap), _ = cv2.getTextSize(max(lines, key=len), cv2.FONT_HERSHEY_DUPLEX, 1.0, 2)

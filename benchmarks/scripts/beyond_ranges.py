@@ -53,21 +53,11 @@ def edits(rng: random.Random) -> dict:
     out["side_by_side"] = (1.0, side_by_side, False)
     out["invert"] = (1.0, lambda im: 255 - im, False)
     # ... and some of AugLy's (the augmentations of Meta's video copy-detection challenge).
-    out["meme"] = (1.0, meme, False)
+    out["meme"] = (1.0, T.meme("when the movie hits", 0.25, True, 255, squeeze=True), False)
     out["blend"] = (1.0, blend(0.35), False)
     out["pixelate"] = (1.0, pixelate(0.06), False)
     out["perspective"] = (1.0, perspective(0.08, random.Random(rng.random())), False)
     out["dots"] = (1.0, dots(400), False)
-    return out
-
-
-def meme(im):
-    """AugLy's meme_format: a white band (a quarter of the height) with black words above the picture."""
-    h, w = im.shape[:2]
-    band = h // 4
-    out = np.full_like(im, 255)
-    out[band:] = cv2.resize(im, (w, h - band), interpolation=cv2.INTER_AREA)
-    cv2.putText(out, "when the movie hits", (w // 20, band * 2 // 3), cv2.FONT_HERSHEY_DUPLEX, w / 700, (0, 0, 0), 2)
     return out
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 
 import cv2
 import numpy as np
@@ -27,12 +26,13 @@ from fp.fingerprint.normalise import FULL, ActiveArea, shrink
 from pip_insets import CLIPS, window  # this folder's scripts: the clips, a random window of frames
 from reframe_insets import arguments, grey_frames, report
 
+
 def meme(frames: list[np.ndarray], band: float, top: bool, fill: int, words: str, squeeze: bool) -> tuple[list[np.ndarray], ActiveArea]:
     """The grey frames through the generator's `meme` edit, and where the picture lies."""
     edit = transforms.meme(words, band, top, fill, squeeze)
     made = [cv2.cvtColor(edit(cv2.cvtColor(f, cv2.COLOR_GRAY2RGB)), cv2.COLOR_RGB2GRAY) for f in frames]
-    out_h, strip_h = made[0].shape[0], round(made[0].shape[0] * band)
-    at = max(2, strip_h) / out_h
+    out_h, strip_h = transforms.meme_rows(frames[0].shape[0], band, squeeze)
+    at = strip_h / out_h
     return made, ActiveArea(0.0, at, 1.0, 1.0) if top else ActiveArea(0.0, 0.0, 1.0, 1.0 - at)
 
 
@@ -44,8 +44,8 @@ def _one_end(a: ActiveArea) -> bool:
 
 
 def main() -> None:
-    sys.argv, plain = [a for a in sys.argv if a != "--plain"], "--plain" in sys.argv
-    a = arguments(__doc__)
+    a = arguments(__doc__, plain="the same windows without a band")
+    plain = a.plain
     rng = random.Random(a.seed)
     frames = {c: grey_frames(c, limit=120) for c in CLIPS}
     rows = []

@@ -67,12 +67,14 @@ def main() -> None:
     report(rows, a.seed, a.json)
 
 
-def arguments(doc: str) -> argparse.Namespace:
-    """A sweep's options: --seed, --draws, --json."""
+def arguments(doc: str, **flags: str) -> argparse.Namespace:
+    """A sweep's options: --seed, --draws, --json, and on/off `flags` (name: help) of its own."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--json", type=Path)
+    for name, text in flags.items():
+        ap.add_argument(f"--{name}", action="store_true", help=text)
     return ap.parse_args()
 
 
