@@ -16,6 +16,7 @@ from fp.fingerprint.errors import DuplicateContentError, FpError, InputError, Vi
 from fp.fingerprint.pipeline import fingerprint_video
 
 from .library import Library, content_hash
+from .pools import process_pool
 from .listings import CsvProblem, PathTable, read_path_csv
 from .store import VideoRecord
 from .walk import Walk, walk_paths
@@ -277,7 +278,7 @@ def _run_parallel(todo, workers, config, add) -> None:
     while queue or isolate:
         alone = bool(isolate)
         batch = [isolate.pop(0)] if alone else queue
-        pool = ProcessPoolExecutor(max_workers=1 if alone else workers, initializer=_ignore_sigint)
+        pool = process_pool(1 if alone else workers, initializer=_ignore_sigint)
         pending: dict = {}
         try:
             while batch or pending:

@@ -27,6 +27,7 @@ from fp.fingerprint.types import Fingerprint
 from .listings import PathTable, flags_for
 from .walk import walk_paths
 from .matcher import SCHEMA_VERSION, Matcher, MatchResult
+from .pools import process_pool
 from .shards import open_library
 from .triage import triage_file
 
@@ -283,7 +284,7 @@ def _parallel(jobs: list[_Job], workers: int, setup: tuple, evidence_dir) -> Ite
                 _stop(pool)
                 pool = None
             if pool is None:
-                pool, size = ProcessPoolExecutor(max_workers=want, initializer=_init_worker, initargs=setup), want
+                pool, size = process_pool(want, initializer=_init_worker, initargs=setup), want
             source, limit = (suspects, 1) if suspects else (queue, workers * LOOKAHEAD)
             broken = False
             while source and len(pending) + len(ready) < limit:

@@ -31,6 +31,15 @@ class LateSubmitPool(ProcessPoolExecutor):
         return super().submit(*args, **kwargs)
 
 
+@pytest.fixture
+def worker_probes(monkeypatch):
+    """tests/helpers/worker_probes.py, importable in fp's forkserver workers too."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "helpers"))
+    return importlib.import_module("worker_probes")
+
+
 def clip(name: str) -> Path:
     path = CLIPS / name
     assert path.exists(), f"missing sample clip {path}"

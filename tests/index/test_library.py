@@ -134,32 +134,13 @@ def test_metadata_csv(tmp_path):
         assert v.metadata == {"rights_holder": "Public", "licensed_sellers": "shop1;shop2", "genre": "comedy"}
 
 
-_REAL_JOB = None
-
-
-def crashing_job(path, config):
-    """Kills its worker process on files named crash*, like a decoder segfault would."""
-    import os
-
-    if os.path.basename(path).startswith("crash"):
-        os._exit(9)
-    import fp.index.indexer as indexer
-
-    return (_REAL_JOB or indexer._fingerprint_job)(path, config)
-
-
-def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
+def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch, worker_probes):
     """A decoder that kills its process (segfault-like) must not stop or poison the batch."""
-    import multiprocessing
     import shutil
 
     import fp.index.indexer as indexer
 
-    global _REAL_JOB
-    if multiprocessing.get_start_method() != "fork":
-        pytest.skip("needs fork so workers see the crashing job")
-    _REAL_JOB = indexer._fingerprint_job
-    monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)
+    monkeypatch.setattr(indexer, "_fingerprint_job", worker_probes.crashing_fingerprint_job)
     for n in ("friday.mp4", "flower.mp4", "elf.mp4"):
         shutil.copy(clip(n), tmp_path / n)
     shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
@@ -171,21 +152,16 @@ def test_a_worker_crash_fails_only_its_file(tmp_path, monkeypatch):
         assert lib.verify() == []
 
 
-def test_files_submitted_after_a_worker_died_are_not_lost(tmp_path, monkeypatch):
+def test_files_submitted_after_a_worker_died_are_not_lost(tmp_path, monkeypatch, worker_probes):
     """Once a worker has died, the pool refuses new work (submit raises BrokenProcessPool): the
     file being handed over then must still be indexed, not dropped from the report."""
-    import multiprocessing
     import shutil
 
     import fp.index.indexer as indexer
+    import fp.index.pools as pools
 
-    global _REAL_JOB
-    if multiprocessing.get_start_method() != "fork":
-        pytest.skip("needs fork so workers see the crashing job")
-
-    _REAL_JOB = indexer._fingerprint_job
-    monkeypatch.setattr(indexer, "_fingerprint_job", crashing_job)
-    monkeypatch.setattr(indexer, "ProcessPoolExecutor", LateSubmitPool)
+    monkeypatch.setattr(indexer, "_fingerprint_job", worker_probes.crashing_fingerprint_job)
+    monkeypatch.setattr(pools, "ProcessPoolExecutor", LateSubmitPool)
     shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
     for n in ("friday.mp4", "flower.mp4"):
         shutil.copy(clip(n), tmp_path / n)

