@@ -59,6 +59,7 @@ class FrameIndex:
         self.nbits = nbits
         self.index = faiss_factory.make_binary_index(nbits, max(n_expected, 1))
         self.state = IndexState(0, 0, 0, faiss_factory.index_kind(self.index))
+        self.mapped = False  # memory-mapped from its file (see load): read-only
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -82,6 +83,7 @@ class FrameIndex:
 
     def add_video(self, video_id: int, stream: Stream) -> None:
         """Add a video's search rows (the first stage of its stream, see packed.first_stage)."""
+        self._writable()
         stream = first_stage(stream)
         if len(stream):
             # One video's rows are a small batch: OpenMP threads cost more than they save, and
@@ -96,8 +98,13 @@ class FrameIndex:
 
     def remove_video(self, video_id: int) -> int:
         """Drop every hash of one video; returns how many there were."""
+        self._writable()
         low = int(video_id) << TIME_BITS
         return int(self.index.remove_ids(faiss.IDSelectorRange(low, low + 2**TIME_BITS)))
+
+    def _writable(self) -> None:
+        if self.mapped:  # FAISS aborts the process on a write to mapped lists: refuse before it
+            raise LibraryError("a memory-mapped FAISS index is read-only (load it unmapped to change it)")
 
     def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """k nearest hashes per query row: (distances, ids), -1 ids where fewer exist."""
@@ -152,8 +159,11 @@ class FrameIndex:
                 tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, nbits: int) -> "FrameIndex | None":
-        """The saved index, or None when it is missing or unreadable (it is then rebuilt)."""
+    def load(cls, path: Path, nbits: int, mapped: bool = False) -> "FrameIndex | None":
+        """The saved index, or None when it is missing or unreadable (it is then rebuilt).
+        `mapped` maps an IVF index's lists from the file instead of reading them: opening is
+        instant, pages are read as searches touch them and are shared by every process that maps
+        the same file (a flat index, at most a few MB, is always read)."""
         path = Path(path)
         state_file = path.with_suffix(".state.json")
         if not (path.exists() and state_file.exists()):
@@ -166,7 +176,8 @@ class FrameIndex:
             state = IndexState(**state)
             for key in ("generation", "removed_generation", "max_video_id"):
                 setattr(state, key, int(getattr(state, key)))
-            index = faiss.read_index_binary(str(path))
+            mapped = mapped and state.kind == faiss_factory.KIND_IVF
+            index = faiss.read_index_binary(str(path), faiss.IO_FLAG_MMAP_IFC if mapped else 0)
         except Exception as exc:  # any damage to a derived file (edited JSON, truncated index) means rebuild
             log.warning("%s: unreadable FAISS index files, rebuilding them (%s: %s)", path, type(exc).__name__, exc)
             return None
@@ -177,5 +188,6 @@ class FrameIndex:
         self.nbits = nbits
         self.index = index
         self.state = state
+        self.mapped = mapped
         faiss_factory.apply_rule(index)  # nprobe from the rule, whatever the file was saved with
         return self

@@ -40,7 +40,8 @@ class Library:
     """A folder holding `library.sqlite` (truth) and `frames.faiss` (derived, rebuilt when stale).
 
     `readonly=True` never writes the database (matching, listing and checking a library on a
-    read-only mount); derived FAISS files are still saved when the folder allows it.
+    read-only mount); derived FAISS files are still saved when the folder allows it. A read-only
+    library maps a current IVF index from its file (FrameIndex.load) rather than reading it.
     """
 
     def __init__(self, root: str | os.PathLike, config: FingerprintConfig = REFERENCE, create: bool = True,
@@ -130,7 +131,9 @@ class Library:
         saved). Saved files that do not fit the store (damaged, edited, or beside a database
         restored from an older backup) are rebuilt once and saved again."""
         if self._index is None:
-            loaded = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
+            loaded = FrameIndex.load(self.root / INDEX_NAME, self.nbits, mapped=self.readonly)
+            if loaded is not None and loaded.mapped and self._stale(loaded):  # changed since its save: read it to catch up
+                loaded = FrameIndex.load(self.root / INDEX_NAME, self.nbits)
             damaged = loaded is None and (self.root / INDEX_NAME).exists()
             if loaded is not None:
                 self._apply_removals(loaded)
@@ -143,9 +146,17 @@ class Library:
             if damaged or (changed and self.readonly):
                 self._try_save()
             return self._index
+        if self._index.mapped and self._stale(self._index):  # the library changed: open the newest save
+            self._index = None
+            return self.index
         self._apply_removals(self._index)
         self._catch_up()
         return self._index
+
+    def _stale(self, index: FrameIndex) -> bool:
+        """Videos added or removed since `index` was saved."""
+        return (index.state.removed_generation != self._removed_generation()
+                or self.store.has_streams_after("search", index.state.max_video_id))
 
     def _removed_generation(self) -> int:
         return int(self.store.meta("removed_generation", "0"))

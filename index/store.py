@@ -386,6 +386,10 @@ class Store:
                 yield vid, stream
 
     @_db_errors
+    def has_streams_after(self, kind: str, after: int) -> bool:
+        return self.db.execute("SELECT 1 FROM packed WHERE kind = ? AND video_id > ? LIMIT 1", (kind, after)).fetchone() is not None
+
+    @_db_errors
     def _query(self, sql: str, args=()) -> list:
         return self.db.execute(sql, args).fetchall()
 
