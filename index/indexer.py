@@ -138,7 +138,8 @@ def index_paths(
 
     `runner(paths, config, add)` fingerprints the files to add somewhere else (a Ray cluster,
     see ray_index.py) and calls `add(path, fingerprint, None)` or `add(path, None, reason)` for
-    each, here, where the library is written.
+    each, here, where the library is written. `workers` > 1 fingerprints in processes started
+    from a forkserver (pools.py): a calling script must keep its work under `if __name__ == "__main__":`.
     """
     start = time.perf_counter()
     walk = walk_paths(paths)

@@ -120,7 +120,8 @@ def match_paths(
 
     `listings` maps resolved suspect paths to listing rows (see `read_listings`); `evidence_dir`
     gets one PNG per match (`Match.evidence` names it); `workers` > 1 matches in that many
-    processes, each opening the library once; `progress(files_done, total)` may be fractional;
+    processes, each opening the library once (started from a forkserver, pools.py: a calling
+    script must keep its work under `if __name__ == "__main__":`); `progress(files_done, total)` may be fractional;
     `not_video(n)` hears how many files in the folders given hold no video; `triage` decodes
     each video's keyframes first and matches it fully only when one is near a reference (triage.py).
     """
