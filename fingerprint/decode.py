@@ -28,6 +28,9 @@ _DIRECT_Y = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"
 NOT_VIDEO_FORMATS = ("tty", "bin", "xbin", "adf", "idf")  # FFmpeg renders text and any *.bin file as "video" (text art)
 NOT_VIDEO_CODECS = ("ansi", "bintext", "xbin", "idf")  # ... with these text-art decoders
 STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng", "psd_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe")
+ANIMATED_FORMATS = ("gif", "apng", "webp_pipe")  # image formats that may hold an animation: a video when they do
+RESTART_BACK = 0.5  # seconds a frame time may step back before it counts as a restart (reordering and jitter move less)
+REORDER_FRAMES = 16  # ... or this many frame intervals, if longer (H.264's deepest reordering; low frame rates)
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,73 @@ def _open(p: Path):
         container.close()
         kind = "audio-only file" if container.streams.audio else "no video stream"
         raise VideoDecodeError(p, f"{kind}, nothing to fingerprint")
-    if any(fmt.startswith(s) for s in STILL_FORMATS):
+    if fmt.startswith(STILL_FORMATS) and not _animated(p, fmt):
         container.close()
         raise VideoDecodeError(p, f"a still image ({fmt}), not a video")
     return container
+
+
+def _animated(p: Path, fmt: str) -> bool:
+    """More than one frame in an image format that can hold an animation (decodes 2 frames at most)."""
+    if not fmt.startswith(ANIMATED_FORMATS):
+        return False
+    count = 0
+    try:
+        with av.open(str(p), metadata_errors="ignore") as container:
+            for _ in container.decode(video_stream(container)):
+                count += 1
+                if count > 1:
+                    break
+    except av.error.FFmpegError:
+        pass  # what decoded before the damage still counts
+    return count > 1
+
+
+def video_stream(container):
+    """The video stream to read: the longest moving picture (cover art and 1-frame stills are
+    passed over unless there is nothing else); ties go to the lowest index."""
+    streams = list(container.streams.video)
+    moving = [s for s in streams if not _is_still(s)] or [s for s in streams if not _is_cover(s)] or streams
+    whole = container.duration / 1_000_000 if container.duration else 0.0
+    return max(moving, key=lambda s: (_seconds(s) or whole, s.frames or 0, -s.index))
+
+
+def _other_videos(container, chosen) -> int:
+    """Moving-picture video streams besides the one read."""
+    return sum(1 for s in container.streams.video if s.index != chosen.index and not _is_still(s))
+
+
+def _is_cover(stream) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _is_still(stream) -> bool:
+    """Cover art, or a stream that says it holds one frame (a 1-frame MJPEG track in Matroska)."""
+    if _is_cover(stream) or stream.disposition & av.stream.Disposition.still_image or stream.frames == 1:
+        return True
+    seconds, rate = _seconds(stream), float(stream.average_rate or 0)
+    return seconds is not None and rate > 0 and seconds * rate < 1.5
+
+
+def _seconds(stream) -> float | None:
+    """The length a stream claims for itself: its duration, Matroska's DURATION tag, or frames / rate."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = next((_clock(v) for k, v in stream.metadata.items() if k.upper().startswith("DURATION")), None)
+    if tag is not None:
+        return tag
+    if stream.frames and stream.average_rate:
+        return stream.frames / float(stream.average_rate)
+    return None
+
+
+def _clock(text: str) -> float | None:
+    """'HH:MM:SS.fraction' in seconds (None when it is not that)."""
+    try:
+        h, m, sec = text.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -85,7 +151,7 @@ def _reason(exc: BaseException) -> str:
 def probe(path: str | os.PathLike) -> VideoInfo:
     p = check_readable(path)
     with _open(p) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         ctx = stream.codec_context
         duration = 0.0
         if stream.duration is not None and stream.time_base:
@@ -129,6 +195,7 @@ class DecodeSummary:
     frames: int  # frames decoded
     end: float  # seconds from the first frame to the end of the last one (last time + one frame)
     partial: str | None = None  # why only part of the file could be used (None: all of it)
+    notes: tuple[str, ...] = ()  # what else the caller should be told (timestamps joined)
 
 
 class VideoFrames:
@@ -144,7 +211,8 @@ class VideoFrames:
         p = check_readable(self.path)
         container = _open(p)
         try:
-            stream = container.streams.video[0]
+            stream = video_stream(container)
+            self._unread = _other_videos(container, stream)
             ctx = stream.codec_context
             if ctx.width and ctx.height and min(ctx.width, ctx.height) < MIN_SIDE:
                 raise VideoDecodeError(p, f"picture too small ({ctx.width}x{ctx.height}; minimum {MIN_SIDE} pixels a side)")
@@ -162,16 +230,15 @@ class VideoFrames:
         next_t = 0.0
         decoded = 0
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
-        start = last_t = None
+        last_t = None
         log_ = _DecodeLog()
+        timeline = _Timeline(1.0 / nominal)
         for frame in _decode_sampled(container, stream, step, log_):
             decoded += 1
             t = frame.time
             if t is None or not math.isfinite(t):
                 t = (decoded - 1) / nominal
-            if start is None:
-                start = t
-            t = t - start  # times are relative to the first frame
+            t = timeline.place(t)
             if self.max_seconds is not None and t > self.max_seconds:
                 break
             last_t = t if last_t is None else max(last_t, t)
@@ -191,7 +258,47 @@ class VideoFrames:
             raise VideoDecodeError(p, f"only {decoded} frame: too short to fingerprint" + (f" ({'; '.join(causes)})" if causes else ""))
         end = (last_t or 0.0) + log_.frame_interval(1.0 / nominal)
         partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
-        self.summary = DecodeSummary(decoded, end, partial)
+        notes = (timeline.note(),) if timeline.restarts else ()
+        for note in notes:
+            log.warning("%s: %s", p, note)
+        self.summary = DecodeSummary(decoded, end, _joined(partial, self._unread_note(stream)), notes)
+
+    def _unread_note(self, stream) -> str | None:
+        if not self._unread:
+            return None
+        return f"{self._unread} other video stream{'s' if self._unread > 1 else ''} not examined (read stream #{stream.index})"
+
+
+def _joined(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
+
+
+class _Timeline:
+    """Frame times on one line from the first frame. A time that steps back more than
+    RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0) starts a segment one frame interval
+    after the latest time so far; forward gaps are kept as they are."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.back = max(RESTART_BACK, REORDER_FRAMES * interval)
+        self.shift: float | None = None  # added to a raw time
+        self.latest: float | None = None
+        self.restarts = 0
+
+    def place(self, raw: float) -> float:
+        if self.shift is None:
+            self.shift = -raw
+        t = raw + self.shift
+        if self.latest is not None and t < self.latest - self.back:
+            self.shift += self.latest + self.interval - t
+            t = self.latest + self.interval
+            self.restarts += 1
+        self.latest = t if self.latest is None else max(self.latest, t)
+        return t
+
+    def note(self) -> str:
+        times = "once" if self.restarts == 1 else f"{self.restarts} times"
+        return f"timestamps restart {times}; segments joined end to end"
 
 
 def iter_frames(
@@ -247,14 +354,16 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
     A frame is needed when it is the first at or after a sample time k*step: its packet's
     display interval (t - duration, t] holds a sample time. Other packets decode with
     skip_frame=NONREF, which drops B-frames nothing refers to (sampled frames are
-    unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked.
+    unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked, and
+    so does the rest of a file once its timestamps restart (the sample times move then).
     A packet the decoder refuses is skipped (counted in `log_`); a demuxer error ends the file.
     """
     ctx = stream.codec_context
     skipping = step > 0 and not _is_keyframe_mode(stream)
     tb = stream.time_base
     default = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
-    first = None
+    back = max(RESTART_BACK, REORDER_FRAMES * default)
+    first = latest = None
     bad_run = 0
     packets = container.demux(stream)
     while True:
@@ -274,11 +383,13 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             want = True
             if packet.pts is not None and packet.size and tb:
                 t = float(packet.pts * tb)
+                skipping = latest is None or t >= latest - back  # a restart: decode the rest whole
                 first = t if first is None else min(first, t)
+                latest = t if latest is None else max(latest, t)
                 t -= first
                 duration = float(packet.duration * tb) if packet.duration else default
                 k = math.ceil((t - duration) / step + 1e-9)
-                want = k * step <= t + 1e-6
+                want = not skipping or k * step <= t + 1e-6
             ctx.skip_frame = "DEFAULT" if want else "NONREF"
         try:
             frames = ctx.decode(packet)
@@ -310,7 +421,7 @@ def decode_all(path: str | os.PathLike, threads: int = 1) -> int:
     p = check_readable(path)
     container = _open(p)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         _set_threads(stream, threads)
         return sum(1 for _ in container.decode(stream))
     except av.error.FFmpegError as exc:
@@ -321,22 +432,26 @@ def decode_all(path: str | os.PathLike, threads: int = 1) -> int:
 
 def stream_duration(path: str | os.PathLike) -> float:
     """Seconds the video stream spans by its own packet times (demuxed, not decoded; the
-    header's claim is not used): last packet time - first + one frame interval."""
+    header's claim is not used): last packet time - first + one frame interval, with
+    restarting timestamps joined end to end as decoding joins them."""
     p = check_readable(path)
     container = _open(p)
     log_ = _DecodeLog()
+    low = None
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         tb = stream.time_base
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
+        timeline = _Timeline(1.0 / nominal)
         for packet in container.demux(stream):
             if packet.size and packet.pts is not None and tb:
                 log_.packet_times.append(float(packet.pts * tb))
+                t = timeline.place(log_.packet_times[-1])
+                low = t if low is None else min(low, t)
     except av.error.FFmpegError:
         pass  # a damaged tail: the packets read so far still tell the span
     finally:
         container.close()
-    if not log_.packet_times:
+    if low is None:
         return 0.0
-    times = np.frombuffer(log_.packet_times, dtype=np.float64)
-    return float(times.max() - times.min()) + log_.frame_interval(1.0 / nominal)
+    return timeline.latest - low + log_.frame_interval(1.0 / nominal)

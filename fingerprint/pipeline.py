@@ -141,6 +141,8 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
     meta = {"sample_fps": config.fps, "mean_active_area": round(float(np.mean(areas)), 4) if areas else 1.0}
     if summary.partial:
         meta.update(partial=True, partial_reason=summary.partial)
+    if summary.notes:
+        meta["notes"] = list(summary.notes)  # e.g. restarting timestamps joined end to end
     if progress:
         progress(duration, duration)
     return Fingerprint(
@@ -165,3 +167,11 @@ def _stack(parts: list[np.ndarray], hasher) -> np.ndarray | None:
     if hasher is None:
         return None
     return np.concatenate(parts) if parts else np.zeros((0, hasher.nbits // 8), np.uint8)
+
+
+def decode_warnings(fpr: Fingerprint, verb: str) -> tuple[str, ...]:
+    """What decoding said about a file, for a result's warnings: only part of it usable, and
+    notes such as timestamps joined ("matched" / "indexed" what decodes)."""
+    partial = fpr.meta.get("partial_reason")
+    head = (f"partial file, {verb} what decodes: {partial}",) if partial else ()
+    return head + tuple(fpr.meta.get("notes", ()))

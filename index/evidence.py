@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fp.fingerprint.decode import video_stream
 from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
@@ -180,7 +181,7 @@ class FrameGrabber:
         self._container = av.open(str(self.path), metadata_errors="ignore")
         if not self._container.streams.video:
             raise ValueError("no video stream")
-        self._stream = self._container.streams.video[0]
+        self._stream = video_stream(self._container)  # the stream fingerprinting read
         rate = self._stream.average_rate or self._stream.guessed_rate
         self._fps = float(rate) if rate else 25.0
         sar = self._stream.codec_context.sample_aspect_ratio or self._stream.sample_aspect_ratio

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 from fp.fingerprint.decode import check_readable
 from fp.fingerprint.errors import DuplicateContentError, FpError, InputError, VideoDecodeError
-from fp.fingerprint.pipeline import fingerprint_video
+from fp.fingerprint.pipeline import decode_warnings, fingerprint_video
 
 from .library import Library, content_hash
 from .pools import process_pool
@@ -217,7 +217,7 @@ def index_paths(
                 report.notes.append(f"{path}: {note}")
             partial = fpr.meta.get("partial_reason")
             done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=len(fpr),
-                             partial=bool(partial), warnings=(f"partial file, indexed what decodes: {partial}",) if partial else ()))
+                             partial=bool(partial), warnings=decode_warnings(fpr, "indexed")))
             if time.monotonic() - last_save > save_every:
                 library.save_index()
                 last_save = time.monotonic()

@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from fp.fingerprint.hashers import get_hasher
-from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, fingerprint_video
+from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, decode_warnings, fingerprint_video
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
 from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
 
@@ -424,7 +424,7 @@ class Matcher:
         partial = fpr.meta.get("partial_reason")
         return MatchResult(query, "match" if matches else "no_match", matches=tuple(matches), nearest=None if matches else nearest,
                            duration=fpr.duration, frames=int((fpr.views == 0).sum()), elapsed=time.perf_counter() - start,
-                           partial=bool(partial), warnings=(f"partial file, matched what decodes: {partial}",) if partial else ())
+                           partial=bool(partial), warnings=decode_warnings(fpr, "matched"))
 
     def _searched(self, views: np.ndarray) -> np.ndarray:
         """Rows whose hashes are searched: the whole picture and insets, and the zoomed-out

@@ -1,0 +1,230 @@
+"""Which stream is read, and how its frames are timed: cover art, a second video, restarting
+timestamps (files joined with `cat`), animated GIFs. Inputs are real clips re-encoded here."""
+import struct
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from fp.fingerprint.decode import iter_frames, probe, stream_duration
+from fp.fingerprint.errors import VideoDecodeError
+from fp.fingerprint.pipeline import fingerprint_video
+
+from ..conftest import clip, write_video
+
+SIZE = (360, 240)  # clips are shrunk to this: quicker to code, the same to the hashes
+
+
+def _frames(name: str, start: int, count: int) -> list[np.ndarray]:
+    """`count` RGB frames of a sample clip from frame `start`, shrunk to SIZE."""
+    with av.open(str(clip(name))) as container:
+        frames = []
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= start:
+                frames.append(cv2.resize(frame.to_ndarray(format="rgb24"), SIZE, interpolation=cv2.INTER_AREA))
+            if len(frames) == count:
+                return frames
+    raise AssertionError(f"{name} has fewer than {start + count} frames")
+
+
+@pytest.fixture(scope="module")
+def frog():
+    return _frames("frog.mp4", 0, 90)  # 3 s at 30 fps
+
+
+@pytest.fixture(scope="module")
+def elf():
+    return _frames("elf.mp4", 0, 90)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A library of two real clips, frog and elf."""
+    from fp.index.indexer import index_paths
+    from fp.index.library import Library
+
+    path = tmp_path_factory.mktemp("lib") / "lib"
+    with Library(path) as lib:
+        report = index_paths(lib, [clip("frog.mp4"), clip("elf.mp4")])
+        assert report.count("indexed") == 2, report.to_dict()
+    return path
+
+
+def _match(library, path):
+    from fp.index.library import Library
+    from fp.index.matcher import Matcher
+
+    with Library(library) as lib:
+        return Matcher(lib).match_file(path)
+
+
+def _jpeg(img: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", img)[1].tobytes()
+
+
+def _encode(out, stream, frames) -> None:
+    for i, img in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, 30)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def _with_cover(path, frames, cover: np.ndarray, disposition: int = 0):
+    """A one-picture MJPEG stream (#0) before an H.264 stream of `frames` (#1)."""
+    with av.open(str(path), "w") as out:
+        still = out.add_stream("mjpeg")
+        still.width, still.height, still.pix_fmt = SIZE[0], SIZE[1], "yuvj420p"
+        still.disposition = disposition
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        out.start_encoding()
+        packet = av.Packet(_jpeg(cover))
+        packet.stream, packet.pts, packet.dts, packet.time_base = still, 0, 0, Fraction(1, 30)
+        out.mux(packet)
+        _encode(out, video, frames)
+    return path
+
+
+def _cover_art_first(path):
+    """Move the 'udta' box (where MP4 keeps cover art) before the tracks: the demuxer then makes
+    the cover stream #0. The media data comes before 'moov', so no offset changes."""
+    data = path.read_bytes()
+    top = _boxes(data, 0, len(data))
+    kinds = [kind for kind, _, _ in top]
+    assert kinds.index(b"mdat") < kinds.index(b"moov"), kinds
+    _, at, size = top[kinds.index(b"moov")]
+    kids = _boxes(data, at + 8, at + size)
+    order = sorted(kids, key=lambda box: {b"mvhd": 0, b"udta": 1}.get(box[0], 2))
+    path.write_bytes(data[: at + 8] + b"".join(data[o : o + n] for _, o, n in order) + data[at + size :])
+    return path
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    boxes = []
+    while start < end:
+        size, kind = struct.unpack(">I4s", data[start : start + 8])
+        boxes.append((kind, start, size))
+        start += size
+    return boxes
+
+
+# -- cover art and stills before the video ------------------------------------------------
+
+def test_cover_art_stream_first_is_passed_over(tmp_path, frog, elf, library):
+    path = _with_cover(tmp_path / "cover.mp4", frog, elf[0], av.stream.Disposition.attached_pic)
+    _cover_art_first(path)
+    with av.open(str(path)) as container:  # the case itself: the cover is stream #0
+        assert container.streams.video[0].disposition & av.stream.Disposition.attached_pic
+    fpr = fingerprint_video(path)
+    assert len(fpr) == 15 and abs(fpr.duration - 3.0) < 0.05
+    assert probe(path).codec == "h264" and abs(stream_duration(path) - 3.0) < 0.05
+    result = _match(library, path)
+    assert result.verdict == "match" and result.matches[0].title == "frog", result.nearest
+    assert not result.warnings  # cover art is not another video
+
+
+def test_one_frame_track_first_in_matroska_is_passed_over(tmp_path, frog, elf):
+    # Matroska keeps no cover-art flag: the 1-frame track is known by its length (DURATION tag).
+    path = _with_cover(tmp_path / "cover.mkv", frog, elf[0])
+    frames = iter_frames(path, fps=None)
+    times = [f.t for f in frames]
+    assert len(times) == 90 and abs(times[-1] - 89 / 30) < 1e-3
+    assert frames.summary.partial is None
+
+
+# -- a second video stream ----------------------------------------------------------------
+
+def test_a_second_video_stream_is_named_in_a_warning(tmp_path, frog, elf, library):
+    path = tmp_path / "two.mp4"
+    with av.open(str(path), "w") as out:
+        streams = [out.add_stream("libx264", rate=30) for _ in range(2)]
+        for video in streams:
+            video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for video, frames in zip(streams, (elf, frog)):
+            _encode(out, video, frames)
+    result = _match(library, path)
+    assert result.matches and result.matches[0].title == "elf"  # stream #0 is read ...
+    assert any("1 other video stream not examined" in w for w in result.warnings), result.warnings  # ... and the rest named
+
+
+# -- timestamps that restart --------------------------------------------------------------
+
+def _joined_ts(tmp_path, parts) -> object:
+    """MPEG-TS files each timed from 0, joined byte for byte (`cat a.ts b.ts`)."""
+    paths = [write_video(tmp_path / f"part{i}.ts", frames, fps=30) for i, frames in enumerate(parts)]
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in paths))
+    return joined
+
+
+def test_restarting_timestamps_are_joined_end_to_end(tmp_path, frog, elf):
+    path = _joined_ts(tmp_path, [elf[:50], frog[:60]])  # 5/3 s: the second part is off the 0.2 s sample grid
+    frames = iter_frames(path, fps=None)
+    every = {round(f.t, 3): f.luma.copy() for f in frames}
+    times = np.array(sorted(every))
+    assert len(times) == 110 and np.allclose(np.diff(times), 1 / 30, atol=1e-3)
+    assert frames.summary.notes == ("timestamps restart once; segments joined end to end",)
+    # Sampling decodes only the frames samples need: after the restart too, the first at or after each 0.2 s.
+    sampled = list(iter_frames(path, fps=5.0))
+    assert [round(f.t, 3) for f in sampled] == [times[times >= k * 0.2 - 1e-6][0] for k in range(19)]
+    for f in sampled:
+        assert np.array_equal(f.luma, every[round(f.t, 3)])
+    assert abs(stream_duration(path) - 110 / 30) < 0.01
+
+
+def test_b_frames_at_a_low_frame_rate_are_not_a_restart(tmp_path, frog):
+    """At 2 frames/s a B-pyramid steps packet times back a second or more: reordering, not a restart."""
+    path = tmp_path / "slow.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=2, options={"bf": "3", "b-pyramid": "normal"})
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for img in frog[::4]:  # 23 frames: 11.5 s
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")))
+        out.mux(stream.encode())
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        pts = [float(p.pts * video.time_base) for p in container.demux(video) if p.size]
+    assert max(a - b for a, b in zip(pts, pts[1:])) >= 1.0  # the file steps back past RESTART_BACK
+    fpr = fingerprint_video(path)
+    assert abs(stream_duration(path) - 11.5) < 0.01 and abs(fpr.duration - 11.5) < 0.01
+    assert "notes" not in fpr.meta
+
+
+def test_joined_copy_is_found_after_the_restart(tmp_path, frog, elf, library):
+    path = _joined_ts(tmp_path, [elf[:60], frog])
+    fpr = fingerprint_video(path)
+    assert abs(fpr.duration - 5.0) < 0.05 and fpr.meta["notes"] == ["timestamps restart once; segments joined end to end"]
+    result = _match(library, path)
+    found = {m.title: m for m in result.matches}
+    assert "frog" in found, result.nearest
+    assert abs(found["frog"].query_span[0] - 2.0) < 0.3 and found["frog"].ref_span[0] < 0.3  # frog 0 s at 2 s
+    assert "timestamps restart once; segments joined end to end" in result.warnings  # the user is told
+
+
+# -- animated images ----------------------------------------------------------------------
+
+def _gif(path, frames, fps: int = 10):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("gif", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "rgb8"
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_an_animated_gif_is_a_video_and_a_one_frame_gif_a_still(tmp_path, frog):
+    with pytest.raises(VideoDecodeError, match=r"a still image \(gif\), not a video"):
+        fingerprint_video(_gif(tmp_path / "still.gif", frog[:1]))
+    fpr = fingerprint_video(_gif(tmp_path / "anim.gif", frog[::3][:20]))  # 2 s at 10 fps
+    assert len(fpr) == 10 and abs(fpr.duration - 2.0) < 0.05
+    assert np.allclose(fpr.times, np.arange(10) * 0.2)
