@@ -319,7 +319,7 @@ def match_step(library: str, suspects: list[dict], report=None) -> dict:
     lib = Library(library, create=False, readonly=True)
     Matcher(lib)
     open_s = time.perf_counter() - start
-    open_rss = rss_mb()
+    open_rss, open_anon = rss_mb(), rss_mb(key="RssAnon")
     rows = []
     for n, suspect in enumerate(suspects, 1):
         fpr = load_fingerprint(suspect["fingerprint"])[0]
@@ -336,8 +336,10 @@ def match_step(library: str, suspects: list[dict], report=None) -> dict:
                                   "query_span": list(m.query_span), "ref_span": list(m.ref_span)} for m in result.matches]})
         if report:
             report({"stage": "match", "done": n, "total": len(suspects)})
+    # a mapped index's pages are file pages: shared between processes and reclaimable
+    end = {"end_anon_mb": rss_mb(key="RssAnon"), "end_file_mb": rss_mb(key="RssFile"), "index_mapped": lib.index.mapped}
     lib.close()
-    return {"open_s": open_s, "open_rss_mb": open_rss, "suspects": rows}
+    return {"open_s": open_s, "open_rss_mb": open_rss, "open_anon_mb": open_anon, **end, "suspects": rows}
 
 
 # -- the benchmark ----------------------------------------------------------------------------
@@ -421,6 +423,10 @@ def run_scale(config: ScaleConfig, progress: Progress | None = None) -> dict:
         "build_baseline_rss_mb": round(build.baseline_rss_mb, 1) if build else None,
         "match_baseline_rss_mb": round(match.baseline_rss_mb, 1),
         "open_rss_mb": round(matched["open_rss_mb"], 1),
+        "open_anon_mb": _round(matched.get("open_anon_mb")),
+        "match_end_anon_mb": _round(matched.get("end_anon_mb")),
+        "match_end_file_mb": _round(matched.get("end_file_mb")),
+        "index_mapped": matched.get("index_mapped"),
         "search_s_copy_max": _round(max((r["search_s"] for _, r, _ in copies), default=None)),
         "search_s_unrelated_max": _round(max((r["search_s"] for _, r, _ in unrelated), default=None)),
         "search_cpu_s_copy": _round(_mean([r["search_cpu_s"] for _, r, _ in copies])),
