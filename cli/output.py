@@ -22,7 +22,13 @@ def json_option(fn):
 
 
 def emit_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8: \u escapes keep its bytes (os.fsencode)
+            text = json.dumps(obj, default=str)
+    click.echo(text)
 
 
 def warn(message: str) -> None:

@@ -88,6 +88,18 @@ def test_unwritable_evidence_folder_fails_only_the_matches(runner, session_libra
     assert summary["with_matches"] == 1
 
 
+def test_a_file_name_that_is_not_utf8_comes_back_exact_in_json(session_library, tmp_path):
+    """Upload names are bytes: the JSON `query` must lead back to the file (not U+FFFD)."""
+    name = os.fsdecode(b"copy_\xff\xfe.mp4")
+    shutil.copy(clip("friday.mp4"), tmp_path / name)
+    done = subprocess.run(FP + ["match", "--library", str(session_library), "--json", str(tmp_path / name)],
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout.decode("utf-8").splitlines()[0])
+    assert os.fsencode(row["query"]) == os.fsencode(str(tmp_path / name))
+    assert row["verdict"] == "match" and row["matches"][0]["title"] == "friday"
+
+
 def test_fail_on_match_exits_3_even_when_another_suspect_failed(runner, session_library, tmp_path):
     r = runner.invoke(cli, ["match", str(tmp_path / "gone.mp4"), str(clip("friday.mp4")), "--library", str(session_library),
                             "--fail-on-match", "-q"])
