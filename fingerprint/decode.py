@@ -258,9 +258,7 @@ class VideoFrames:
             raise VideoDecodeError(p, f"only {decoded} frame: too short to fingerprint" + (f" ({'; '.join(causes)})" if causes else ""))
         end = (last_t or 0.0) + log_.frame_interval(1.0 / nominal)
         partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
-        notes = (timeline.note(),) if timeline.restarts else ()
-        for note in notes:
-            log.warning("%s: %s", p, note)
+        notes = (timeline.note(),) if timeline.restarts else ()  # told in results' warnings (pipeline.decode_warnings)
         self.summary = DecodeSummary(decoded, end, _joined(partial, self._unread_note(stream)), notes)
 
     def _unread_note(self, stream) -> str | None:
