@@ -216,7 +216,8 @@ def index_paths(
                         f"`fp library remove {older[0].id}` drops the old one")
                 report.notes.append(f"{path}: {note}")
             partial = fpr.meta.get("partial_reason")
-            done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=len(fpr),
+            stored = library.video(video_id).n_hashes  # rows as stored (repeats merged): what `fp library info` counts
+            done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=stored,
                              partial=bool(partial), warnings=decode_warnings(fpr, "indexed")))
             if time.monotonic() - last_save > save_every:
                 library.save_index()

@@ -22,6 +22,12 @@ def small_lib(tmp_path):
     lib.close()
 
 
+def test_the_index_report_counts_hashes_as_the_library_does(tmp_path):
+    with Library(tmp_path / "lib") as lib:
+        report = index_paths(lib, [clip("friday.mp4"), clip("flower.mp4")])
+        assert report.to_dict()["hashes_added"] == lib.stats()["hashes"] > 0
+
+
 def test_add_is_idempotent_and_verify_is_clean(small_lib):
     again = index_paths(small_lib, [clip("friday.mp4"), clip("flower.mp4")])
     assert again.count("skipped") == 2 and again.count("indexed") == 0
