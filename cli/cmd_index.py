@@ -11,7 +11,7 @@ from fp.index.indexer import index_paths, read_metadata_csv
 from fp.index.shards import open_library
 
 from .options import library_option, ray_option
-from .output import Exit, Progress, emit_json, json_option, warn
+from .output import Exit, Progress, emit_json, json_option, named, warn
 
 
 @click.command()
@@ -81,6 +81,8 @@ def index(paths, library_dir, title, metadata_csv, workers, strict, ray_address,
         for o in report.outcomes:
             if o.status in ("failed", "duplicate", "updated"):
                 click.echo(f"{o.status}: {o.path}: {o.reason}")
+        if report.not_video_files:
+            click.echo(f"not video: {named(report.not_video_files)}")
         lib_stats = summary["library"]
         click.echo(f"library {lib_stats['library']}: {lib_stats['videos']} videos, {lib_stats['hours']:.3f} h, {lib_stats['hashes']} hashes")
     if report.interrupted:

@@ -15,7 +15,7 @@ from fp.index.shards import open_library
 from fp.index.walk import walk_paths
 
 from .options import library_option, ray_option
-from .output import Exit, Progress, emit_json, json_option, warn
+from .output import Exit, Progress, emit_json, json_option, named, warn
 from .render import match_table
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell starting so runs as a formula
@@ -70,6 +70,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     suspects = [*paths, *(HashFile(h) for h in hash_files)]
     start = time.perf_counter()
     results: list[MatchResult] = []
+    skipped: list[str] = []  # walked files that hold no video
     interrupted = False
     with contextlib.ExitStack() as stack:
         config = MatchConfig(max_chance=max_chance, search_zooms=search_zooms)
@@ -87,9 +88,10 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
             bar.update(done / total if total else 1.0, f"{int(done)}/{total}")
 
         try:
-            def not_video(n: int) -> None:
-                if n:
-                    warn(f"fp: {n} files in the folders given hold no video (not matched)")
+            def not_video(paths: list[str]) -> None:
+                skipped.extend(paths)
+                if paths:
+                    warn(f"fp: {len(paths)} files in the folders given hold no video (not matched): {named(paths)}")
 
             for result in match_paths(matcher, suspects, listings=listings, evidence_dir=evidence_dir, workers=workers,
                                       strict=strict, progress=progress, not_video=not_video, triage=triage):
@@ -109,7 +111,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     for problem in problems:
         warn(f"fp: warning: {problem}")
     if as_json:
-        emit_json(BatchSummary.of(results, time.perf_counter() - start, workers, interrupted, problems).to_dict())
+        emit_json(BatchSummary.of(results, time.perf_counter() - start, workers, interrupted, problems, skipped).to_dict())
     elif as_csv:
         click.echo(match_csv(results), nl=False)
     else:

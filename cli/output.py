@@ -31,6 +31,12 @@ def emit_json(obj) -> None:
     click.echo(text)
 
 
+def named(paths: list[str], most: int = 5) -> str:
+    """The first few of a list of file names, for a one-line message."""
+    head = ", ".join(paths[:most])
+    return head + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
 def warn(message: str) -> None:
     click.echo(message, err=True)
 

@@ -51,6 +51,7 @@ class IndexReport:
     csv_problems: list[CsvProblem] = field(default_factory=list)  # metadata rows not used as written
     notes: list[str] = field(default_factory=list)  # things a user should know, one line each
     not_video: int = 0  # files in walked folders that hold no video
+    not_video_files: list[str] = field(default_factory=list)  # ... and which they are
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -64,6 +65,7 @@ class IndexReport:
         return {
             **{status: self.count(status) for status in STATUSES},
             "not_video": self.not_video,
+            "not_video_files": list(self.not_video_files),
             "partial": sum(o.partial for o in self.outcomes),
             "hours_indexed": round(hours, 4),
             "hashes_added": sum(o.hashes for o in self.outcomes),
@@ -144,7 +146,7 @@ def index_paths(
     start = time.perf_counter()
     walk = walk_paths(paths)
     files, problems = list(walk.files), _unreadable(walk)
-    report = IndexReport(outcomes=list(problems), not_video=len(walk.not_video))
+    report = IndexReport(outcomes=list(problems), not_video=len(walk.not_video), not_video_files=[str(p) for p in walk.not_video])
     if strict and problems:
         raise InputError(f"{problems[0].path}: {problems[0].reason}")
     if title is not None and len(files) != 1:

@@ -61,19 +61,20 @@ class BatchSummary:
     workers: int
     interrupted: bool = False
     listing_problems: tuple = ()  # CsvProblem: listings rows that matched no suspect, repeated rows
+    not_video: tuple = ()  # walked files that hold no video (not matched)
 
     @classmethod
     def of(cls, results: list[MatchResult], elapsed: float, workers: int = 1, interrupted: bool = False,
-           listing_problems=()) -> "BatchSummary":
+           listing_problems=(), not_video=()) -> "BatchSummary":
         return cls(len(results), sum(r.verdict == "match" for r in results), sum(r.verdict == "no_match" for r in results),
                    sum(r.verdict == "error" for r in results), sum(bool(r.matches) for r in results), elapsed, workers,
-                   interrupted, tuple(listing_problems))
+                   interrupted, tuple(listing_problems), tuple(not_video))
 
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, "summary": {
             "suspects": self.suspects, "match": self.matched, "no_match": self.no_match, "error": self.errors,
             "with_matches": self.with_matches, "elapsed": round(self.elapsed, 3), "workers": self.workers, "interrupted": self.interrupted,
-            "listing_problems": [p.to_dict() for p in self.listing_problems]}}
+            "listing_problems": [p.to_dict() for p in self.listing_problems], "not_video": list(self.not_video)}}
 
 
 def listing_problems(listings, results: list[MatchResult]) -> list:
@@ -112,7 +113,7 @@ def match_paths(
     workers: int = 1,
     strict: bool = False,
     progress: Callable[[float, int], None] | None = None,
-    not_video: Callable[[int], None] | None = None,
+    not_video: Callable[[list[str]], None] | None = None,
     triage: bool = False,
 ) -> Iterator[MatchResult]:
     """Match suspects (video files, folders walked for videos, `HashFile`s, `Fingerprint`s)
@@ -122,7 +123,7 @@ def match_paths(
     gets one PNG per match (`Match.evidence` names it); `workers` > 1 matches in that many
     processes, each opening the library once (started from a forkserver, pools.py: a calling
     script must keep its work under `if __name__ == "__main__":`); `progress(files_done, total)` may be fractional;
-    `not_video(n)` hears how many files in the folders given hold no video; `triage` decodes
+    `not_video(paths)` hears which files in the folders given hold no video; `triage` decodes
     each video's keyframes first and matches it fully only when one is near a reference (triage.py).
     """
     jobs, skipped = _jobs(paths)
@@ -175,11 +176,11 @@ def _key(query: str) -> str:
         return query
 
 
-def _jobs(paths: Iterable[Suspect]) -> tuple[list[_Job], int]:
+def _jobs(paths: Iterable[Suspect]) -> tuple[list[_Job], list[str]]:
     """Suspects in input order (folders expand in place to the videos found under them), and
-    how many walked files hold no video."""
+    the walked files that hold no video."""
     jobs: list[_Job] = []
-    skipped = 0
+    skipped: list[str] = []
     for item in paths:
         if isinstance(item, Fingerprint):
             jobs.append(_Job(len(jobs), item.source, fingerprint=item))
@@ -187,7 +188,7 @@ def _jobs(paths: Iterable[Suspect]) -> tuple[list[_Job], int]:
             jobs.append(_Job(len(jobs), str(item.path), hashes=str(item.path)))
         else:
             walk = walk_paths([item])
-            skipped += len(walk.not_video)
+            skipped += [str(p) for p in walk.not_video]
             jobs += [_Job(len(jobs) + i, p.path, failed=p.reason or "cannot be read") for i, p in enumerate(walk.problems)]
             jobs += [_Job(len(jobs) + i, str(f), video=str(f)) for i, f in enumerate(walk.files)]
     return jobs, skipped

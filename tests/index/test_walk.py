@@ -162,6 +162,12 @@ def test_content_decides_in_walked_folders_and_non_videos_are_counted_not_failed
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert (summary["indexed"], summary["failed"], summary["not_video"]) == (4, 0, 5)
+    assert sorted(Path(p).name for p in summary["not_video_files"]) == sorted(f.name for f in walk.not_video)
+    r = CliRunner().invoke(cli, ["match", str(refs), "--library", str(lib), "--json", "-q"])
+    tail = json.loads(r.stdout.splitlines()[-1])["summary"]  # the batch's last line names the files it passed over
+    assert r.exit_code == 0 and tail["suspects"] == 4  # the four videos, whatever their verdicts
+    assert sorted(Path(p).name for p in tail["not_video"]) == sorted(f.name for f in walk.not_video)
+    assert "5 files in the folders given hold no video (not matched): " in r.stderr
     # A non-video named explicitly is still an error.
     r = CliRunner().invoke(cli, ["index", str(refs / "readme.txt"), "--library", str(lib), "--json", "-q"])
     assert r.exit_code == 1 and json.loads(r.stdout)["failed"] == 1
