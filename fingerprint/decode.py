@@ -232,7 +232,7 @@ class VideoFrames:
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
         last_t = None
         log_ = _DecodeLog()
-        timeline = _Timeline(1.0 / nominal)
+        timeline = Timeline(1.0 / nominal)
         for frame in _decode_sampled(container, stream, step, log_):
             decoded += 1
             t = frame.time
@@ -271,7 +271,7 @@ def _joined(*parts: str | None) -> str | None:
     return "; ".join(p for p in parts if p) or None
 
 
-class _Timeline:
+class Timeline:
     """Frame times on one line from the first frame. A time that steps back more than
     RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0) starts a segment one frame interval
     after the latest time so far; forward gaps are kept as they are."""
@@ -428,6 +428,29 @@ def decode_all(path: str | os.PathLike, threads: int = 1) -> int:
         container.close()
 
 
+def timestamps_restart(path: str | os.PathLike) -> bool:
+    """Whether the video's packet times restart (files joined byte for byte). Only MPEG
+    transport and program streams can be joined so; other containers answer False unread."""
+    p = check_readable(path)
+    container = _open(p)
+    try:
+        if not container.format.name.startswith(("mpegts", "mpeg")):
+            return False
+        stream = video_stream(container)
+        tb = stream.time_base
+        timeline = Timeline(1.0 / float(stream.average_rate or 25))
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None and tb:
+                timeline.place(float(packet.pts * tb))
+                if timeline.restarts:
+                    return True
+    except av.error.FFmpegError:
+        pass  # a damaged tail: what was read decides
+    finally:
+        container.close()
+    return False
+
+
 def stream_duration(path: str | os.PathLike) -> float:
     """Seconds the video stream spans by its own packet times (demuxed, not decoded; the
     header's claim is not used): last packet time - first + one frame interval, with
@@ -440,7 +463,7 @@ def stream_duration(path: str | os.PathLike) -> float:
         stream = video_stream(container)
         tb = stream.time_base
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
-        timeline = _Timeline(1.0 / nominal)
+        timeline = Timeline(1.0 / nominal)
         for packet in container.demux(stream):
             if packet.size and packet.pts is not None and tb:
                 log_.packet_times.append(float(packet.pts * tb))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fp.fingerprint.decode import video_stream
+from fp.fingerprint.decode import Timeline, timestamps_restart, video_stream
 from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
@@ -154,8 +154,10 @@ def pick_pairs(pairs, rows: int = MAX_ROWS) -> list[tuple[float, float, int]]:
 class FrameGrabber:
     """Fetch RGB thumbnails from one video at increasing times, opening the file once.
 
-    Times are relative to the first frame, as in `fp.fingerprint.decode.iter_frames`.
-    Never raises from `grab`: a failure returns None and is logged.
+    Times are relative to the first frame, as in `fp.fingerprint.decode.iter_frames`: in a
+    file whose timestamps restart (joined byte for byte) they are the joined times, so frames
+    are decoded in order there, never sought. Never raises from `grab`: a failure returns None
+    and is logged.
     """
 
     def __init__(self, path: str | os.PathLike, width: int = THUMB_WIDTH):
@@ -166,6 +168,7 @@ class FrameGrabber:
         self._frames = None  # the live decode generator
         self._last = None  # last decoded (time, frame)
         self._origin = 0.0
+        self._timeline = None  # joined times (decode.Timeline) when the file's timestamps restart
         try:
             self._open()
         except Exception as exc:  # noqa: BLE001 - any reason to fail becomes the placeholder text
@@ -186,6 +189,8 @@ class FrameGrabber:
         self._fps = float(rate) if rate else 25.0
         sar = self._stream.codec_context.sample_aspect_ratio or self._stream.sample_aspect_ratio
         self._sar = float(sar) if sar and float(sar) > 0 else 1.0
+        if self._timeline is None and timestamps_restart(self.path):
+            self._timeline = Timeline(1.0 / self._fps)
         self._restart()
         first = self._next()
         if first is None:
@@ -206,6 +211,8 @@ class FrameGrabber:
             return None
         self._count += 1
         t = frame.time if frame.time is not None else (self._count - 1) / self._fps
+        if self._timeline is not None:
+            t = self._timeline.place(t)
         self._last = (float(t), frame)
         return self._last
 
@@ -225,7 +232,12 @@ class FrameGrabber:
         last_t = self._last[0] if self._last else None
         if last_t is not None and last_t >= target and last_t - target < 1.0 / self._fps:
             return self._thumb(self._last[1])  # the frame we already hold is the one asked for
-        if last_t is None or target < last_t or target - last_t > SEEK_MARGIN:
+        if self._timeline is not None:
+            if last_t is not None and target < last_t:  # joined times are only known in order: from the start
+                self.close()
+                self._timeline = Timeline(self._timeline.interval)
+                self._open()
+        elif last_t is None or target < last_t or target - last_t > SEEK_MARGIN:
             # Land well before t: some files flag keyframes that are not clean entry points,
             # and decoding must pass through them from an earlier one to get real pictures.
             self._restart(seek_to=self._origin + max(0.0, t - SEEK_MARGIN))

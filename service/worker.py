@@ -216,7 +216,7 @@ class Worker:
                 continue
             folder = self.settings.evidence_dir / target.id / str(item.rank)
             # suspect frames from the spooled video; a hashes job has none (never a file its JSON names)
-            video = target.input["file"]
+            video = target.input["file"] if target.kind == "match" else None
             paths = write_evidence(MatchResult(target.name or "suspect", "match", matches=(match_from_dict(item.match),)),
                                    folder, video=video)
             if paths:

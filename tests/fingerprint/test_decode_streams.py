@@ -177,6 +177,23 @@ def test_restarting_timestamps_are_joined_end_to_end(tmp_path, frog, elf):
     assert abs(stream_duration(path) - 110 / 30) < 0.01
 
 
+def test_evidence_frames_of_a_joined_file_are_read_at_joined_times(tmp_path, frog, elf):
+    from fp.index.evidence import FrameGrabber
+
+    path = _joined_ts(tmp_path, [frog[:60], elf])  # frog 2 s, then elf 3 s timed from 0 again
+
+    def nearest(img, a, b):  # which of two source frames a thumbnail shows
+        size = (img.shape[1], img.shape[0])
+        far = [np.abs(img.astype(int) - cv2.resize(x, size, interpolation=cv2.INTER_AREA).astype(int)).mean() for x in (a, b)]
+        return "first" if far[0] < far[1] else "second"
+
+    with FrameGrabber(path) as grabber:
+        late = grabber.grab(4.5)  # elf at 2.5 s: no such raw time in either part
+        early = grabber.grab(0.5)  # back to frog at 0.5 s
+    assert late is not None and nearest(late, elf[75], frog[15]) == "first"
+    assert early is not None and nearest(early, frog[15], elf[15]) == "first"
+
+
 def test_b_frames_at_a_low_frame_rate_are_not_a_restart(tmp_path, frog):
     """At 2 frames/s a B-pyramid steps packet times back a second or more: reordering, not a restart."""
     path = tmp_path / "slow.mp4"
