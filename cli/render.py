@@ -14,9 +14,26 @@ def span(pair) -> str:
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()
+    rows = [[cell(x) for x in r] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    line = lambda r: "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def cell(value) -> str:
+    """A table cell on one line: control characters (a newline in a file name) escaped, and
+    bytes that are not UTF-8 shown as \\xNN rather than replaced."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogate escape)
+        return f"\\x{code - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
 
 
 def match_table(results) -> str:

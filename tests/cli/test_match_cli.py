@@ -100,6 +100,18 @@ def test_a_file_name_that_is_not_utf8_comes_back_exact_in_json(session_library, 
     assert row["verdict"] == "match" and row["matches"][0]["title"] == "friday"
 
 
+def test_the_table_keeps_one_line_per_suspect_whatever_its_name(session_library, tmp_path):
+    odd = [tmp_path / "two\nlines.mp4", tmp_path / os.fsdecode(b"bytes_\xff.mp4")]
+    for path in odd:
+        shutil.copy(clip("friday.mp4"), path)
+    done = subprocess.run(FP + ["match", "--library", str(session_library)] + [str(p) for p in odd],
+                          capture_output=True, timeout=120)
+    lines = done.stdout.decode("utf-8").splitlines()
+    assert done.returncode == 0 and len(lines) == 2 + len(odd), lines  # header, rule, one row each
+    assert "two\\nlines.mp4" in lines[2] and "bytes_\\xff.mp4" in lines[3]
+    assert all(" match " in line for line in lines[2:])
+
+
 def test_fail_on_match_exits_3_even_when_another_suspect_failed(runner, session_library, tmp_path):
     r = runner.invoke(cli, ["match", str(tmp_path / "gone.mp4"), str(clip("friday.mp4")), "--library", str(session_library),
                             "--fail-on-match", "-q"])
