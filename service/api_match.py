@@ -16,7 +16,7 @@ from .auth import require
 from .errors import NotFound
 from .jobs import JobRecord, Listing
 from .keys import KeyRecord
-from .models import Accepted, JobOut
+from .models import Accepted, FiniteJSONResponse, JobOut
 from .paths import resolve_under_roots
 from .state import Service, service
 from .uploads import UploadError, check_video, discard_spooled, receive_form
@@ -105,14 +105,20 @@ async def submit_hashes(request: Request, listing_id: str | None = None, seller_
 def _check_hashes(path, library_params: dict | None) -> str:
     """The suspect's name from a fingerprint JSON, after checking it parses and fits the library."""
     try:
-        obj = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = json.loads(path.read_bytes(), parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise UploadError("not a fingerprint: JSON nested too deeply", 400) from exc
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, or an integer too long to read
         raise UploadError(f"not JSON: {exc}", 400) from exc
     if not isinstance(obj, dict):
         raise UploadError("expected a JSON object (the output of `fp fingerprint --json`)")
     name = os.path.basename(str(obj.get("source") or "hashes"))[:500] or "hashes"
     fingerprint_from_json(obj, source=name, expect_params=library_params)  # InputError (422) naming the reason
     return name
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def visible(job: JobRecord | None, caller: KeyRecord) -> bool:
@@ -142,6 +148,6 @@ async def get_job(job_id: str, wait: float = Query(0.0, ge=0.0, le=MAX_WAIT), ca
         if not visible(job, caller):
             raise NotFound(f"no job {job_id}")
         if job.finished or loop.time() >= deadline:
-            return JSONResponse(await run_in_threadpool(_with_evidence_links, svc, job))
+            return FiniteJSONResponse(await run_in_threadpool(_with_evidence_links, svc, job))
         await asyncio.sleep(min(delay, max(deadline - loop.time(), 0.0)))
         delay = min(delay * 1.5, 0.5)

@@ -10,7 +10,7 @@ from fp.schema import versioned
 
 from .auth import require
 from .keys import KeyRecord
-from .models import Accepted, ReferenceAdd, ReferenceEdit
+from .models import Accepted, ReferenceAdd, ReferenceEdit, RowId
 from .paths import resolve_under_roots
 from .references import References, check_metadata
 from .state import Service, service
@@ -38,12 +38,12 @@ def add_reference(body: ReferenceAdd, caller: KeyRecord = Depends(studio), svc: 
 
 
 @router.get("/{video_id}", summary="One reference video")
-def get_reference(video_id: int, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
+def get_reference(video_id: RowId, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
     return References(svc.settings).get(video_id)
 
 
 @router.patch("/{video_id}", summary="Disable/enable a title, or edit its metadata (rights holder, licensed sellers)")
-def edit_reference(video_id: int, body: ReferenceEdit, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
+def edit_reference(video_id: RowId, body: ReferenceEdit, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
     if body.enabled is None and body.metadata is None:
         raise InputError("nothing to change: send 'enabled' and/or 'metadata'")
     out = References(svc.settings).edit(video_id, body.enabled, body.metadata, body.replace_metadata)
@@ -52,7 +52,7 @@ def edit_reference(video_id: int, body: ReferenceEdit, caller: KeyRecord = Depen
 
 
 @router.delete("/{video_id}", summary="Remove a reference video and its hashes")
-def remove_reference(video_id: int, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
+def remove_reference(video_id: RowId, caller: KeyRecord = Depends(studio), svc: Service = Depends(service)):
     out = References(svc.settings).remove(video_id)
     svc.worker.references_changed()
     return versioned({"removed": out})

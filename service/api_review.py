@@ -9,7 +9,7 @@ from fp.schema import versioned
 from .auth import require
 from .errors import NotFound
 from .keys import KeyRecord
-from .models import Decision
+from .models import Decision, RowId
 from .notices import confirmed_notices
 from .review import ReviewItem
 from .sellers import seller_reports
@@ -27,12 +27,12 @@ def review_queue(status: str = "pending", limit: int = Query(200, ge=1, le=5000)
 
 
 @router.get("/review/{match_id}", summary="One match with its listing, licence status and frame pairs")
-def review_item(match_id: int, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
+def review_item(match_id: RowId, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
     return svc.review.item(match_id).to_dict(with_pairs=True)
 
 
 @router.post("/review/{match_id}", summary="Confirm or reject a match")
-def decide(match_id: int, body: Decision, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
+def decide(match_id: RowId, body: Decision, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
     return svc.review.decide(match_id, body.decision, caller.id, body.note).to_dict()
 
 
@@ -46,7 +46,7 @@ def evidence_file(svc: Service, item: ReviewItem) -> FileResponse:
 
 
 @router.get("/review/{match_id}/evidence.png", summary="The evidence image: frame pairs and the alignment plot")
-def review_evidence(match_id: int, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
+def review_evidence(match_id: RowId, caller: KeyRecord = Depends(reviewer), svc: Service = Depends(service)):
     return evidence_file(svc, svc.review.item(match_id))
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 import fp
 from fp.fingerprint.errors import FpError
@@ -15,13 +16,61 @@ from fp.fingerprint.errors import FpError
 from . import api_match, api_refs, api_review, ops, pages
 from .auth import LoginRequired
 from .errors import ApiError, status_for
+from .metrics import Metrics
+from .models import FiniteJSONResponse
 from .state import Service
+from .uploads import sweep_spool
 
 log = logging.getLogger(__name__)
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+CLIENT_GONE = 499  # the status counted for a client that left mid-request (nginx's "client closed request")
+
+
+class CountRequests:
+    """ASGI middleware: counts every answer by method, route and status code. An unexpected error
+    is logged here once (with its traceback) and answered 500, so it is counted too; a client that
+    disconnects mid-request is one info line."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        status = None
+
+        async def counted(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted)
+        except ClientDisconnect:
+            log.info("%s %s: the client disconnected before its request ended", scope["method"], scope["path"])
+            status = status or CLIENT_GONE
+        except Exception as exc:
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if status is None:  # else the answer has begun: the server closes the connection
+                await _error(500, f"internal error: {type(exc).__name__}")(scope, receive, counted)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status or 500)).inc()
+
+
+def _sweep_spool(svc: Service) -> None:
+    """Remove spooled uploads no job needs: cut off by a crash, or by a stop that cancelled them
+    (the process may exit before a cancelled request gets to remove its own file)."""
+    removed = sweep_spool(svc.settings.spool_dir, svc.jobs.spool_folders())
+    if removed:
+        log.warning("removed %d abandoned upload(s) from the spool", removed)
 
 
 def create_app(settings, start_worker: bool = True) -> FastAPI:
@@ -32,14 +81,17 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
         recovered = svc.jobs.recover(settings.max_attempts)
         if any(recovered.values()):
             log.warning("after a restart: %(requeued)d jobs requeued, %(failed)d failed", recovered)
+        _sweep_spool(svc)
         if start_worker:
             svc.worker.start()
         try:
             yield
         finally:
             svc.worker.stop()
+            _sweep_spool(svc)  # requests still running were cancelled by now
 
     app = FastAPI(title="fp", version=fp.__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
+                  default_response_class=FiniteJSONResponse,
                   description="Video copy detection as a service: match suspects, manage references, review matches.")
     app.state.fp = svc
 
@@ -54,11 +106,6 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return _error(status, str(exc))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        log.exception("%s %s failed", request.method, request.url.path)
-        return _error(500, f"internal error: {type(exc).__name__}")
-
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return RedirectResponse("/review/login", status_code=303)
@@ -72,13 +119,7 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
         return _error(422, f"invalid request: {problems}")
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        response = await call_next(request)
-        route = request.scope.get("route")
-        svc.metrics.requests.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(CountRequests, metrics=svc.metrics)
     for module in (ops, api_match, api_refs, api_review, pages):
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from fp.schema import versioned
 
@@ -182,6 +183,13 @@ class JobStore:
                  max_attempts)).rowcount
             requeued = conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'").rowcount
         return {"requeued": requeued, "failed": failed}
+
+    def spool_folders(self) -> set[str]:
+        """Names of the spool folders holding a job's file, whatever its status (a match keeps its
+        suspect for evidence)."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT json_extract(input, '$.file') FROM jobs WHERE json_extract(input, '$.spooled')")
+            return {Path(file).parent.name for (file,) in rows if file}
 
     def counts(self) -> dict[tuple[str, str], int]:
         with self.db.read() as conn:

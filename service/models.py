@@ -1,11 +1,39 @@
 """Pydantic models of the API's request and response bodies (the same fields as the CLI's JSON)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from fp.schema import SCHEMA_VERSION
+
+
+SQLITE_MAX_INT = 2**63 - 1
+RowId = Annotated[int, Interval(ge=1, le=SQLITE_MAX_INT)]  # a row id SQLite can take (past it: 422, not 500)
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity (nested too) replaced by None: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+class FiniteJSONResponse(JSONResponse):
+    """JSON that shows a non-finite number (stored before inputs were checked) as null instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except ValueError:  # "Out of range float values are not JSON compliant"
+            return super().render(finite(content))
 
 
 class Open(BaseModel):

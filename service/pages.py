@@ -9,6 +9,7 @@ from .api_review import evidence_file
 from .auth import SESSION_COOKIE, bearer, page_reviewer
 from .errors import ApiError
 from .keys import KeyRecord, authenticate, close_session, csrf_token, open_session
+from .models import RowId
 from .sellers import seller_reports
 from .state import Service, service
 from .templates import environment
@@ -65,7 +66,7 @@ def logout(request: Request, csrf: str = Form(""), svc: Service = Depends(servic
 
 
 @router.get("/review")
-def queue_page(request: Request, status: str = "pending", decided: int | None = None,
+def queue_page(request: Request, status: str = "pending", decided: RowId | None = None,
                who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
     items = svc.review.queue(status)
     repeat = {s.seller_id for s in seller_reports(svc.db, svc.settings.repeat_after) if s.repeat_infringer}
@@ -78,7 +79,7 @@ def queue_page(request: Request, status: str = "pending", decided: int | None = 
 
 
 @router.get("/review/{match_id}")
-def item_page(request: Request, match_id: int, who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
+def item_page(request: Request, match_id: RowId, who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
     item = svc.review.item(match_id)
     seller = None
     if item.listing.seller_id:
@@ -88,7 +89,7 @@ def item_page(request: Request, match_id: int, who: KeyRecord = Depends(page_rev
 
 
 @router.post("/review/{match_id}")
-def decide_page(request: Request, match_id: int, decision: str = Form(...), note: str = Form(""), csrf: str = Form(""),
+def decide_page(request: Request, match_id: RowId, decision: str = Form(...), note: str = Form(""), csrf: str = Form(""),
                 who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
     _check_csrf(request, csrf)
     svc.review.decide(match_id, decision, who.id, note)
@@ -96,5 +97,5 @@ def decide_page(request: Request, match_id: int, decision: str = Form(...), note
 
 
 @router.get("/review/{match_id}/evidence.png")
-def evidence_page(match_id: int, who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
+def evidence_page(match_id: RowId, who: KeyRecord = Depends(page_reviewer), svc: Service = Depends(service)):
     return evidence_file(svc, svc.review.item(match_id))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -21,7 +22,7 @@ def reference_dict(video: VideoRecord) -> dict:
 
 
 def check_metadata(metadata: dict) -> dict:
-    """Reference metadata: short string keys; strings, numbers, booleans or lists of strings.
+    """Reference metadata: short string keys; strings, finite numbers, booleans or lists of strings.
     Lists are stored as one ';'-separated string, the library's form (as in `--metadata` CSVs)."""
     out = {}
     for key, value in metadata.items():
@@ -31,6 +32,8 @@ def check_metadata(metadata: dict) -> dict:
             isinstance(value, list) and all(isinstance(v, str) for v in value))
         if not ok:
             raise InputError(f"metadata {key!r}: values are strings, numbers, booleans or lists of strings")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"metadata {key!r}: {value} is not a finite number (JSON has no NaN or Infinity)")
         out[key] = ";".join(v.strip() for v in value if v.strip()) if isinstance(value, list) else value
     if len(json.dumps(out)) > MAX_METADATA_BYTES:
         raise InputError(f"metadata larger than {MAX_METADATA_BYTES} bytes")

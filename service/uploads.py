@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,9 @@ def discard_spooled(path: Path) -> None:
 async def receive_form(chunks: AsyncIterator[bytes], content_type: str, spool: Path, max_bytes: int) -> Upload:
     """Parse a multipart/form-data body from `chunks` into an Upload (file spooled to disk)."""
     ctype, params = parse_options_header(content_type)
-    if ctype == b"application/x-www-form-urlencoded" or not ctype:  # fields only (a `path`, listing fields)
+    if not ctype:
+        return await _receive_untyped(chunks)
+    if ctype == b"application/x-www-form-urlencoded":  # fields only (a `path`, listing fields)
         return await _receive_fields(chunks)
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise UploadError("expected a multipart/form-data body (or url-encoded fields)", 415)
@@ -147,6 +150,29 @@ async def receive_form(chunks: AsyncIterator[bytes], content_type: str, spool: P
     if up.path is not None:
         up.sha256 = digest.hexdigest()
     return up
+
+
+async def _receive_untyped(chunks: AsyncIterator[bytes]) -> Upload:
+    """A body without a Content-Type: fine when empty (the caller then says what is missing)."""
+    async for chunk in chunks:
+        if chunk:
+            raise UploadError("no Content-Type: send a file as multipart/form-data, fields as "
+                              "application/x-www-form-urlencoded", 415)
+    return Upload()
+
+
+def sweep_spool(spool: Path, keep: set[str]) -> int:
+    """Remove every spool entry not named in `keep` (uploads cut off by a crash or a stop); how many."""
+    removed = 0
+    for entry in sorted(spool.iterdir()) if spool.is_dir() else ():
+        if entry.name in keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 async def _receive_fields(chunks: AsyncIterator[bytes]) -> Upload:
