@@ -31,18 +31,21 @@ def keys():
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="studio: references; platform: matching; reviewer: decisions.")
 @click.option("--label", default=None, help="Who holds the key (shown by `fp keys list`).")
+@click.option("--rights-holder", default=None,
+              help="Studio keys: see, add, edit and remove only this rights holder's references and notices.")
 @library_option
 @home_option
 @json_option
-def add(role, label, library_dir, home, as_json):
+def add(role, label, rights_holder, library_dir, home, as_json):
     """Make a key. The key is printed once, alone on the last line; only its hash is stored."""
     from fp.service.keys import add_key
 
-    record, key = add_key(_db(library_dir, home), role, label)
+    record, key = add_key(_db(library_dir, home), role, label, rights_holder)
     if as_json:
         emit_json(versioned({**record.to_dict(), "key": key}))
         return
-    click.echo(f"# key {record.id}, role {record.role}" + (f", {label}" if label else "") + " (shown only now)")
+    click.echo(f"# key {record.id}, role {record.role}" + (f", {label}" if label else "")
+               + (f", rights holder {record.rights_holder}" if record.rights_holder else "") + " (shown only now)")
     click.echo(key)
 
 

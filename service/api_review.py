@@ -69,5 +69,7 @@ def seller(seller_id: str, repeat_after: int | None = Query(None, ge=1),
 @router.get("/notices", summary="Takedown notices (confirmed copies) grouped per rights holder")
 def notices(caller: KeyRecord = Depends(require("reviewer", "studio")), svc: Service = Depends(service)):
     groups = confirmed_notices(svc.db)
+    if caller.rights_holder is not None:  # a studio key scoped to one rights holder sees its own notices
+        groups = {h: pairs for h, pairs in groups.items() if h == caller.rights_holder}
     return versioned({"rights_holders": [{"rights_holder": holder, "notices": [n.to_dict() for n, _ in pairs]}
                                          for holder, pairs in groups.items()]})

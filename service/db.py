@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS keys (
     hash TEXT NOT NULL,
     label TEXT,
     created_at REAL NOT NULL,
-    revoked_at REAL
+    revoked_at REAL,
+    rights_holder TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     hash TEXT PRIMARY KEY,
@@ -98,6 +99,8 @@ class ServiceDB:
                     db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 elif int(version[0]) != SCHEMA_VERSION:
                     raise LibraryError(f"{self.path}: service database version {version[0]}, this fp reads {SCHEMA_VERSION}")
+                if "rights_holder" not in {r[1] for r in db.execute("PRAGMA table_info(keys)")}:  # made before keys had one
+                    db.execute("ALTER TABLE keys ADD COLUMN rights_holder TEXT")
         except (sqlite3.DatabaseError, OSError) as exc:
             raise LibraryError(f"{self.path}: cannot open the service database ({exc})") from exc
 

@@ -27,6 +27,7 @@ class KeyRecord:
     label: str | None
     created_at: float
     revoked_at: float | None = None
+    rights_holder: str | None = None  # a studio key's own titles and notices only (None: every studio's)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,22 +37,25 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def add_key(db: ServiceDB, role: str, label: str | None = None) -> tuple[KeyRecord, str]:
-    """A new key for `role`: its record and the key itself (shown once, never stored)."""
+def add_key(db: ServiceDB, role: str, label: str | None = None, rights_holder: str | None = None) -> tuple[KeyRecord, str]:
+    """A new key for `role`: its record and the key itself (shown once, never stored). A studio
+    key given a `rights_holder` sees, adds, edits and removes that holder's references only."""
     if role not in ROLES:
         raise InputError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    if rights_holder is not None and (role != "studio" or not rights_holder.strip()):
+        raise InputError("a rights holder is given to studio keys only, and cannot be empty")
     key_id = secrets.token_hex(4)
     key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    record = KeyRecord(key_id, role, label, time.time())
+    record = KeyRecord(key_id, role, label, time.time(), rights_holder=rights_holder and rights_holder.strip())
     with db.write() as conn:
-        conn.execute("INSERT INTO keys(id, role, hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (key_id, role, _digest(key), label, record.created_at))
+        conn.execute("INSERT INTO keys(id, role, hash, label, created_at, rights_holder) VALUES (?, ?, ?, ?, ?, ?)",
+                     (key_id, role, _digest(key), label, record.created_at, record.rights_holder))
     return record, key
 
 
 def list_keys(db: ServiceDB) -> list[KeyRecord]:
     with db.read() as conn:
-        rows = conn.execute("SELECT id, role, label, created_at, revoked_at FROM keys ORDER BY created_at").fetchall()
+        rows = conn.execute("SELECT id, role, label, created_at, revoked_at, rights_holder FROM keys ORDER BY created_at").fetchall()
     return [KeyRecord(**dict(r)) for r in rows]
 
 
@@ -60,7 +64,7 @@ def revoke_key(db: ServiceDB, key_id: str) -> KeyRecord:
         if conn.execute("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), key_id)).rowcount == 0:
             raise InputError(f"no active key with id {key_id!r}")
         conn.execute("DELETE FROM sessions WHERE key_id = ?", (key_id,))
-        row = conn.execute("SELECT id, role, label, created_at, revoked_at FROM keys WHERE id = ?", (key_id,)).fetchone()
+        row = conn.execute("SELECT id, role, label, created_at, revoked_at, rights_holder FROM keys WHERE id = ?", (key_id,)).fetchone()
     return KeyRecord(**dict(row))
 
 
@@ -70,10 +74,11 @@ def authenticate(db: ServiceDB, key: str) -> KeyRecord | None:
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
     with db.read() as conn:
-        row = conn.execute("SELECT id, role, label, created_at, revoked_at, hash FROM keys WHERE id = ?", (parts[1],)).fetchone()
+        row = conn.execute("SELECT id, role, label, created_at, revoked_at, rights_holder, hash FROM keys WHERE id = ?",
+                           (parts[1],)).fetchone()
     if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["hash"], _digest(key)):
         return None
-    return KeyRecord(row["id"], row["role"], row["label"], row["created_at"])
+    return KeyRecord(row["id"], row["role"], row["label"], row["created_at"], rights_holder=row["rights_holder"])
 
 
 def open_session(db: ServiceDB, record: KeyRecord, hours: float) -> str:
@@ -89,7 +94,7 @@ def open_session(db: ServiceDB, record: KeyRecord, hours: float) -> str:
 def session_key(db: ServiceDB, token: str) -> KeyRecord | None:
     with db.read() as conn:
         row = conn.execute(
-            "SELECT k.id, k.role, k.label, k.created_at FROM sessions s JOIN keys k ON k.id = s.key_id"
+            "SELECT k.id, k.role, k.label, k.created_at, k.rights_holder FROM sessions s JOIN keys k ON k.id = s.key_id"
             " WHERE s.hash = ? AND s.expires_at > ? AND k.revoked_at IS NULL", (_digest(token), time.time())).fetchone()
     return KeyRecord(**dict(row)) if row else None
 

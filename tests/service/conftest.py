@@ -50,6 +50,14 @@ def make_key(settings, role: str) -> str:
     return add_key(ServiceDB(settings.db_path), role)[1]
 
 
+def studio_key(settings, rights_holder: str) -> str:
+    """A studio key scoped to one rights holder's references and notices."""
+    from fp.service.db import ServiceDB
+    from fp.service.keys import add_key
+
+    return add_key(ServiceDB(settings.db_path), "studio", rights_holder=rights_holder)[1]
+
+
 class LiveServer:
     """create_app(settings) served by uvicorn in a thread, on a socket bound to a free loopback port."""
 

@@ -45,6 +45,11 @@ def test_keys_add_list_revoke(library):
     assert r.exit_code == 2 and "no active key" in r.stderr
     r = runner.invoke(cli, ["keys", "add", "--role", "admin", "--library", str(library)])
     assert r.exit_code == 2
+    r = runner.invoke(cli, ["keys", "add", "--role", "studio", "--rights-holder", "Pond", "--library", str(library), "--json"])
+    pond = json.loads(r.stdout)
+    assert pond["rights_holder"] == "Pond" and authenticate(db, pond["key"]).rights_holder == "Pond"
+    r = runner.invoke(cli, ["keys", "add", "--role", "platform", "--rights-holder", "Pond", "--library", str(library)])
+    assert r.exit_code == 2 and "studio keys only" in r.stderr
     assert revoke_key(db, record.id).revoked_at is not None
 
 
@@ -54,3 +59,21 @@ def test_serve_and_report_refuse_a_missing_library_or_service(tmp_path, library)
     assert r.exit_code == 2 and "no fp library" in r.stderr and "--create" in r.stderr
     r = runner.invoke(cli, ["report", "sellers", "--library", str(library)])
     assert r.exit_code == 2 and "no service database" in r.stderr
+
+
+def test_a_service_database_from_before_scoped_keys_gains_the_column(tmp_path):
+    import sqlite3
+
+    from fp.service.db import SCHEMA_VERSION, ServiceDB
+    from fp.service.keys import add_key, list_keys
+
+    path = tmp_path / "service.sqlite"
+    with sqlite3.connect(path) as old:  # the keys table as it was
+        old.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                          "CREATE TABLE keys (id TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, label TEXT,"
+                          " created_at REAL NOT NULL, revoked_at REAL);"
+                          "INSERT INTO keys VALUES ('k1', 'studio', 'h', 'old', 1.0, NULL);")
+        old.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    db = ServiceDB(path)
+    add_key(db, "studio", rights_holder="Pond")
+    assert sorted((k.id == "k1", k.rights_holder) for k in list_keys(db)) == [(False, "Pond"), (True, None)]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fp.cli.main import cli
 
 from ..conftest import clip
-from .conftest import LiveServer, upload, wait_job
+from .conftest import LiveServer, studio_key, upload, wait_job
 
 
 def drain(client, timeout: float = 120.0) -> None:
@@ -57,6 +57,9 @@ def test_sellers_and_notices(library, settings_for, tmp_path):
         assert platform.get("/v1/sellers/nobody").status_code == 404
         api_notices = reviewer.get("/v1/notices").json()["rights_holders"]
         assert [g["rights_holder"] for g in api_notices] == ["Blender Foundation", "Friday Films"]
+        server.keys["friday films"] = studio_key(server.settings, "Friday Films")  # a studio key of one rights holder
+        with server.client("friday films") as friday:
+            assert [g["rights_holder"] for g in friday.get("/v1/notices").json()["rights_holders"]] == ["Friday Films"]
 
     runner = CliRunner()
     r = runner.invoke(cli, ["report", "sellers", "--library", str(library), "--repeat-after", "2", "--json"])
