@@ -122,8 +122,12 @@ def _no_constant(name: str):
 
 
 def visible(job: JobRecord | None, caller: KeyRecord) -> bool:
-    """A job is visible to the key that made it, to keys of the same role, and to reviewers."""
-    return job is not None and (job.key_id == caller.id or job.role == caller.role or caller.role == "reviewer")
+    """A job is visible to the key that made it, to keys of the same role (a studio key scoped to
+    a rights holder: its own jobs only), and to reviewers."""
+    if job is None:
+        return False
+    same_role = job.role == caller.role and caller.rights_holder is None
+    return job.key_id == caller.id or same_role or caller.role == "reviewer"
 
 
 def _with_evidence_links(svc: Service, job: JobRecord) -> dict:

@@ -24,6 +24,8 @@ def test_a_studio_key_with_a_rights_holder_reaches_its_own_titles_only(library, 
             assert pond.post("/v1/references", json={"path": "frog.mp4", "metadata": {"rights_holder": "Friday Films"}}).status_code == 403
             done = wait_job(pond, pond.post("/v1/references", json={"path": "frog.mp4", "title": "Frog"}).json()["id"])
             frog_id = done["result"]["video_id"]
+            assert friday.get(f"/v1/jobs/{done['id']}").status_code == 404  # nor another studio's jobs
+            assert every.get(f"/v1/jobs/{done['id']}").status_code == 200
             assert pond.get(f"/v1/references/{frog_id}").json()["metadata"] == {"rights_holder": "Pond"}
 
             # another studio's title does not exist for this key: no read, edit or removal
