@@ -19,7 +19,7 @@ from .keys import KeyRecord
 from .models import Accepted, FiniteJSONResponse, JobOut
 from .paths import resolve_under_roots
 from .state import Service, service
-from .uploads import UploadError, check_video, discard_spooled, receive_form
+from .uploads import UploadError, check_video, discard_spooled, idle_limited, receive_form
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 
@@ -50,7 +50,7 @@ async def submit_match(request: Request, caller: KeyRecord = Depends(require("pl
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
         raise UploadError(f"upload too large: {int(length)} bytes, the limit is {settings.max_upload_bytes}", 413)
-    upload = await receive_form(request.stream(), request.headers.get("content-type", ""), settings.spool_dir,
+    upload = await receive_form(idle_limited(request.stream()), request.headers.get("content-type", ""), settings.spool_dir,
                                 settings.max_upload_bytes)
     try:
         listing = _listing(upload.fields)
@@ -87,7 +87,7 @@ async def submit_hashes(request: Request, listing_id: str | None = None, seller_
     size = 0
     try:
         with open(path, "xb") as fh:
-            async for chunk in request.stream():
+            async for chunk in idle_limited(request.stream()):
                 size += len(chunk)
                 if size > MAX_HASHES_BYTES:
                     raise UploadError(f"fingerprint JSON too large: over {MAX_HASHES_BYTES} bytes", 413)

@@ -7,6 +7,7 @@ Nothing a client sends is written anywhere else.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -26,6 +27,7 @@ from fp.fingerprint.truncation import truncation
 from fp.fingerprint.errors import InputError, VideoDecodeError
 
 MAX_FIELD_BYTES = 4096
+IDLE_SECONDS = 60.0  # a body that sends nothing this long is dropped: a stalled client holds a connection and a spool file
 MAX_FIELDS = 16
 FILE_FIELD = "file"
 
@@ -64,6 +66,20 @@ def discard_spooled(path: Path) -> None:
         path.parent.rmdir()
     except OSError:
         pass
+
+
+async def idle_limited(chunks: AsyncIterator[bytes], seconds: float | None = None) -> AsyncIterator[bytes]:
+    """`chunks`, failing with 408 when the client sends nothing for `seconds` (IDLE_SECONDS)."""
+    seconds = seconds or IDLE_SECONDS
+    it = chunks.__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UploadError(f"upload stalled: nothing received for {seconds:g} s", 408) from None
+        yield chunk
 
 
 async def receive_form(chunks: AsyncIterator[bytes], content_type: str, spool: Path, max_bytes: int) -> Upload:

@@ -183,6 +183,19 @@ def test_client_gone_mid_upload_is_one_quiet_line(library, settings_for):
     assert not [rec for rec in records if rec.exc_info or rec.levelno >= logging.ERROR], [r.getMessage() for r in records]
 
 
+def test_a_stalled_upload_is_dropped_with_408(library, settings_for, monkeypatch):
+    from fp.service import uploads
+
+    monkeypatch.setattr(uploads, "IDLE_SECONDS", 1.0)
+    with LiveServer(settings_for(library)) as server:
+        sock = stalled_upload(server)
+        sock.settimeout(15)
+        answer = sock.recv(4096).decode("latin-1")  # the server answers a client that went quiet
+        sock.close()
+        assert answer.startswith("HTTP/1.1 408") and "stalled" in answer, answer
+        assert wait_for(lambda: spool_entries(server.settings) == []), spool_entries(server.settings)
+
+
 def test_spool_is_swept_at_startup_and_at_stop(library, settings_for):
     """Uploads cut off by a kill (found at startup) or by a stop that cancelled them (the process
     may exit before the cancelled request cleans up) go; every file a job names stays."""
