@@ -96,13 +96,28 @@ def _animated(p: Path, fmt: str) -> bool:
     return count > 1
 
 
-def video_stream(container):
-    """The video stream to read: the longest moving picture (cover art and 1-frame stills are
-    passed over unless there is nothing else); ties go to the lowest index."""
+def video_stream(container, index: int | None = None):
+    """The video stream to read: stream `index` when given, else the longest moving picture
+    (cover art and 1-frame stills are passed over unless there is nothing else); ties go to the
+    lowest index."""
     streams = list(container.streams.video)
+    if index is not None:
+        chosen = [s for s in streams if s.index == index]
+        if not chosen:
+            raise VideoDecodeError(Path(container.name), f"no video stream #{index}")
+        return chosen[0]
     moving = [s for s in streams if not _is_still(s)] or [s for s in streams if not _is_cover(s)] or streams
     whole = container.duration / 1_000_000 if container.duration else 0.0
     return max(moving, key=lambda s: (_seconds(s) or whole, s.frames or 0, -s.index))
+
+
+def moving_streams(path: str | os.PathLike) -> list[int]:
+    """Indices of the file's moving-picture video streams, the one read by default first."""
+    p = check_readable(path)
+    with _open(p) as container:
+        first = video_stream(container).index
+        others = [s.index for s in container.streams.video if s.index != first and not _is_still(s)]
+    return [first] + others
 
 
 def _other_videos(container, chosen) -> int:
@@ -148,10 +163,10 @@ def _reason(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text else type(exc).__name__
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
+def probe(path: str | os.PathLike, stream: int | None = None) -> VideoInfo:
     p = check_readable(path)
     with _open(p) as container:
-        stream = video_stream(container)
+        stream = video_stream(container, stream)
         ctx = stream.codec_context
         duration = 0.0
         if stream.duration is not None and stream.time_base:
@@ -202,17 +217,19 @@ class VideoFrames:
     """The sampled frames of one video (iterate once). When iteration ends, `summary` says how
     long the decoded stream really is and whether the file was only partly decodable."""
 
-    def __init__(self, path, fps: float | None, threads: int, keyframes_only: bool, max_seconds: float | None):
+    def __init__(self, path, fps: float | None, threads: int, keyframes_only: bool, max_seconds: float | None,
+                 stream: int | None = None):
         self.path, self.fps, self.threads = path, fps, threads
         self.keyframes_only, self.max_seconds = keyframes_only, max_seconds
+        self.stream = stream  # a stream index, or None: the longest moving picture
         self.summary: DecodeSummary | None = None
 
     def __iter__(self) -> Iterator[Frame]:
         p = check_readable(self.path)
         container = _open(p)
         try:
-            stream = video_stream(container)
-            self._unread = _other_videos(container, stream)
+            stream = video_stream(container, self.stream)
+            self._unread = _other_videos(container, stream) if self.stream is None else 0  # asked for one: the caller reads the rest
             ctx = stream.codec_context
             if ctx.width and ctx.height and min(ctx.width, ctx.height) < MIN_SIDE:
                 raise VideoDecodeError(p, f"picture too small ({ctx.width}x{ctx.height}; minimum {MIN_SIDE} pixels a side)")
@@ -305,6 +322,7 @@ def iter_frames(
     threads: int = 1,
     keyframes_only: bool = False,
     max_seconds: float | None = None,
+    stream: int | None = None,
 ) -> VideoFrames:
     """Frames sampled at `fps` (None: every frame) with their presentation time.
 
@@ -312,7 +330,7 @@ def iter_frames(
     Packets that cannot be decoded are skipped and reported in `summary.partial`; a file
     with too few decodable frames raises VideoDecodeError.
     """
-    return VideoFrames(path, fps, threads, keyframes_only, max_seconds)
+    return VideoFrames(path, fps, threads, keyframes_only, max_seconds, stream)
 
 
 class _DecodeLog:

@@ -66,10 +66,12 @@ def _inset_rows(pending: list[tuple[float, np.ndarray]], times: list[float], vie
     return images
 
 
-def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None = None, progress: Progress | None = None) -> Fingerprint:
+def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None = None, progress: Progress | None = None,
+                      stream: int | None = None) -> Fingerprint:
+    """Hash a video's sampled frames: the longest moving picture, or video stream `stream`."""
     config = config or FingerprintConfig()
     hasher = get_hasher(config.hasher)
-    info = probe(path)
+    info = probe(path, stream)
     times: list[float] = []
     views: list[int] = []
     areas: list[float] = []
@@ -127,7 +129,7 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
             fine_mirrors.append(mirror_rows)
         pending.clear()
 
-    frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds)
+    frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds, stream)
     for frame in frames:
         pending.append((frame.t, shrink(frame.luma)))
         if len(pending) >= WINDOW:
@@ -142,7 +144,9 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
     if summary.partial:
         meta.update(partial=True, partial_reason=summary.partial)
     if summary.notes:
-        meta["notes"] = list(summary.notes)  # e.g. restarting timestamps joined end to end
+        meta["notes"] = list(summary.notes)
+    if stream is not None:
+        meta["stream"] = stream  # which video stream of the file these hashes are  # e.g. restarting timestamps joined end to end
     if progress:
         progress(duration, duration)
     return Fingerprint(

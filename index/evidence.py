@@ -160,8 +160,9 @@ class FrameGrabber:
     and is logged.
     """
 
-    def __init__(self, path: str | os.PathLike, width: int = THUMB_WIDTH):
+    def __init__(self, path: str | os.PathLike, width: int = THUMB_WIDTH, stream: int | None = None):
         self.path = Path(path)
+        self.stream = stream  # a video stream index, or None: the one fingerprinting reads by default
         self.width = width
         self.error: str | None = None
         self._container = None
@@ -184,7 +185,7 @@ class FrameGrabber:
         self._container = av.open(str(self.path), metadata_errors="ignore")
         if not self._container.streams.video:
             raise ValueError("no video stream")
-        self._stream = video_stream(self._container)  # the stream fingerprinting read
+        self._stream = video_stream(self._container, self.stream)  # the stream fingerprinting read
         rate = self._stream.average_rate or self._stream.guessed_rate
         self._fps = float(rate) if rate else 25.0
         sar = self._stream.codec_context.sample_aspect_ratio or self._stream.sample_aspect_ratio
@@ -281,11 +282,12 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:80]
 
 
-def grab_frames(path: str | os.PathLike, times: list[float]) -> tuple[list[np.ndarray | None], str | None]:
-    """Thumbnails at `times` (any order) from one open of `path`, plus the open error if any."""
+def grab_frames(path: str | os.PathLike, times: list[float], stream: int | None = None) -> tuple[list[np.ndarray | None], str | None]:
+    """Thumbnails at `times` (any order) from one open of `path` (its video `stream`), plus the
+    open error if any."""
     order = sorted(range(len(times)), key=lambda i: times[i])
     out: list[np.ndarray | None] = [None] * len(times)
-    with FrameGrabber(path) as grabber:
+    with FrameGrabber(path, stream=stream) as grabber:
         if grabber.error is None:
             for i in order:
                 out[i] = grabber.grab(times[i])
@@ -299,7 +301,7 @@ def render_match(query: str, match: Match, rank: int = 1, rows: int = MAX_ROWS, 
     from matplotlib.figure import Figure
 
     chosen = pick_pairs(match.pairs, rows)
-    query_frames, query_error = grab_frames(video or query, [q for q, _, _ in chosen])
+    query_frames, query_error = grab_frames(video or query, [q for q, _, _ in chosen], match.stream)
     ref_frames, ref_error = grab_frames(match.ref_path, [r for _, r, _ in chosen])
     aspect = _aspect(query_frames + ref_frames)
 

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
+from fp.fingerprint.decode import moving_streams
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, decode_warnings, fingerprint_video
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
@@ -133,11 +134,13 @@ class Match:
     hash_bits: int = 64  # the hash that verified the match (distances are in its bits)
     evidence: str | None = None  # path of its evidence PNG, when one was written
     view: int = 0  # the suspect view whose hashes verified it (fingerprint/types.py: 0 the whole picture)
+    stream: int | None = None  # the suspect's video stream, when a file holds several
 
     @property
     def seen_as(self) -> str:
         """What verified it, for a reviewer: the view, and the hash when not the search hash."""
-        return describe_view(self.view) + (f" ({self.hash_bits}-bit hash)" if self.hash_bits != 64 else "")
+        return (describe_view(self.view) + (f" ({self.hash_bits}-bit hash)" if self.hash_bits != 64 else "")
+                + (f" in video stream #{self.stream}" if self.stream is not None else ""))
 
     def to_dict(self, with_pairs: bool = False) -> dict:
         out = asdict(self)
@@ -388,9 +391,15 @@ class Matcher:
         return self._rows[key]
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
+        """Match a video file; a file with several moving video streams has each matched (a copy
+        may hide in any of them), its matches saying which."""
         start = time.perf_counter()
-        fpr = fingerprint_video(path, self.query_config, progress)
-        result = self.match_fingerprint(fpr, query=str(path))
+        streams = moving_streams(path)
+        if len(streams) == 1:
+            result = self.match_fingerprint(fingerprint_video(path, self.query_config, progress), query=str(path))
+        else:
+            result = _merged([self.match_fingerprint(fingerprint_video(path, self.query_config, progress, stream=s), query=str(path))
+                              for s in streams], streams)
         return replace(result, elapsed=time.perf_counter() - start)
 
     def match_fingerprint(self, fpr: Fingerprint, query: str | None = None) -> MatchResult:
@@ -709,3 +718,17 @@ class Matcher:
             matched_frames=int(covered.sum()), query_coverage=qcov, ref_coverage=rcov, mean_distance=float(d.mean()),
             metadata=video.metadata, pairs=pairs, hash_bits=int(v.nbits), view=int(fpr.views[0]),
         )
+
+
+def _merged(results: list[MatchResult], streams: list[int]) -> MatchResult:
+    """One result for a file from its video streams' results (in `streams` order)."""
+    matches = sorted((replace(m, stream=s) for r, s in zip(results, streams) for m in r.matches),
+                     key=lambda m: (m.chance, -m.matched_frames))
+    near = [r.nearest for r in results if r.nearest]
+    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    note = f"{len(streams)} video streams, each matched (#{', #'.join(map(str, streams))})"
+    first = results[0]
+    return replace(first, verdict="match" if matches else "no_match", matches=tuple(matches),
+                   nearest=None if matches else min(near, key=lambda n: n["chance"], default=None),
+                   duration=max(r.duration for r in results), frames=sum(r.frames for r in results),
+                   partial=any(r.partial for r in results), warnings=warnings + (note,))
