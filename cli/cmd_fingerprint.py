@@ -6,10 +6,10 @@ import click
 from dataclasses import replace
 
 from fp.fingerprint.hashers import HASHERS
-from fp.fingerprint.pipeline import QUERY, REFERENCE, fingerprint_video
+from fp.fingerprint.pipeline import QUERY, REFERENCE, decode_warnings, fingerprint_video
 from fp.fingerprint.serialize import fingerprint_to_json
 
-from .output import Progress, emit_json, json_option
+from .output import Progress, emit_json, json_option, warn
 
 
 @click.command()
@@ -40,6 +40,8 @@ def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, 
         fpr = fingerprint_video(file, config, progress=lambda done, total: bar.update(done / total if total else 0))
     finally:
         bar.close()
+    for message in decode_warnings(fpr, "hashed"):
+        warn(f"fp: warning: {file}: {message}")
     if as_json:
         emit_json(fingerprint_to_json(fpr))
         return

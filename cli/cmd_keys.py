@@ -1,6 +1,8 @@
 """fp keys add|list|revoke: API keys of the service (stored hashed in LIBRARY/service)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from fp.schema import versioned
@@ -12,9 +14,14 @@ ROLES = ("studio", "platform", "reviewer")
 
 
 def _db(library_dir: str, home: str | None):
+    from fp.index.library import DB_NAME
+    from fp.index.shards import MANIFEST
     from fp.service.db import ServiceDB
     from fp.service.settings import ServiceSettings
 
+    root = Path(library_dir)
+    if home is None and not ((root / DB_NAME).exists() or (root / MANIFEST).exists()):  # a typo would make a service folder beside nothing
+        raise click.UsageError(f"{library_dir}: no fp library here (run `fp index` first, or give --home)")
     return ServiceDB(ServiceSettings(library=library_dir, home=home).db_path)
 
 

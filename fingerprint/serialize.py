@@ -147,14 +147,27 @@ def _hex_rows(codes: np.ndarray) -> list[str]:
     return [bytes(row).hex() for row in np.asarray(codes, np.uint8)]
 
 
+MAX_SECONDS = 1e7  # times and durations past ~116 days are no video's
+
+
 def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _in_range(x) -> bool:
+    """A number of seconds a video can have: 0..MAX_SECONDS (a huge int is no float at all)."""
+    return _is_number(x) and (abs(x) <= MAX_SECONDS if isinstance(x, int) else math.isfinite(x)) and 0 <= x <= MAX_SECONDS
+
+
 def _number(value, name: str, bad) -> float:
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise bad(f"{name} must be a finite number >= 0, got {value!r}")
+    if not _in_range(value):
+        raise bad(f"{name} must be a number of seconds in 0..{MAX_SECONDS:g}, got {_shown(value)}")
     return float(value)
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _integer(value, name: str, lo: int, hi: int, bad) -> int:
@@ -167,8 +180,8 @@ def _numbers(values, name: str, bad) -> np.ndarray:
     if not isinstance(values, list):
         raise bad(f"{name} must be a list")
     for i, x in enumerate(values):
-        if not _is_number(x) or not math.isfinite(x):
-            raise bad(f"{name}[{i}] is {x!r}, not a finite number")
+        if not _in_range(x):
+            raise bad(f"{name}[{i}] is {_shown(x)}, not a number of seconds in 0..{MAX_SECONDS:g}")
     return np.asarray(values, dtype=np.float64).reshape(len(values))
 
 

@@ -277,10 +277,11 @@ class Library:
         user must say which). A title held by several videos is refused unless `all_matches`.
         Raises InputError naming the reason.
         """
-        by_id = [v for v in [self.video(int(ref))] if v is not None] if ref.isdigit() else []
+        digits = ref.isascii() and ref.isdigit()  # str.isdigit also takes '²' and other scripts' digits
+        by_id = [v for v in [self.video(int(ref))] if v is not None] if digits and int(ref) < 2**63 else []
         by_title = self.find_title(ref)
-        if by == "id" or (by == "auto" and ref.isdigit()):
-            if not ref.isdigit():
+        if by == "id" or (by == "auto" and digits):
+            if not digits:
                 raise InputError(f"{ref}: not a video id")
             if by == "auto" and by_title and [v.id for v in by_title] != [v.id for v in by_id]:
                 raise InputError(f"{ref}: a title is spelt like this id; say --id or --title")
@@ -288,7 +289,7 @@ class Library:
         else:
             found = by_title
         if not found:
-            raise InputError(f"{ref}: no such video {'id' if by == 'id' or (by == 'auto' and ref.isdigit()) else 'title'} in {self.root}")
+            raise InputError(f"{ref}: no such video {'id' if by == 'id' or (by == 'auto' and digits) else 'title'} in {self.root}")
         if len(found) > 1 and not all_matches:
             ids = ", ".join(str(v.id) for v in found)
             raise InputError(f"{ref}: {len(found)} videos have this title (ids {ids}); name one by id, or pass --all")

@@ -58,10 +58,11 @@ def read_path_csv(path, what: str, keep_path: bool) -> PathTable:
         with open(p, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             rows = [(reader.line_num, row) for row in reader]
+            columns = [k for k in reader.fieldnames or [] if k]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{p}: cannot read {what} CSV ({exc})") from exc
-    if rows and "path" not in rows[0][1]:
-        raise InputError(f"{p}: {what} CSV needs a 'path' column (has: {', '.join(k for k in rows[0][1] if k)})")
+    if "path" not in columns:  # a JSON file, an empty file: said, not silently ignored
+        raise InputError(f"{p}: {what} CSV needs a header row with a 'path' column (has: {', '.join(columns) or 'no header'})")
     out: dict[str, dict] = {}
     lines: dict[str, int] = {}
     problems: list[CsvProblem] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -24,6 +25,8 @@ from fp.fingerprint.errors import DuplicateContentError, LibraryError, LibraryFo
 from fp.fingerprint.types import Fingerprint
 
 from .packed import Stream, first_stage
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 
@@ -139,9 +142,9 @@ class Store:
             raise LibraryReadOnlyError(f"{self.path}: the library is read-only (no write permission or a read-only mount)")
         try:
             self.db = self._connect()
-            if readonly:
-                self._check_meta(hash_params)
-            else:
+            if readonly or exists:
+                self._check_meta(hash_params)  # before anything is written: another program's SQLite stays as it was
+            if not readonly:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
@@ -232,7 +235,10 @@ class Store:
             raise LibraryFormatError(
                 f"{self.path}: library format version {version}, this fp reads version {FORMAT_VERSION}"
             )
-        stored = json.loads(meta["hash_params"])
+        try:
+            stored = json.loads(meta["hash_params"])
+        except (TypeError, ValueError):
+            raise LibraryError(f"{self.path}: damaged library: its hash settings are not readable JSON") from None
         if stored != hash_params:
             raise LibraryFormatError(
                 f"{self.path}: library made with hasher {json.dumps(stored, sort_keys=True)}, "
@@ -470,6 +476,8 @@ class Store:
             orphans = self.db.execute("SELECT COUNT(*) FROM packed WHERE video_id NOT IN (SELECT id FROM videos)").fetchone()[0]
             if orphans:
                 problems.append(f"{orphans} packed hash rows belong to no video")
+            for (vid,) in self.db.execute("SELECT id FROM videos WHERE NOT json_valid(metadata) ORDER BY id"):
+                problems.append(f"video {vid}: its metadata is not readable JSON")
             videos = self.db.execute("SELECT id, title, n_hashes, n_fine FROM videos ORDER BY id").fetchall()
             for vid, title, n_hashes, n_fine in videos:
                 for kind, expected in (("search", n_hashes), ("fine", n_fine)):
@@ -521,7 +529,11 @@ def spread_sample(codes: np.ndarray, vids: np.ndarray, limit: int | None, seed: 
 
 def _record(row) -> VideoRecord:
     r = list(row)
-    r[10] = json.loads(r[10])
+    try:
+        r[10] = json.loads(r[10])
+    except (TypeError, ValueError):  # a damaged row: the video stays usable, `verify` names it
+        log.warning("video %s: its metadata is not readable JSON; read as none", r[0])
+        r[10] = {}
     r[12] = bool(r[12])
     return VideoRecord(*r)
 

@@ -3,6 +3,7 @@ HTML page per notice with its evidence image (`fp report notices`)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import shutil
@@ -94,9 +95,20 @@ def confirmed_notices(db: ServiceDB) -> dict[str, list[tuple[Notice, ReviewItem]
     return dict(sorted(groups.items()))
 
 
-def holder_folder(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:60]
-    return slug or "unknown"
+def holder_folders(names) -> dict[str, str]:
+    """A folder name per rights holder: its ASCII letters, digits and separators ("Pond
+    Pictures" -> Pond-Pictures), with a short digest of the whole name when letters were dropped
+    (non-Latin names) or two holders would share a folder: one holder's notices never overwrite
+    another's."""
+    def slug(name: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:60]
+
+    def tagged(name: str) -> str:
+        return f"{slug(name) or 'holder'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+    plain = {n: slug(n) if n.isascii() and slug(n) else tagged(n) for n in names}
+    shared = {f for f in plain.values() if list(plain.values()).count(f) > 1}
+    return {n: tagged(n) if f in shared else f for n, f in plain.items()}
 
 
 def write_notices(db: ServiceDB, service_dir: Path, out_dir: str | Path) -> list[NoticeFolder]:
@@ -106,8 +118,10 @@ def write_notices(db: ServiceDB, service_dir: Path, out_dir: str | Path) -> list
     page = env.get_template("notice.html")
     written = []
     try:
-        for holder, pairs in confirmed_notices(db).items():
-            folder = out / holder_folder(holder)
+        groups = confirmed_notices(db)
+        folders = holder_folders(groups)
+        for holder, pairs in groups.items():
+            folder = out / folders[holder]
             folder.mkdir(parents=True, exist_ok=True)
             notices = []
             files = []
