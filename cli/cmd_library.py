@@ -198,8 +198,9 @@ def shard(n_shards, quiet, library_dir, as_json):
 
     Videos move by content hash (sha256 mod N) with their hashes as stored: nothing is decoded
     again. Index, match, list, verify and info work on a sharded library as on one; `fp match
-    --ray` holds each shard in its own Ray actor. Needs the library to itself while it runs; a
-    crash leaves either the old layout or the new one. An empty library is made if there is none.
+    --ray` holds each shard in its own Ray actor. Refused while `fp index` writes the library (an
+    `fp index` started meanwhile waits 5 s, then fails); a crash leaves either the old layout or
+    the new one. An empty library is made if there is none.
     """
     bar = Progress(1.0, "sharding", quiet=quiet)
     try:

@@ -1,6 +1,7 @@
 """Index many files into a library: walk, skip what is indexed, fingerprint in parallel, add."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -15,9 +16,11 @@ from fp.fingerprint.decode import check_readable
 from fp.fingerprint.errors import DuplicateContentError, FpError, InputError, VideoDecodeError
 from fp.fingerprint.pipeline import decode_warnings, fingerprint_video
 
+from . import writelock
 from .library import Library, content_hash
 from .pools import process_pool
 from .listings import CsvProblem, PathTable, read_path_csv
+from .shards import check_current
 from .store import VideoRecord
 from .walk import Walk, walk_paths
 
@@ -118,6 +121,18 @@ def _changes(video: VideoRecord, wanted: dict) -> dict:
     return {k: v for k, v in wanted.items() if stored.get(k) != v}
 
 
+def _under_write_lock(index):
+    """Run `index` holding the library's write lock shared, so no re-shard moves it meanwhile."""
+    @functools.wraps(index)
+    def locked(library, *args, **kwargs):
+        with writelock.shared(library.root):
+            if not library.readonly:
+                check_current(library)  # not re-sharded between its opening and this lock
+            return index(library, *args, **kwargs)
+    return locked
+
+
+@_under_write_lock
 def index_paths(
     library: Library,
     paths: Iterable[str | os.PathLike],
@@ -137,6 +152,9 @@ def index_paths(
     as "duplicate" or "skipped", never added twice; a metadata row (or `title`) for an
     indexed file updates its metadata ("updated"). Ctrl-C stops the batch and returns the
     report with `interrupted` set, after saving what was indexed.
+
+    The run holds the library's write lock shared (writelock.py): other writers run alongside,
+    `fp library shard` waits; started during a re-shard, it waits a few seconds, then fails.
 
     `runner(paths, config, add)` fingerprints the files to add somewhere else (a Ray cluster,
     see ray_index.py) and calls `add(path, fingerprint, None)` or `add(path, None, reason)` for

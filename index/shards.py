@@ -19,7 +19,8 @@ index is exact, FAISS's flat kind below 10M search rows, see faiss_factory.py).
 
 `reshard()` re-partitions by copying each video's packed rows between stores (no decoding):
 the new shards are built in a new folder and the manifest is replaced in one rename, so a
-crash leaves either the old layout or the new one.
+crash leaves either the old layout or the new one. It holds the folder's write lock alone
+(writelock.py): it refuses to start while `fp index` runs, and writers wait for it.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 import numpy as np
 
@@ -41,6 +43,7 @@ from fp.fingerprint.errors import DuplicateContentError, InputError, LibraryErro
 from fp.fingerprint.pipeline import REFERENCE, FingerprintConfig
 from fp.fingerprint.types import Fingerprint
 
+from . import writelock
 from .library import DB_NAME, INDEX_NAME, Library
 from .store import VideoRecord, spread_sample
 
@@ -110,11 +113,47 @@ def _write_manifest(root: Path, manifest: Manifest | None) -> None:
 
 def open_library(root: str | os.PathLike, config: FingerprintConfig = REFERENCE, create: bool = True,
                  readonly: bool = False) -> "Library | ShardedLibrary":
-    """The library in `root`: a ShardedLibrary when it has a shard manifest, else a Library."""
+    """The library in `root`: a ShardedLibrary when it has a shard manifest, else a Library.
+    A writer opens under the write lock, so never in the middle of a re-shard."""
+    if readonly:
+        return _open(root, config, create, readonly)
+    with writelock.shared(root):
+        return _open(root, config, create, readonly)
+
+
+def _open(root, config: FingerprintConfig, create: bool, readonly: bool) -> "Library | ShardedLibrary":
     manifest = read_manifest(root)
     if manifest is None:
         return Library(root, config, create=create, readonly=readonly)
     return ShardedLibrary(root, config, readonly=readonly, manifest=manifest)
+
+
+def check_current(library: "Library | ShardedLibrary") -> None:
+    """Raise when `library` is no longer the layout in its folder: re-sharded since it was opened."""
+    manifest = read_manifest(library.root)
+    if isinstance(library, ShardedLibrary):
+        current = manifest is not None and manifest.folder == library.manifest.folder
+    else:
+        current = manifest is None and _library_id(library.root) == library.store.meta("library_id")
+    if not current:
+        raise LibraryError(f"{library.root}: re-sharded by another fp process (fp library shard) after this one "
+                           "opened it; nothing was written, run the command again")
+
+
+def _library_id(root: Path) -> str | None:
+    """The id of the library file now in `root` (None when there is none)."""
+    path = Path(root) / DB_NAME
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True, timeout=60.0)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'library_id'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise LibraryError(f"{path}: cannot read the library's id ({exc})") from exc
+    return row[0] if row else None
 
 
 class VideoIds:
@@ -391,13 +430,18 @@ def reshard(root: str | os.PathLike, n_shards: int, config: FingerprintConfig = 
             progress: Callable[[int, int], None] | None = None) -> ShardReport:
     """Re-partition the library in `root` into `n_shards` (1: back to one library, today's
     layout), moving packed hashes between stores without decoding. An empty library is made
-    when there is none. Needs the library to itself (no `fp index` running meanwhile)."""
+    when there is none. Needs the library to itself: fails at once while a writer holds its
+    write lock (writelock.py), and writers wait while it runs."""
     if not 1 <= n_shards <= MAX_SHARDS:
         raise InputError(f"--shards {n_shards}: give a number from 1 to {MAX_SHARDS}")
+    with writelock.exclusive(root):
+        return _reshard(Path(root), n_shards, config, progress)
+
+
+def _reshard(root: Path, n_shards: int, config, progress) -> ShardReport:
     start = time.perf_counter()
-    root = Path(root)
     before = read_manifest(root)
-    with open_library(root, config, create=True) as source:
+    with _open(root, config, create=True, readonly=False) as source:
         n_before = source.n_shards if isinstance(source, ShardedLibrary) else 1
         videos = source.videos()
         holders = source.shards if isinstance(source, ShardedLibrary) else [source]
