@@ -46,6 +46,16 @@ def clip(name: str) -> Path:
     return path
 
 
+def clips_folder(folder: Path, names) -> Path:
+    """`folder`, made, holding copies of these sample clips."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(clip(name), folder / name)
+    return folder
+
+
 def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts=None, time_base=None) -> Path:
     """Encode RGB uint8 frames to a real video file with PyAV."""
     frames = list(frames)

@@ -1,6 +1,5 @@
 """SIGKILL `fp index` at several moments: the library must open, verify clean, and resume."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import pytest
 
 from fp.index.library import Library
 
-from ..conftest import clip
+from ..conftest import clips_folder
 
 NAMES = ["friday.mp4", "flower.mp4", "stream-of-water.mp4", "elf.mp4", "cockatoo.mp4"]
 
@@ -22,10 +21,7 @@ def run_index(refs, lib):
 
 @pytest.fixture(scope="module")
 def refs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("refs")
-    for n in NAMES:
-        shutil.copy(clip(n), folder / n)
-    return folder
+    return clips_folder(tmp_path_factory.mktemp("refs"), NAMES)
 
 
 @pytest.fixture(scope="module")

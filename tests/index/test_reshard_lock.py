@@ -16,7 +16,7 @@ from fp.index import writelock
 from fp.index.indexer import index_paths
 from fp.index.shards import open_library, read_manifest, reshard
 
-from ..conftest import clip
+from ..conftest import clip, clips_folder
 
 BASE = ["friday.mp4", "stream-of-water.mp4"]
 MORE = ["cockatoo.mp4", "flower.mp4", "elf.mp4", "frog.mp4", "bbb_first60s.mp4"]
@@ -34,10 +34,7 @@ def base(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def more(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("more")
-    for n in MORE:
-        shutil.copy(clip(n), folder / n)
-    return folder
+    return clips_folder(tmp_path_factory.mktemp("more"), MORE)
 
 
 def _library(base, tmp_path, shards=1):
