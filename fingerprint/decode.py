@@ -274,6 +274,9 @@ class VideoFrames:
         if decoded < MIN_FRAMES and not _is_keyframe_mode(stream):
             raise VideoDecodeError(p, f"only {decoded} frame: too short to fingerprint" + (f" ({'; '.join(causes)})" if causes else ""))
         end = (last_t or 0.0) + log_.frame_interval(1.0 / nominal)
+        if _is_keyframe_mode(stream) and log_.packet_times:  # every packet was read: the stream's span, not its last keyframe
+            times = np.frombuffer(log_.packet_times, dtype=np.float64)
+            end = max(end, float(times.max() - times.min()) + log_.frame_interval(1.0 / nominal))
         partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
         notes = (timeline.note(),) if timeline.restarts else ()  # told in results' warnings (pipeline.decode_warnings)
         self.summary = DecodeSummary(decoded, end, _joined(partial, self._unread_note(stream)), notes)

@@ -33,6 +33,14 @@ def test_fingerprint_shapes_and_views():
     assert d["n_frames"] == len(q) and len(d["frames"]) == len(q)
 
 
+def test_keyframes_only_tells_the_whole_duration(tmp_path):
+    """A few keyframes in 3 s (x264 puts them at scene changes only, here): the keyframe pass
+    (triage) reports the file's 3 s, not the end of its last keyframe."""
+    path = write_video(tmp_path / "one_key.mp4", textured_frames(90), fps=30)
+    keys = fingerprint_video(path, FingerprintConfig(keyframes_only=True))
+    assert keys.times.max() < 2.9 and abs(keys.duration - 3.0) < 0.05
+
+
 def test_keyframes_only_is_sparser():
     full = fingerprint_video(clip("bbb_first60s.mp4"), QUERY)
     keys = fingerprint_video(clip("bbb_first60s.mp4"), FingerprintConfig(keyframes_only=True))
