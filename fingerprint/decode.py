@@ -5,6 +5,7 @@ plane without a colour conversion, rotation metadata, and keyframe-only decoding
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -449,26 +450,38 @@ def decode_all(path: str | os.PathLike, threads: int = 1) -> int:
         container.close()
 
 
+def _packet_times(container, stream) -> Iterator[float]:
+    """Seconds of each of the stream's packets that holds data, in file order (demuxed, not
+    decoded); a damaged tail ends them."""
+    tb = stream.time_base
+    try:
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None and tb:
+                yield float(packet.pts * tb)
+    except av.error.FFmpegError:
+        return
+
+
 def timestamps_restart(path: str | os.PathLike) -> bool:
     """Whether the video's packet times restart (files joined byte for byte). Only MPEG
-    transport and program streams can be joined so; other containers answer False unread."""
+    transport and program streams can be joined so; other containers answer False unread.
+    Remembered per file version: evidence asks once per match."""
     p = check_readable(path)
-    container = _open(p)
-    try:
+    st = p.stat()
+    return _restarts(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _restarts(path: str, mtime_ns: int, size: int) -> bool:
+    with _open(Path(path)) as container:
         if not container.format.name.startswith(("mpegts", "mpeg")):
             return False
         stream = video_stream(container)
-        tb = stream.time_base
         timeline = Timeline(1.0 / float(stream.average_rate or 25))
-        for packet in container.demux(stream):
-            if packet.size and packet.pts is not None and tb:
-                timeline.place(float(packet.pts * tb))
-                if timeline.restarts:
-                    return True
-    except av.error.FFmpegError:
-        pass  # a damaged tail: what was read decides
-    finally:
-        container.close()
+        for t in _packet_times(container, stream):
+            timeline.place(t)
+            if timeline.restarts:
+                return True
     return False
 
 
@@ -477,23 +490,16 @@ def stream_duration(path: str | os.PathLike) -> float:
     header's claim is not used): last packet time - first + one frame interval, with
     restarting timestamps joined end to end as decoding joins them."""
     p = check_readable(path)
-    container = _open(p)
     log_ = _DecodeLog()
     low = None
-    try:
+    with _open(p) as container:
         stream = video_stream(container)
-        tb = stream.time_base
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
         timeline = Timeline(1.0 / nominal)
-        for packet in container.demux(stream):
-            if packet.size and packet.pts is not None and tb:
-                log_.packet_times.append(float(packet.pts * tb))
-                t = timeline.place(log_.packet_times[-1])
-                low = t if low is None else min(low, t)
-    except av.error.FFmpegError:
-        pass  # a damaged tail: the packets read so far still tell the span
-    finally:
-        container.close()
+        for raw in _packet_times(container, stream):
+            log_.packet_times.append(raw)
+            t = timeline.place(raw)
+            low = t if low is None else min(low, t)
     if low is None:
         return 0.0
     return timeline.latest - low + log_.frame_interval(1.0 / nominal)

@@ -17,7 +17,6 @@ zooms, fingerprint/types.py) is read too, its inset view ids moved up to today's
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 
@@ -155,8 +154,9 @@ def _is_number(x) -> bool:
 
 
 def _in_range(x) -> bool:
-    """A number of seconds a video can have: 0..MAX_SECONDS (a huge int is no float at all)."""
-    return _is_number(x) and (abs(x) <= MAX_SECONDS if isinstance(x, int) else math.isfinite(x)) and 0 <= x <= MAX_SECONDS
+    """A number of seconds a video can have: 0..MAX_SECONDS (NaN fails every comparison; a huge
+    int is compared exactly, never made a float)."""
+    return _is_number(x) and 0 <= x <= MAX_SECONDS
 
 
 def _number(value, name: str, bad) -> float:

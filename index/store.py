@@ -149,8 +149,6 @@ class Store:
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
                 with self.transaction():
-                    if exists:
-                        self._check_meta(hash_params)
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             self.db.execute(statement)

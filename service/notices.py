@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -107,8 +108,8 @@ def holder_folders(names) -> dict[str, str]:
         return f"{slug(name) or 'holder'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
     plain = {n: slug(n) if n.isascii() and slug(n) else tagged(n) for n in names}
-    shared = {f for f in plain.values() if list(plain.values()).count(f) > 1}
-    return {n: tagged(n) if f in shared else f for n, f in plain.items()}
+    uses = Counter(plain.values())
+    return {n: tagged(n) if uses[f] > 1 else f for n, f in plain.items()}
 
 
 def write_notices(db: ServiceDB, service_dir: Path, out_dir: str | Path) -> list[NoticeFolder]:
