@@ -17,8 +17,8 @@ from .output import Progress, emit_json, json_option, warn
 @click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frames sampled per second (default 5).")
 @click.option("--hasher", type=click.Choice(sorted(HASHERS)), default="phash64", show_default=True)
 @click.option("--reference", is_flag=True, help="Also hash the crop views a library stores.")
-@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset and the picture turned back a few "
-              "degrees (as matching does; always on with --json).")
+@click.option("--inset", is_flag=True, help="Also hash a detected picture-in-picture inset, the picture turned back a few "
+              "degrees and the half-step frames (as matching does; always on with --json).")
 @click.option("--keyframes", is_flag=True, help="Decode keyframes only (fast triage).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Decoder threads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -32,7 +32,7 @@ def fingerprint(file, fps, hasher, reference, inset, keyframes, threads, quiet, 
     """
     inset = inset or (as_json and not reference)
     config = replace(REFERENCE if reference else QUERY, hasher=hasher, keyframes_only=keyframes, threads=threads, inset_view=inset,
-                     turned_views=inset)
+                     turned_views=inset, phase_rows=inset and not reference)
     if fps:
         config = replace(config, fps=fps)
     bar = Progress(1.0, file, quiet=quiet or as_json)

@@ -12,7 +12,7 @@ from .hashers import get_hasher
 from .inset import detect_insets
 from .normalise import (FULL, TURNS, WORK_SIDE, ZOOM_SCALE, ZOOMED_VIEW, ZOOMS, crop_to, detect_active_area_window, detect_active_areas, reference_views, shrink,
                         turned_image, view_image, zoomed_image)
-from .types import INSET_VIEW, INSETS, TURNED_VIEW, Fingerprint, whole_picture
+from .types import INSET_VIEW, INSETS, PHASE_VIEW, TURNED_VIEW, Fingerprint, whole_picture
 
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 WINDOW = 50  # sampled frames that share one bar decision (10 s at 5 fps; a shot may have its own)
@@ -26,6 +26,7 @@ class FingerprintConfig:
     crop_views_fps: float = 0.0  # rate of the extra crop views (reference side; 0 = none)
     inset_view: bool = False  # also hash a detected picture-in-picture inset (suspect side)
     turned_views: bool = False  # also hash the picture turned back (normalise.TURNS) and zoomed out (ZOOMS) (suspect side)
+    phase_rows: bool = False  # also hash the whole picture half a step after each sample (PHASE_VIEW; suspect side)
     hasher: str = "phash64"
     fine_hasher: str | None = "phash256"  # verification hash of whole pictures (None: none)
     threads: int = 1  # decoder threads
@@ -41,7 +42,7 @@ class FingerprintConfig:
 
 
 REFERENCE = FingerprintConfig(fps=5.0, crop_views_fps=2.5)
-QUERY = FingerprintConfig(fps=5.0, inset_view=True, turned_views=True)
+QUERY = FingerprintConfig(fps=5.0, inset_view=True, turned_views=True, phase_rows=True)
 TURN_EVERY = 2  # sampled frames per turned set (2.5 fps: a tilted copy is a few seconds long)
 
 
@@ -81,11 +82,13 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
     view_every = max(1, round(config.fps / config.crop_views_fps)) if config.crop_views_fps else 0
 
     pending: list[tuple[float, np.ndarray]] = []  # (time, shrunk grey) awaiting a bar decision
+    between: list[tuple[int, float, np.ndarray]] = []  # half-step frames: (sample before it, time, shrunk grey)
     n_sampled = 0
 
     def flush() -> None:
         nonlocal n_sampled
         if not pending:
+            between.clear()
             return
         by_shape: dict[tuple, list[int]] = {}
         for i, (_, small) in enumerate(pending):
@@ -113,6 +116,10 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
                     times.append(t)
                     views.append(ZOOMED_VIEW + i)
                     images.append(zoomed_image(active, ZOOM_SCALE, at=at))
+        for i, t, small in between:  # cut as the sample before it (or the first, at the start)
+            times.append(t)
+            views.append(PHASE_VIEW)
+            images.append(view_image(crop_to(small, area_of[max(i, 0)]), 0))
         if config.inset_view:
             images += _inset_rows(pending, times, views)
         batch = hasher.hash_batch(images)
@@ -128,9 +135,19 @@ def fingerprint_video(path: str | os.PathLike, config: FingerprintConfig | None 
             fines.append(rows)
             fine_mirrors.append(mirror_rows)
         pending.clear()
+        between.clear()
 
-    frames = iter_frames(path, config.fps, config.threads, config.keyframes_only, config.max_seconds, stream)
+    # With phase rows every frame at 2 x fps is read: those the fps sampling takes (the first at
+    # or after each k / fps, exactly the frames it takes alone) and the ones between them.
+    phases = config.phase_rows and not config.keyframes_only
+    step = 1.0 / config.fps
+    next_t = 0.0
+    frames = iter_frames(path, config.fps * (2 if phases else 1), config.threads, config.keyframes_only, config.max_seconds, stream)
     for frame in frames:
+        if phases and frame.t + 1e-6 < next_t:
+            between.append((len(pending) - 1, frame.t, shrink(frame.luma)))
+            continue
+        next_t = (np.floor(frame.t / step + 1e-6) + 1) * step
         pending.append((frame.t, shrink(frame.luma)))
         if len(pending) >= WINDOW:
             flush()

@@ -10,6 +10,8 @@ INSETS = 3  # insets per window at most; INSET_VIEW + INSETS + n: inset n with i
 TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURNS[i] (90-93), then
 #                  zoomed out at normalise.ZOOMS[i] (94-102): never searched, only verified against
 #                  the hypotheses other views found
+PHASE_VIEW = 89  # a suspect's whole picture at the half-step between two samples (10 fps in all):
+#                 never searched; verification may read it in place of the sample before it
 
 
 def turned(views: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from fp.fingerprint.decode import moving_streams
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, decode_warnings, fingerprint_video
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
-from fp.fingerprint.types import INSET_VIEW, Fingerprint, turned, whole_picture
+from fp.fingerprint.types import INSET_VIEW, PHASE_VIEW, Fingerprint, turned, whole_picture
 
 from .align import Candidates, Hypothesis, hypotheses, same_line
 from .library import Library
@@ -29,6 +29,8 @@ TURN_GAIN = 1 / 16  # share of the bits a turned view must bring its hits closer
 ZOOM_GAIN = 1 / 32  # ... and a zoomed-out one (a 25-30 % crop gains 2-4 bits of 64, a look-alike 0)
 ELSEWHERE = 4 / 64  # share of the bits a row's own nearest hash of the video must beat the line's by (see _elsewhere)
 ZOOM_TESTS = 2  # zoomed-out views verified per line: the centred one and the place the untouched picture votes
+PHASE_TESTS = 2  # a line read again with the half-step frames counts as two tests (chance x 2) ...
+HALF_GAIN = 2 / 64  # ... and counts only when its frames come this share of the bits closer (median)
 CENTRED = ZOOMS[0]  # the zoom placed about the centre
 ZOOM_SEARCH_SHARE = 0.5  # of max_chance spent on lines the zoomed views find by search, over all of them
 ZOOM_SEARCH_SPAN = 3.0  # s of suspect a line the zoomed views find by search must cover (min_span for the rest)
@@ -202,6 +204,18 @@ class QueryPart:
     n_hyp: float
     turned: Fingerprint | None = None  # the whole picture turned back (views TURNED_VIEW + i), view 0 only
     cands: Candidates | None = None  # the frame hits the hypotheses were voted from (a video's other lines)
+    between: Fingerprint | None = None  # the whole picture half a step after each sample (PHASE_VIEW), view 0 only
+
+    @cached_property
+    def half_step(self) -> np.ndarray:
+        """Per row: the row of `between` taken half a step after it (-1: none)."""
+        out = np.full(len(self.fpr), -1, np.int64)
+        if self.between is None or not len(self.between) or not len(self.fpr):
+            return out
+        before = np.searchsorted(self.fpr.times, self.between.times, "right") - 1
+        ok = before >= 0
+        out[before[ok]] = np.nonzero(ok)[0]
+        return out
 
     @cached_property
     def fine_keys(self) -> np.ndarray:
@@ -291,6 +305,41 @@ class Matcher:
         rows = ok & fpr.fine_rows
         return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf,
                            give_up=self.give_up / part.n_hyp)
+
+    def _verify_half_step(self, h, v: Verified, part: QueryPart, ok: np.ndarray, near_p) -> Verified | None:
+        """The line `v` verified again on the frames half a step after the samples. References
+        are sampled at 5 a second too: in fast motion (a pan, a flickering pattern) a copy cut at
+        another phase sits up to half a step from every stored frame, 8-26 bits off where a frame
+        that lands on one is 0-6 bits off. The hits' times are the stored frames', so the line
+        cannot tell which phase lands: both are read, every frame of one phase, never picked by
+        distance, so an unrelated frame's chance is what it was; the better costs PHASE_TESTS."""
+        fpr, between, half = part.fpr, part.between, part.half_step
+        take = half >= 0
+        if take.sum() < 2:
+            return None
+        times = fpr.times.copy()
+        times[take] = between.times[half[take]]
+        codes = (fpr.mirror_codes if h.mirrored else fpr.codes).copy()
+        codes[take] = (between.mirror_codes if h.mirrored else between.codes)[half[take]]
+        ok = ok.copy()
+        ok[take] &= between.quality[half[take]] >= self.config.min_quality
+        ref = self._video(h.video_id)
+        line = replace(h, speed=v.speed, offset=v.offset)
+        half_v = verify(line, times, codes, part.keys, ok, ref, self.radius, self.cdf, near_p,
+                        self.give_up / (part.n_hyp * PHASE_TESTS))
+        # Landing on the stored frames brings a fast copy's frames closer nearly everywhere
+        # (a flickering pattern: 10 -> 6 bits in the mean); on a look-alike line at the radius
+        # the other phase only reshuffles which frames fall inside it.
+        hit = half_v.hit
+        if hit.sum() < 2:
+            return None
+        plain = closest_in_window(fpr.times, fpr.mirror_codes if h.mirrored else fpr.codes, ref, half_v.speed, half_v.offset)[0]
+        t = times
+        judged = ok & take & (t >= t[hit].min()) & (t <= t[hit].max())
+        cap = self.radius + 1
+        if np.median(np.minimum(plain, cap)[judged] - np.minimum(half_v.distance, cap)[judged]) < self.nbits * HALF_GAIN:
+            return None
+        return half_v
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
@@ -406,6 +455,9 @@ class Matcher:
         """Match the whole picture and, when one was found, a picture-in-picture inset."""
         start = time.perf_counter()
         query = query or fpr.source
+        halves = fpr.views == PHASE_VIEW
+        between = fpr.select(halves) if halves.any() else None
+        fpr = fpr.select(~halves) if halves.any() else fpr
         parts = [fpr.select(fpr.views == view) for view in np.unique(fpr.views[whole_picture(fpr.views)])]
         rows = turned(fpr.views)
         turned_rows = fpr.select(rows) if rows.any() else None
@@ -415,7 +467,8 @@ class Matcher:
         matches: list[Match] = []
         nearest: dict | None = None
         for part, tests in searched:
-            found, near = self._match_part(part, tests=tests, turned=turned_rows if part.views[0] == 0 else None)
+            whole = part.views[0] == 0
+            found, near = self._match_part(part, tests=tests, turned=turned_rows if whole else None, between=between if whole else None)
             for m in found:
                 twin = next((x for x in matches if x.video_id == m.video_id and x.mirrored == m.mirrored
                              and abs(x.offset - m.offset) <= 1.0), None)
@@ -454,16 +507,17 @@ class Matcher:
         _, neighbours = self._candidates(fpr, usable)
         return any(((vids >= 0) & (dist <= limit)).any() for dist, vids in neighbours.values())
 
-    def _match_part(self, fpr: Fingerprint, tests: float, turned: Fingerprint | None = None) -> tuple[list[Match], dict | None]:
+    def _match_part(self, fpr: Fingerprint, tests: float, turned: Fingerprint | None = None,
+                    between: Fingerprint | None = None) -> tuple[list[Match], dict | None]:
         """Matches of one query view (rows in time order); `tests` views share the chance budget;
-        `turned`: the rows of the picture turned back (view 0 only)."""
+        `turned`: the rows of the picture turned back, `between`: its half-step rows (view 0 only)."""
         usable = fpr.quality >= self.config.min_quality
         if usable.sum() < 2 or self.n_hashes == 0:
             return [], None
         cands, neighbours = self._candidates(fpr, usable)
         keys = group_keys(fpr.codes, times=fpr.times)
         n_hyp = self.shape.hypotheses(fpr.duration, views_tried=tests, hashes_tried=2 if self.fine_nbits else 1)
-        part = QueryPart(fpr, keys, usable, neighbours, n_hyp, turned, cands)
+        part = QueryPart(fpr, keys, usable, neighbours, n_hyp, turned, cands, between)
         found = hypotheses(cands, self.radius, limit=self.config.verify_top)
         matches: list[Match] = []
         nearest: dict | None = None
@@ -542,6 +596,10 @@ class Matcher:
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None
+        if not self._accepts(v, chance, fpr.quality) and v.hit.sum() >= 2 and part.between is not None:
+            half = self._verify_half_step(h, v, part, ok, near_p)
+            if half is not None and half.p_value * n_hyp * PHASE_TESTS < chance:
+                v, chance = half, half.p_value * n_hyp * PHASE_TESTS
         if not self._accepts(v, chance, fpr.quality):
             fine = self._verify_fine(h, part, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
@@ -732,3 +790,4 @@ def _merged(results: list[MatchResult], streams: list[int]) -> MatchResult:
                    nearest=None if matches else min(near, key=lambda n: n["chance"], default=None),
                    duration=max(r.duration for r in results), frames=sum(r.frames for r in results),
                    partial=any(r.partial for r in results), warnings=warnings + (note,))
+

@@ -23,6 +23,7 @@ from fp.benchmarks.harness import outcome, relative_names, reference_paths
 from fp.benchmarks.truth import load_truth
 from fp.fingerprint.errors import VideoDecodeError
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
+from fp.fingerprint.types import PHASE_VIEW
 from fp.index.library import Library
 from fp.index.matcher import MatchConfig, Matcher
 
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--max-chance", type=float, default=MatchConfig().max_chance)
     ap.add_argument("--search-zooms", action="store_true", help="search the zoomed-out pictures too (fp match --search-zooms)")
+    ap.add_argument("--no-half-step", action="store_true", help="match without the half-step rows (as before they were hashed)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--rows", type=Path, help="also write one JSON line per query: its truth and its best match or nearest")
@@ -64,6 +66,8 @@ def main() -> None:
             if isinstance(fpr, str):
                 outcomes.append(outcome(q, None, fpr, rel_of))
             else:
+                if a.no_half_step:
+                    fpr = fpr.select(fpr.views != PHASE_VIEW)
                 result = matcher.match_fingerprint(fpr, q.query)
                 outcomes.append(outcome(q, result, None, rel_of))
                 best = result.matches[0].to_dict() if result.matches else None
