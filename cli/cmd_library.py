@@ -5,7 +5,7 @@ import click
 
 from fp.fingerprint.errors import InputError, LibraryError
 from fp.index.library import Library
-from fp.index.shards import ShardedLibrary, open_library, reshard
+from fp.index.shards import ShardedLibrary, open_library, reshard, write_library
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option
@@ -77,7 +77,7 @@ def remove(refs, by, all_matches, library_dir, as_json):
 
     Digits are an id; a title held by several videos is refused unless --all.
     """
-    with open_library(library_dir, create=False) as lib:
+    with write_library(library_dir, create=False) as lib:
         found = _resolve(lib, refs, by, all_matches)
         for v in found:
             lib.remove(v.id)
@@ -107,7 +107,7 @@ def set_metadata(ref, pairs, replace, by, all_matches, library_dir, as_json):
         if not sep or not key.strip():
             raise InputError(f"--set {pair}: expected KEY=VALUE")
         values[key.strip()] = value if value != "" else None
-    with open_library(library_dir, create=False) as lib:
+    with write_library(library_dir, create=False) as lib:
         updated = [lib.set_metadata(v.id, values, replace=replace) for v in _resolve(lib, [ref], by, all_matches)]
     if as_json:
         emit_json({"updated": [v.to_dict() for v in updated]})
@@ -124,7 +124,7 @@ def _toggle(enabled: bool):
     @library_option
     @json_option
     def command(refs, by, all_matches, library_dir, as_json):
-        with open_library(library_dir, create=False) as lib:
+        with write_library(library_dir, create=False) as lib:
             changed = [lib.set_enabled(v.id, enabled) for v in _resolve(lib, refs, by, all_matches)]
         if as_json:
             emit_json({f"{verb}d": [v.to_dict() for v in changed]})
@@ -163,7 +163,7 @@ def verify(library_dir, as_json):
 @json_option
 def rebuild(library_dir, as_json):
     """Rebuild the FAISS index from SQLite."""
-    with open_library(library_dir, create=False) as lib:
+    with write_library(library_dir, create=False) as lib:
         lib.rebuild_index()
         stats = lib.stats()
     if as_json:
@@ -179,7 +179,7 @@ def upgrade(library_dir, as_json):
     """Bring a library made by an earlier fp to this fp's format, in place (a backup of the old
     database is kept beside it; nothing is decoded again). Opening an old library that can be
     written does the same."""
-    with open_library(library_dir, create=False) as lib:
+    with write_library(library_dir, create=False) as lib:
         stats = lib.stats()
     if as_json:
         emit_json(stats)
@@ -198,9 +198,9 @@ def shard(n_shards, quiet, library_dir, as_json):
 
     Videos move by content hash (sha256 mod N) with their hashes as stored: nothing is decoded
     again. Index, match, list, verify and info work on a sharded library as on one; `fp match
-    --ray` holds each shard in its own Ray actor. Refused while `fp index` writes the library (an
-    `fp index` started meanwhile waits 5 s, then fails); a crash leaves either the old layout or
-    the new one. An empty library is made if there is none.
+    --ray` holds each shard in its own Ray actor. Refused while `fp index` or an `fp library` edit
+    writes the library (a writer started meanwhile waits 5 s, then fails); a crash leaves either
+    the old layout or the new one. An empty library is made if there is none.
     """
     bar = Progress(1.0, "sharding", quiet=quiet)
     try:

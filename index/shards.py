@@ -32,9 +32,10 @@ import shutil
 import sqlite3
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 import numpy as np
@@ -119,6 +120,15 @@ def open_library(root: str | os.PathLike, config: FingerprintConfig = REFERENCE,
         return _open(root, config, create, readonly)
     with writelock.shared(root):
         return _open(root, config, create, readonly)
+
+
+@contextmanager
+def write_library(root: str | os.PathLike, config: FingerprintConfig = REFERENCE,
+                  create: bool = True) -> Iterator["Library | ShardedLibrary"]:
+    """The library in `root` opened to write, with the write lock held shared until the block
+    ends (as `fp index` holds it): a re-shard cannot move the library under an edit."""
+    with writelock.shared(root), _open(root, config, create, readonly=False) as library:
+        yield library
 
 
 def _open(root, config: FingerprintConfig, create: bool, readonly: bool) -> "Library | ShardedLibrary":

@@ -1,8 +1,8 @@
 """The write lock of a library folder: an advisory flock on the folder itself.
 
-Writers that add or remove videos (`fp index`) hold it shared, so any number run at once;
-re-sharding holds it exclusive, so it never moves a library under a writer. Readers take no
-lock. The kernel drops a flock when its descriptor closes, so an exit, Ctrl-C or crash
+Writers (`fp index`; `fp library remove`, `set-metadata`, ... for their whole edit) hold it
+shared, so any number run at once; re-sharding holds it exclusive, so it never moves a library
+under a writer. Readers take no lock. The kernel drops a flock when its descriptor closes, so an exit, Ctrl-C or crash
 releases it. Locking the folder, not a file in it, leaves nothing behind and needs no write
 permission: a read-only folder is locked as any other and its writers meet the library's own
 read-only error. Where the folder cannot be opened or locked (missing, or a file system
@@ -69,7 +69,7 @@ def exclusive(root: str | os.PathLike) -> Iterator[None]:
     fd = _open(Path(root))
     try:
         if fd is not None and not _try(fd, fcntl.LOCK_EX, root):
-            raise LibraryError(f"{root}: the library is in use by another fp process (fp index?); "
+            raise LibraryError(f"{root}: the library is in use by another fp process (fp index or a library edit?); "
                                "try again when it has finished")
         yield
     finally:

@@ -14,6 +14,7 @@ from fp.cli.main import cli
 from fp.fingerprint.errors import LibraryError
 from fp.index import writelock
 from fp.index.indexer import index_paths
+from fp.index.library import Library
 from fp.index.shards import open_library, read_manifest, reshard
 
 from ..conftest import clip, clips_folder
@@ -177,3 +178,33 @@ def test_a_killed_index_releases_the_library(base, more, tmp_path):
     kept = _state(root)[1]
     assert reshard(root, 2).videos == len(kept)
     assert _state(root) == (2, kept, [])
+
+
+EDITS = {  # an `fp library` edit, the Library method doing it, and what the library holds after it
+    "remove": (["library", "remove", "1"], "remove", lambda videos: [v.id for v in videos] == [2]),
+    "set-metadata": (["library", "set-metadata", "2", "--set", "owner=X"], "set_metadata",
+                     lambda videos: videos[1].metadata == {"owner": "X"}),
+    "disable": (["library", "disable", "1"], "set_enabled", lambda videos: not videos[0].enabled),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_a_library_edit_holds_the_write_lock_until_it_has_written(base, tmp_path, monkeypatch, edit):
+    """A re-shard tried in the middle of the edit (once the library is open) is refused, and the
+    edit is kept: before, the lock was dropped after opening, the re-shard moved the videos and
+    the edit went to the old store (`fp library remove` said "removed" and the video stayed)."""
+    root = _library(base, tmp_path)
+    args, method, edited = EDITS[edit]
+    real, refused = getattr(Library, method), []
+
+    def write_during_a_reshard(self, *a, **kw):  # the real method, with a re-shard tried first
+        with pytest.raises(LibraryError, match=IN_USE):
+            reshard(root, 2)
+        refused.append(True)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Library, method, write_during_a_reshard)
+    result = CliRunner().invoke(cli, args + ["--library", str(root)])
+    assert result.exit_code == 0 and refused == [True], result.output
+    with open_library(root, create=False, readonly=True) as lib:
+        assert getattr(lib, "n_shards", 1) == 1 and edited(lib.videos()) and lib.verify() == []
