@@ -50,7 +50,7 @@ async def submit_match(request: Request, caller: KeyRecord = Depends(require("pl
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
         raise UploadError(f"upload too large: {int(length)} bytes, the limit is {settings.max_upload_bytes}", 413)
-    upload = await receive_form(idle_limited(request.stream()), request.headers.get("content-type", ""), settings.spool_dir,
+    upload = await receive_form(idle_limited(request.stream()), request.headers.get("content-type", ""), svc.spool.folder,
                                 settings.max_upload_bytes)
     try:
         listing = _listing(upload.fields)
@@ -81,7 +81,7 @@ async def submit_hashes(request: Request, listing_id: str | None = None, seller_
                         claimed_title: str | None = None, licence_id: str | None = None,
                         caller: KeyRecord = Depends(require("platform")), svc: Service = Depends(service)):
     listing = _listing({"listing_id": listing_id, "seller_id": seller_id, "claimed_title": claimed_title, "licence_id": licence_id})
-    folder = svc.settings.spool_dir / uuid.uuid4().hex
+    folder = svc.spool.folder / uuid.uuid4().hex
     folder.mkdir(parents=True)
     path = folder / "fingerprint.json"
     size = 0

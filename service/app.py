@@ -19,7 +19,6 @@ from .errors import ApiError, status_for
 from .metrics import Metrics
 from .models import FiniteJSONResponse
 from .state import Service
-from .uploads import sweep_spool
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +65,10 @@ class CountRequests:
 
 
 def _sweep_spool(svc: Service) -> None:
-    """Remove spooled uploads no job needs: cut off by a crash, or by a stop that cancelled them
-    (the process may exit before a cancelled request gets to remove its own file)."""
-    removed = sweep_spool(svc.settings.spool_dir, svc.jobs.spool_folders())
+    """Remove spooled uploads no job needs and no running server owns (spool.py): cut off by a
+    crash, or by a stop that cancelled them (the process may exit before a cancelled request gets
+    to remove its own file)."""
+    removed = svc.spool.sweep(svc.jobs.spool_folders())
     if removed:
         log.warning("removed %d abandoned upload(s) from the spool", removed)
 
@@ -81,6 +81,7 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
         recovered = svc.jobs.recover(settings.max_attempts)
         if any(recovered.values()):
             log.warning("after a restart: %(requeued)d jobs requeued, %(failed)d failed", recovered)
+        svc.spool.claim()
         _sweep_spool(svc)
         if start_worker:
             svc.worker.start()
@@ -88,6 +89,7 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
             yield
         finally:
             svc.worker.stop()
+            svc.spool.release()
             _sweep_spool(svc)  # requests still running were cancelled by now
 
     app = FastAPI(title="fp", version=fp.__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,

@@ -10,6 +10,7 @@ from .jobs import JobStore
 from .metrics import Metrics
 from .review import ReviewStore
 from .settings import ServiceSettings
+from .spool import Spool
 from .worker import Worker
 
 
@@ -21,6 +22,7 @@ class Service:
     review: ReviewStore
     worker: Worker
     metrics: Metrics
+    spool: Spool  # this server's part of the upload spool
 
     @classmethod
     def open(cls, settings: ServiceSettings) -> "Service":
@@ -32,7 +34,7 @@ class Service:
         holder["worker"] = worker
         for folder in (settings.spool_dir, settings.evidence_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        return cls(settings, db, jobs, ReviewStore(db), worker, metrics)
+        return cls(settings, db, jobs, ReviewStore(db), worker, metrics, Spool(settings.spool_dir))
 
 
 def service(request: Request) -> Service:

@@ -1,8 +1,9 @@
 """Uploads: a multipart body streamed straight into the spool folder, then checked as a video.
 
 The body is parsed as it arrives (python-multipart's push parser): the `file` part goes to
-`<spool>/<random id>/<the client's file name, reduced to safe characters>`, counted and
-hashed on the way, and stopped at the size limit; small text fields are kept in memory.
+`<this server's spool folder (spool.py)>/<random id>/<the client's file name, reduced to safe
+characters>`, counted and hashed on the way, and stopped at the size limit; small text fields
+are kept in memory.
 Nothing a client sends is written anywhere else.
 """
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import hashlib
 import os
 import re
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,20 +175,6 @@ async def _receive_untyped(chunks: AsyncIterator[bytes]) -> Upload:
             raise UploadError("no Content-Type: send a file as multipart/form-data, fields as "
                               "application/x-www-form-urlencoded", 415)
     return Upload()
-
-
-def sweep_spool(spool: Path, keep: set[str]) -> int:
-    """Remove every spool entry not named in `keep` (uploads cut off by a crash or a stop); how many."""
-    removed = 0
-    for entry in sorted(spool.iterdir()) if spool.is_dir() else ():
-        if entry.name in keep:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed += 1
-    return removed
 
 
 async def _receive_fields(chunks: AsyncIterator[bytes]) -> Upload:

@@ -60,7 +60,10 @@ def wait_for(predicate, timeout: float = 15.0) -> bool:
 
 
 def spool_entries(settings) -> list:
-    return sorted(settings.spool_dir.iterdir()) if settings.spool_dir.exists() else []
+    """Everything in the spool but the (empty) folders of running servers."""
+    spool = settings.spool_dir
+    found = sorted(spool.rglob("*")) if spool.exists() else []
+    return [p for p in found if not (p.parent == spool and p.name.startswith("server-") and not any(p.iterdir()))]
 
 
 def stalled_upload(server: LiveServer) -> socket.socket:
@@ -71,7 +74,7 @@ def stalled_upload(server: LiveServer) -> socket.socket:
     sock.sendall(f"POST /v1/match HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.keys['platform']}\r\n"
                  f"Content-Type: multipart/form-data; boundary=BND\r\nContent-Length: {len(video) + 500}\r\n\r\n".encode())
     sock.sendall(head + video[:len(video) // 2])
-    assert wait_for(lambda: any(p.is_dir() and any(p.iterdir()) for p in spool_entries(server.settings))), "upload never spooled"
+    assert wait_for(lambda: any(p.is_file() for p in spool_entries(server.settings))), "upload never spooled"
     return sock
 
 
@@ -225,6 +228,68 @@ def test_spool_is_swept_at_startup_and_at_stop(library, settings_for):
     asyncio.run(start_and_stop())
     assert not cut_by_stop.parent.exists()
     assert queued.is_file() and done.is_file() and clip("frog.mp4").is_file()
+
+
+def _half_sent_upload(port: int, key: str) -> tuple[socket.socket, bytes]:
+    """A multipart upload to `fp serve` on `port` that has sent half its body; the rest to send."""
+    video = clip("bbb_first60s.mp4").read_bytes()
+    body = b'--BND\r\nContent-Disposition: form-data; name="file"; filename="slow.mp4"\r\n\r\n' + video + b"\r\n--BND--\r\n"
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(f"POST /v1/match HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n"
+                 f"Content-Type: multipart/form-data; boundary=BND\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    sock.sendall(body[:len(body) // 2])
+    return sock, body[len(body) // 2:]
+
+
+def _spooled(settings) -> list:
+    return sorted(p for p in settings.spool_dir.rglob("*") if p.is_file())
+
+
+def test_two_servers_on_one_folder_never_sweep_each_others_uploads(library, settings_for):
+    """Two `fp serve` processes over one library and service folder: starting and stopping the
+    second leaves the first's upload in flight alone (before, its start-up sweep deleted it and
+    the first answered 500); a killed server's half upload is swept by the next one to start."""
+    from .conftest import fp_serve, free_port, make_key, wait_healthy
+
+    settings = settings_for(library)
+    key = make_key(settings, "platform")
+
+    def start():
+        port = free_port()
+        proc = fp_serve(library, port, "--no-evidence")
+        wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
+        return proc, port
+
+    first, port = start()
+    second = None
+    try:
+        sock, rest = _half_sent_upload(port, key)
+        assert wait_for(lambda: _spooled(settings)), "upload never spooled"
+        in_flight = _spooled(settings)
+        second, _ = start()
+        second.terminate()
+        second.wait(30)
+        assert _spooled(settings) == in_flight  # swept at its start and at its stop: kept
+        assert list(settings.spool_dir.iterdir()) == [in_flight[0].parent.parent]  # the second's stop did sweep its own
+        sock.sendall(rest)
+        sock.settimeout(60)
+        answer = b"".join(iter(lambda: sock.recv(65536), b"")).decode("latin-1")
+        sock.close()
+        assert answer.startswith("HTTP/1.1 202"), answer
+
+        sock, _ = _half_sent_upload(port, key)  # cut off by a kill: nobody owns it any more
+        assert wait_for(lambda: len(_spooled(settings)) == 2), _spooled(settings)
+        cut = next(p for p in _spooled(settings) if p.name == "slow.mp4" and p not in in_flight)
+        first.kill()
+        first.wait(30)
+        sock.close()
+        second, _ = start()
+        assert not cut.exists() and not cut.parent.exists()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)
 
 
 def test_raw_body_without_content_type_answers_415(library, settings_for):

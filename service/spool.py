@@ -1,0 +1,119 @@
+"""The upload spool, shared by every server on one service folder without one sweeping another's uploads.
+
+Layout: `<spool>/server-<random id>/<upload id>/<file>`. Each server claims a folder of its own
+and holds a flock on it (on the folder's descriptor, as index/writelock.py does) for as long as
+it runs; the kernel drops the lock when the process ends, however it ends. A sweep (at a
+server's start and stop) removes the uploads no job names from every server folder whose lock
+is free, then the folder once empty; a live server's folder is never entered. Top-level entries
+of other shapes (the spool of an earlier fp, stray files) are removed unless a job names them.
+Claiming and sweeping hold a flock on the spool folder itself, so no sweep meets a server folder
+made but not yet locked.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+SERVER_PREFIX = "server-"
+
+
+def _lock(fd: int, blocking: bool) -> bool | None:
+    """Flock `fd` exclusive: True taken, False held by someone else, None where flock is refused."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError as exc:  # e.g. NFS refuses a flock on a folder
+        log.warning("cannot lock the upload spool (%s)", exc.strerror or exc)
+        return None
+    return True
+
+
+@contextmanager
+def _spool_locked(root: Path) -> Iterator[None]:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _lock(fd, blocking=True)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+class Spool:
+    """One server's part of the spool folder `root`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._folder: Path | None = None
+        self._fd: int | None = None
+
+    @property
+    def folder(self) -> Path:
+        """This server's folder, where its uploads go (claimed on first use)."""
+        return self.claim()
+
+    def claim(self) -> Path:
+        """Make and lock this server's folder (once; again after `release`)."""
+        if self._fd is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with _spool_locked(self.root):
+                folder = self.root / f"{SERVER_PREFIX}{uuid.uuid4().hex}"
+                folder.mkdir()
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+                _lock(fd, blocking=False)  # a new folder: nobody else holds it
+            self._folder, self._fd = folder, fd
+        return self._folder
+
+    def release(self) -> None:
+        """Let go of this server's folder: the next sweep (this one's at stop, or another server's) clears it."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def sweep(self, keep: set[str]) -> int:
+        """Remove every upload no live server owns and no job names (`keep`: upload folder names); how many."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        with _spool_locked(self.root):
+            for entry in sorted(self.root.iterdir()):
+                if entry.name.startswith(SERVER_PREFIX) and entry.is_dir() and not entry.is_symlink():
+                    removed += _sweep_server(entry, keep)
+                elif entry.name not in keep:
+                    _remove(entry)
+                    removed += 1
+        return removed
+
+
+def _sweep_server(folder: Path, keep: set[str]) -> int:
+    """Clear the folder of a server that has gone (its lock is free); 0 while it runs."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return 0
+    try:
+        if not _lock(fd, blocking=False):  # its server runs (or flock cannot tell)
+            return 0
+        unneeded = [entry for entry in folder.iterdir() if entry.name not in keep]
+        for entry in unneeded:
+            _remove(entry)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+        return len(unneeded)
+    finally:
+        os.close(fd)
