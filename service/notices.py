@@ -3,6 +3,7 @@ HTML page per notice with its evidence image (`fp report notices`)."""
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import re
@@ -144,8 +145,20 @@ def write_notices(db: ServiceDB, service_dir: Path, out_dir: str | Path) -> list
                 writer.writerows(_safe_cells(n.csv_row()) for n in notices)
             written.append(NoticeFolder(holder, str(folder), len(notices), ("notices.json", "notices.csv", *files)))
     except OSError as exc:
-        raise FpError(f"{out}: cannot write notices ({exc.strerror or exc})") from exc
+        raise FpError(_cannot_write(exc, out)) from exc
     return written
+
+
+def _cannot_write(exc: OSError, out: Path) -> str:
+    """One line naming the path in the way (not only --out) and why."""
+    path = Path(exc.filename) if exc.filename else out
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir met a file: the first one on the way down
+        for part in reversed((path, *path.parents)):
+            if (part.exists() or part.is_symlink()) and not part.is_dir():
+                return f"{part}: cannot write notices: a file is in the way, where a folder is needed"
+    if exc.errno == errno.EISDIR:
+        return f"{path}: cannot write notices: a folder is in the way, where a notice file goes"
+    return f"{path}: cannot write notices ({exc.strerror or exc})"
 
 
 def _safe_cells(row: list) -> list:

@@ -88,3 +88,34 @@ def test_sellers_and_notices(library, settings_for, tmp_path):
     rows = list(csv.DictReader(open(blender / "notices.csv", encoding="utf-8")))
     assert len(rows) == 1 and rows[0]["sha256"] == notice["sha256"] and rows[0]["listing_id"] == "B-1"
     assert float(rows[0]["reference_start"]) == notice["reference_span"][0]
+
+
+def test_notices_blocked_by_a_file_or_folder_name_what_is_in_the_way(library, settings_for, tmp_path):
+    """One confirmed copy; then --out folders where something is in the way of the notices. The
+    error used to name --out whatever blocked it ("notices: cannot write notices (File exists)")."""
+    with LiveServer(settings_for(library)) as server, server.client("platform") as platform, \
+            server.client("reviewer") as reviewer:
+        assert wait_job(platform, upload(platform, clip("friday.mp4")))["result"]["verdict"] == "match"
+        item = reviewer.get("/v1/review").json()["items"][0]
+        assert reviewer.post(f"/v1/review/{item['id']}", json={"decision": "confirm"}).status_code == 200
+
+    def blocked(out) -> str:
+        r = CliRunner().invoke(cli, ["report", "notices", "--library", str(library), "--out", str(out)])
+        lines = r.output.strip().splitlines()
+        assert r.exit_code == 1 and len(lines) == 1 and "Traceback" not in r.output, r.output
+        return lines[0]
+
+    holder_is_a_file = tmp_path / "a" / "Friday-Films"
+    holder_is_a_file.parent.mkdir()
+    holder_is_a_file.write_text("not a folder")
+    assert blocked(tmp_path / "a") == (f"fp: error: {holder_is_a_file}: cannot write notices: "
+                                       "a file is in the way, where a folder is needed")
+    above_out = tmp_path / "b"
+    above_out.write_text("not a folder")
+    assert blocked(above_out / "notices") == (f"fp: error: {above_out}: cannot write notices: "
+                                              "a file is in the way, where a folder is needed")
+    json_is_a_folder = tmp_path / "c" / "Friday-Films" / "notices.json"
+    json_is_a_folder.mkdir(parents=True)
+    assert blocked(tmp_path / "c") == (f"fp: error: {json_is_a_folder}: cannot write notices: "
+                                       "a folder is in the way, where a notice file goes")
+    assert holder_is_a_file.read_text() == above_out.read_text() == "not a folder"
