@@ -15,7 +15,7 @@ from fp.index.shards import open_library
 from fp.index.walk import walk_paths
 
 from .options import library_option, ray_option
-from .output import Exit, Progress, emit_json, json_option, named, warn
+from .output import Exit, Progress, emit_exact, emit_json, json_option, named, warn
 from .render import match_table
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell starting so runs as a formula
@@ -30,7 +30,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
               help="CSV with path, claimed_title, seller_id, licence_id columns.")
 @click.option("--evidence", "evidence_dir", type=click.Path(path_type=str, readable=False),
               help="Write a PNG per match: frame pairs side by side and the time alignment.")
-@click.option("--csv", "as_csv", is_flag=True, help="Write results as CSV (cells a spreadsheet would run as formulas get a leading ').")
+@click.option("--csv", "as_csv", is_flag=True, help="Write results as UTF-8 CSV (cells a spreadsheet would run as formulas get a leading '; "
+              "a file name that is not UTF-8 keeps its bytes).")
 @click.option("--max-chance", type=click.FloatRange(min=0, min_open=True), default=MatchConfig.max_chance, show_default=True,
               help="Accept a match when fewer than this many chance matches as strong are expected in this library.")
 @click.option("--search-zooms", is_flag=True,
@@ -113,7 +114,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     if as_json:
         emit_json(BatchSummary.of(results, time.perf_counter() - start, workers, interrupted, problems, skipped).to_dict())
     elif as_csv:
-        click.echo(match_csv(results), nl=False)
+        emit_exact(match_csv(results))
     else:
         click.echo(match_table(results))
     if interrupted:

@@ -31,6 +31,12 @@ def emit_json(obj) -> None:
     click.echo(text)
 
 
+def emit_exact(text: str) -> None:
+    """Write `text` to stdout as UTF-8 whatever the locale, a file name that is not UTF-8 as its
+    own bytes (surrogateescape, as os.fsencode): for output a program reads back (CSV)."""
+    click.echo(text.encode("utf-8", "surrogateescape"), nl=False)
+
+
 def named(paths: list[str], most: int = 5) -> str:
     """The first few of a list of file names, for a one-line message."""
     head = ", ".join(paths[:most])

@@ -112,6 +112,24 @@ def test_the_table_keeps_one_line_per_suspect_whatever_its_name(session_library,
     assert all(" match " in line for line in lines[2:])
 
 
+@pytest.mark.parametrize("stdout_encoding", [None, "utf-8", "ascii"], ids=["locale", "strict-utf8", "ascii"])
+def test_a_file_name_that_is_not_utf8_comes_back_exact_in_csv(session_library, tmp_path, stdout_encoding):
+    """The CSV cell holds the name's own bytes whatever stdout's encoding: a strict UTF-8 stdout
+    (an installed UTF-8 locale) used to end in a UnicodeEncodeError traceback, ASCII gave '?'."""
+    name = os.fsdecode(b"copy_\xff\xfe.mp4")
+    shutil.copy(clip("friday.mp4"), tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONIOENCODING"}
+    if stdout_encoding:
+        env["PYTHONIOENCODING"] = stdout_encoding
+    done = subprocess.run(FP + ["match", "--library", str(session_library), "--csv", "-q", str(tmp_path / name)],
+                          capture_output=True, timeout=120, env=env)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert done.stdout.replace(os.fsencode(name), b"").decode("utf-8")  # UTF-8 but for the name's bytes
+    row = next(csv.DictReader(io.StringIO(done.stdout.decode("utf-8", "surrogateescape"), newline="")))
+    assert os.fsencode(row["query"]) == os.fsencode(str(tmp_path / name))
+    assert row["verdict"] == "match" and row["title"] == "friday"
+
+
 def test_fail_on_match_exits_3_even_when_another_suspect_failed(runner, session_library, tmp_path):
     r = runner.invoke(cli, ["match", str(tmp_path / "gone.mp4"), str(clip("friday.mp4")), "--library", str(session_library),
                             "--fail-on-match", "-q"])
