@@ -9,6 +9,7 @@ from fp.index.shards import ShardedLibrary, open_library, reshard, write_library
 
 from .options import library_option
 from .output import Exit, Progress, emit_json, json_option
+from .render import cell
 
 
 @click.group()
@@ -64,7 +65,8 @@ def list_(library_dir, as_json):
         emit_json([v.to_dict() for v in videos])
         return
     for v in videos:
-        click.echo(f"{v.id}\t{v.title}\t{v.duration:.1f}s\t{v.path}" + ("" if v.enabled else "\tdisabled"))
+        # cell(): one line per video whatever the name, a byte that is not UTF-8 as \xNN
+        click.echo(f"{v.id}\t{cell(v.title)}\t{v.duration:.1f}s\t{cell(v.path)}" + ("" if v.enabled else "\tdisabled"))
 
 
 @library.command()

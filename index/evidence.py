@@ -25,6 +25,7 @@ from fp.fingerprint.decode import Timeline, timestamps_restart, video_stream
 from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
+from .store import text_title
 
 SEEK_MARGIN = 10.0  # seconds decoded before a target time after a seek
 log = logging.getLogger(__name__)
@@ -394,7 +395,7 @@ def _thumbnail(ax, image: np.ndarray | None, aspect: float, error: str | None, c
             text = f"{side} file unreadable:\n{error[:40]}"
         else:
             text = "frame not available"
-        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#222")
+        ax.text(0.5, 0.5, text_title(text), transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#222")
     else:
         ax.imshow(image, interpolation="antialiased", aspect="auto")
 
@@ -408,8 +409,10 @@ def _distance_colour(hamming: int) -> str:
 
 
 def _header(fig, query: str, match: Match, rank: int, at) -> None:
-    suspect = Path(query).name
-    title = match.title or Path(match.ref_path).name
+    # Drawn text: a byte of a name that is not UTF-8 as \xNN (matplotlib refuses surrogate escapes).
+    suspect = text_title(Path(query).name)
+    title = text_title(match.title or Path(match.ref_path).name)
+    ref_path = text_title(match.ref_path)
     fig.text(*at(MARGIN_IN, 0.22), f"{suspect}  \u2192  {title}", fontsize=18, fontweight="bold",
              va="top", ha="left", color="#111")
     conf = match.confidence
@@ -423,9 +426,9 @@ def _header(fig, query: str, match: Match, rank: int, at) -> None:
     mirrored = "SUSPECT IS MIRRORED" if match.mirrored else "not mirrored"
     fig.text(*at(PAGE_WIDTH_IN - MARGIN_IN, 0.98), mirrored, fontsize=11, va="top", ha="right",
              color="#b00000" if match.mirrored else "#333", fontweight="bold" if match.mirrored else "normal")
-    ref_line = f"match #{rank}   reference file: {match.ref_path}"
+    ref_line = f"match #{rank}   reference file: {ref_path}"
     if len(ref_line) > 95:
-        ref_line = f"match #{rank}   reference file: \u2026{match.ref_path[-70:]}"
+        ref_line = f"match #{rank}   reference file: \u2026{ref_path[-70:]}"
     fig.text(*at(PAGE_WIDTH_IN - MARGIN_IN, 0.22), ref_line, fontsize=8.5, va="top", ha="right", color="#777")
 
 

@@ -21,7 +21,7 @@ from .library import Library, content_hash
 from .pools import process_pool
 from .listings import CsvProblem, PathTable, read_path_csv
 from .shards import check_current
-from .store import VideoRecord
+from .store import VideoRecord, text_title
 from .walk import Walk, walk_paths
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def index_paths(
     def wanted_metadata(f: Path) -> tuple[str, dict]:
         meta = dict(metadata.get(str(f.resolve()), {}) or {})
         name = title or meta.pop("title", None) or f.stem
-        return name, meta
+        return text_title(name), meta  # as the store keeps it (a name that is not UTF-8: \xNN)
 
     try:
         for f in files:

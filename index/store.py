@@ -105,6 +105,28 @@ class VideoRecord:
         return asdict(self)
 
 
+def path_value(path: str) -> str | bytes:
+    """A path as the `path` column holds it: text when the name is UTF-8 (every library before
+    this rule), else the name's own bytes (os.fsencode) as a BLOB. A name that is not UTF-8 (a
+    surrogate-escaped str on Linux) cannot be SQLite text; a BLOB keeps it exact and needs no
+    format change (the column has TEXT affinity, which leaves a BLOB as it is)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def text_title(title: str) -> str:
+    """A title as text: a byte of a name that is not UTF-8 (surrogate escape, a title taken from
+    such a file name) is written as \\xNN, as the terminal table shows it. A title is for
+    reading (tables, notices, the service's database); the exact file name stays in `path`."""
+    try:
+        return title.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate no file name gives (e.g. from JSON): \\uNNNN
+        return title.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 _VIDEO_COLUMNS = "id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, metadata, added_at, enabled, n_fine, n_search"
 
 
@@ -289,7 +311,7 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO videos(id, path, title, content_hash, size, duration, width, height, n_frames, n_hashes, n_fine,"
                 " n_search, metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (video_id, path, title, content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
+                (video_id, path_value(path), text_title(title), content_hash, size, fpr.duration, fpr.width, fpr.height, int((fpr.views == 0).sum()),
                  len(search), len(fine) if fine is not None else 0, n_search, json.dumps(metadata, sort_keys=True), time.time()),
             )
             video_id = int(cur.lastrowid)
@@ -327,7 +349,7 @@ class Store:
         with self.transaction():
             self.db.execute("UPDATE videos SET metadata = ? WHERE id = ?", (json.dumps(metadata, sort_keys=True), video_id))
             if title is not None:
-                self.db.execute("UPDATE videos SET title = ? WHERE id = ?", (title, video_id))
+                self.db.execute("UPDATE videos SET title = ? WHERE id = ?", (text_title(title), video_id))
 
     @_db_errors
     def set_enabled(self, video_id: int, enabled: bool) -> None:
@@ -352,7 +374,7 @@ class Store:
 
     @_db_errors
     def find_path(self, path: str) -> list[VideoRecord]:
-        rows = self.db.execute(f"SELECT {self._columns()} FROM videos WHERE path = ? ORDER BY id", (path,)).fetchall()
+        rows = self.db.execute(f"SELECT {self._columns()} FROM videos WHERE path = ? ORDER BY id", (path_value(path),)).fetchall()
         return [_record(r) for r in rows]
 
     def _columns(self) -> str:
@@ -532,6 +554,8 @@ def _record(row) -> VideoRecord:
     except (TypeError, ValueError):  # a damaged row: the video stays usable, `verify` names it
         log.warning("video %s: its metadata is not readable JSON; read as none", r[0])
         r[10] = {}
+    if isinstance(r[1], bytes):  # a name that is not UTF-8, kept as its bytes (path_value)
+        r[1] = os.fsdecode(r[1])
     r[12] = bool(r[12])
     return VideoRecord(*r)
 

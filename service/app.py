@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return FiniteJSONResponse({"error": message}, status_code=status, headers=headers)  # a message may name any file
 
 
 CLIENT_GONE = 499  # the status counted for a client that left mid-request (nginx's "client closed request")

@@ -1,6 +1,7 @@
 """Pydantic models of the API's request and response bodies (the same fields as the CLI's JSON)."""
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any, Literal
 
@@ -27,11 +28,15 @@ def finite(value: Any) -> Any:
 
 
 class FiniteJSONResponse(JSONResponse):
-    """JSON that shows a non-finite number (stored before inputs were checked) as null instead of failing."""
+    """JSON that shows a non-finite number (stored before inputs were checked) as null instead of
+    failing, and a file name that is not UTF-8 (a reference's path) as \\u escapes of its
+    surrogates, as `fp ... --json` writes it (os.fsencode of the parsed string gives the name)."""
 
     def render(self, content: Any) -> bytes:
         try:
             return super().render(content)
+        except UnicodeEncodeError:  # a ValueError too: checked first
+            return json.dumps(finite(content), allow_nan=False, separators=(",", ":")).encode("ascii")
         except ValueError:  # "Out of range float values are not JSON compliant"
             return super().render(finite(content))
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +15,9 @@ from fp.index.library import Library
 from fp.index.matcher import Matcher
 
 from ..conftest import clip
+
+
+FP = [sys.executable, "-m", "fp.cli.main"]
 
 
 def run(*args):
@@ -103,3 +109,42 @@ def test_disabled_titles_are_kept_but_never_matched(session_library, tmp_path):
     assert run("library", "enable", "friday", "--library", lib_dir).exit_code == 0
     with Library(lib_dir, create=False) as lib:
         assert Matcher(lib).match_file(clip("friday.mp4")).verdict == "match"
+
+
+def test_a_reference_whose_name_is_not_utf8_is_indexed_and_read_back_exactly(tmp_path):
+    """Linux names are bytes: b"fr\\xffog.mp4" used to end `fp index` in a UnicodeEncodeError
+    traceback (SQLite text cannot hold it). Its path is kept as its bytes and comes back exact
+    everywhere it is read; its title is text, the byte written \\xff."""
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    ref = refs / os.fsdecode(b"fr\xffog.mp4")
+    shutil.copy(clip("frog.mp4"), ref)
+    shutil.copy(clip("elf.mp4"), refs / "elf.mp4")
+    lib = tmp_path / "lib"
+
+    def fp(*args):
+        done = subprocess.run(FP + [str(a) for a in args], capture_output=True, timeout=180)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode("utf-8", "replace")
+        return done
+
+    def listed() -> dict:
+        return {v["title"]: v for v in json.loads(fp("library", "list", "--library", lib, "--json").stdout)}
+
+    report = json.loads(fp("index", refs, "--library", lib, "--json", "-q", "--workers", 1).stdout)
+    assert report["indexed"] == 2 and report["failed"] == 0
+    assert os.fsencode(listed()["fr\\xffog"]["path"]) == os.fsencode(str(ref))
+    assert "\tfr\\xffog\t" in fp("library", "list", "--library", lib).stdout.decode("utf-8")  # the byte as \xff
+    assert fp("library", "verify", "--library", lib).stdout.strip() == b"ok"
+    assert json.loads(fp("index", ref, "--library", lib, "--json", "-q").stdout)["skipped"] == 1  # found again by path
+
+    suspect = tmp_path / "suspect.mp4"
+    shutil.copy(clip("frog.mp4"), suspect)
+    done = fp("match", suspect, "--library", lib, "--json", "--evidence", tmp_path / "evidence")
+    found = json.loads(done.stdout.splitlines()[0])["matches"][0]
+    assert os.fsencode(found["ref_path"]) == os.fsencode(str(ref)) and found["title"] == "fr\\xffog"
+    assert found["evidence"] and os.path.getsize(found["evidence"]) > 0 and b"cannot open" not in done.stderr
+
+    fp("library", "shard", "--shards", 2, "--library", lib)  # copied between stores as it is
+    assert os.fsencode(listed()["fr\\xffog"]["path"]) == os.fsencode(str(ref))
+    fp("library", "remove", ref, "--library", lib)  # named by its exact path
+    assert list(listed()) == ["elf"]

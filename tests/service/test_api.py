@@ -45,6 +45,25 @@ def test_upload_is_matched_like_fp_match_json(library, settings_for, tmp_path):
     assert result == line
 
 
+def test_a_reference_whose_name_is_not_utf8_comes_back_exact(library, settings_for, tmp_path):
+    """A match on a reference named b"fr\\xffog.mp4" used to answer 500 (UnicodeEncodeError while
+    writing the JSON): its path comes back as \\u escapes that os.fsencode turns into the name."""
+    from fp.index.indexer import index_paths
+    from fp.index.library import Library
+
+    ref = folder_holding(tmp_path / "refs", "frog.mp4", os.fsdecode(b"fr\xffog.mp4")) / os.fsdecode(b"fr\xffog.mp4")
+    with Library(library, create=False) as lib:
+        assert index_paths(lib, [ref]).count("indexed") == 1
+    with LiveServer(settings_for(library, evidence=True)) as server, server.client("platform") as client, \
+            server.client("studio") as studio:
+        job = wait_job(client, upload(client, clip("frog.mp4")))
+        found = job["result"]["matches"][0]
+        assert os.fsencode(found["ref_path"]) == os.fsencode(str(ref)) and found["title"] == "fr\\xffog"
+        listed = studio.get("/v1/references")
+        assert listed.status_code == 200 and any(os.fsencode(r["path"]) == os.fsencode(str(ref))
+                                                 for r in listed.json()["references"])
+
+
 def test_path_under_a_root_and_escapes(library, settings_for, roots, tmp_path):
     outside = tmp_path / "secret.mp4"
     shutil.copy(clip("friday.mp4"), outside)
