@@ -8,6 +8,7 @@ from typing import Iterator
 
 from fp.fingerprint.errors import InputError
 from fp.index.library import Library
+from fp.index.shards import ShardedLibrary, write_library
 from fp.index.store import VideoRecord
 from fp.schema import versioned
 
@@ -49,6 +50,14 @@ class References:
         with Library(self.settings.library, create=False) as lib:
             yield lib
 
+    @contextmanager
+    def _writing(self) -> Iterator[Library | ShardedLibrary]:
+        """The library opened to write, its write lock held shared until the edit ends (as `fp
+        library` edits hold it): a re-shard waits for the edit, an edit waits for a re-shard and
+        then writes into the new layout, never into the library being replaced."""
+        with write_library(self.settings.library, create=False) as lib:
+            yield lib
+
     def list(self) -> list[dict]:
         with self._library() as lib:
             return [reference_dict(v) for v in lib.videos()]
@@ -58,7 +67,7 @@ class References:
             return versioned(reference_dict(self._video(lib, video_id)))
 
     def edit(self, video_id: int, enabled: bool | None, metadata: dict | None, replace: bool) -> dict:
-        with self._library() as lib:
+        with self._writing() as lib:
             video = self._video(lib, video_id)
             if metadata is not None:
                 video = lib.set_metadata(video_id, check_metadata(metadata), replace=replace)
@@ -67,13 +76,13 @@ class References:
             return versioned(reference_dict(video))
 
     def remove(self, video_id: int) -> dict:
-        with self._library() as lib:
+        with self._writing() as lib:
             video = self._video(lib, video_id)
             lib.remove(video_id)
             return reference_dict(video)
 
     @staticmethod
-    def _video(lib: Library, video_id: int) -> VideoRecord:
+    def _video(lib: Library | ShardedLibrary, video_id: int) -> VideoRecord:
         video = lib.video(video_id)
         if video is None:
             raise NotFound(f"no reference video {video_id}")

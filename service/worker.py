@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
 import fp
 from fp import FpError, Library, Match, Matcher, MatchResult
+from fp.fingerprint.errors import LibraryError
+from fp.index import writelock
 from fp.index.library import content_hash
 from fp.index.listings import flags_for
 from fp.index.match_batch import HashFile, attach_listing, match_paths
+from fp.index.shards import check_current
 from fp.schema import versioned
 
 from .jobs import EVIDENCE_PRIORITY, FollowUp, JobRecord, JobStore, MatchRow
@@ -84,7 +88,8 @@ class Worker:
     # -- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            self._library = Library(self.settings.library, create=False)
+            with writelock.shared(self.settings.library):  # opening may upgrade or migrate the file: a write
+                self._library = Library(self.settings.library, create=False)
             self.hash_params = self._library.config.hash_params()
             self._refresh()
             self.state = "ready"
@@ -117,7 +122,7 @@ class Worker:
         if key == self._matcher_key:
             return
         if self._matcher_key is not None and key[0] != self._matcher_key[0]:
-            lib.save_index()  # caught up (or rebuilt after a removal): the next start loads it as is
+            self._save_index()  # caught up (or rebuilt after a removal): the next start loads it as is
         self._matcher = Matcher(lib)
         self._matcher_key = key
         stats = lib.stats()
@@ -125,6 +130,20 @@ class Worker:
         self.library_stats = {**stats, "generation": key[0],
                               "enabled_videos": sum(1 for v in videos if getattr(v, "enabled", True))}
         log.info("matcher ready: %d videos, generation %d", stats["videos"], key[0])
+
+    def _save_index(self) -> None:
+        """Save the FAISS index under the library's write lock. Saving is only a head start for the
+        next open, so it is skipped, never waited for, while a re-shard runs, and skipped after one
+        moved the library (the files this worker opened are no longer the library's)."""
+        lib = self._library
+        with ExitStack() as held:
+            try:
+                held.enter_context(writelock.shared(lib.root, wait=0))
+                check_current(lib)
+            except LibraryError as exc:
+                log.warning("FAISS index not saved: %s", exc)
+                return
+            lib.save_index()
 
     def _process(self, job: JobRecord) -> None:
         started = time.time()
@@ -190,7 +209,7 @@ class Worker:
             self._discard(job)
 
     def _add_reference(self, job: JobRecord) -> None:
-        from fp.index.indexer import index_paths
+        from fp.index.indexer import index_paths  # holds the write lock while it writes (index_paths)
 
         path = Path(job.input["path"])
         metadata = dict(job.input.get("metadata") or {})

@@ -3,6 +3,11 @@ matching sees every change at the next job."""
 from __future__ import annotations
 
 import shutil
+import threading
+
+import pytest
+
+from fp.index.shards import open_library, reshard
 
 from ..conftest import clip
 from .conftest import LiveServer, upload, wait_job
@@ -60,3 +65,51 @@ def test_studio_manages_references_and_matching_follows(library, settings_for, t
         assert wait_job(platform, upload(platform, clip("frog.mp4")))["result"]["verdict"] == "no_match"
         health = studio.get("/healthz").json()
         assert health["library"]["videos"] == 3 and health["library"]["enabled_videos"] == 3
+
+
+@pytest.mark.parametrize("edit", ["disable", "remove"])
+def test_a_reference_edit_during_a_reshard_waits_for_it_and_is_kept(library, settings_for, edit):
+    """A re-shard copies the library, then puts the copy in its place: an edit the service wrote
+    to the old library in between was lost (the reference came back, or stayed enabled). Each
+    service write holds the library's write lock, so the edit waits and lands in the new layout."""
+    with LiveServer(settings_for(library)) as server, server.client("studio") as studio:
+        friday = next(r for r in studio.get("/v1/references").json()["references"] if r["title"] == "Friday")
+        answers = []
+
+        def send():
+            if edit == "disable":
+                answers.append(studio.patch(f"/v1/references/{friday['id']}", json={"enabled": False}))
+            else:
+                answers.append(studio.delete(f"/v1/references/{friday['id']}"))
+
+        sender = threading.Thread(target=send)
+
+        def copied(done, total):  # every video copied, the new layout not yet in place
+            if done == total:
+                sender.start()
+                sender.join(1.0)  # time for an edit that does not wait to end
+
+        assert reshard(library, 2, progress=copied).videos == 3
+        sender.join(30)
+        assert answers and answers[0].status_code == 200, answers
+    with open_library(library, create=False, readonly=True) as lib:
+        assert lib.n_shards == 2 and lib.verify() == []
+        video = lib.video(friday["id"])
+        assert (video is None) if edit == "remove" else (video is not None and not video.enabled)
+
+
+def test_the_worker_saves_nothing_into_a_library_resharded_under_it(library, settings_for):
+    """The worker saves its caught-up FAISS index when the library changed; after a re-shard it
+    wrote it into the folder the re-shard had just cleared. It saves under the write lock, only
+    while what it opened is still the library."""
+    from fp.index.indexer import index_paths
+    from fp.index.library import Library
+
+    with LiveServer(settings_for(library)) as server, server.client("platform") as platform:
+        with Library(library, create=False) as lib:  # the library changes: the next job catches up and saves
+            assert index_paths(lib, [clip("frog.mp4")]).count("indexed") == 1
+        reshard(library, 2)
+        assert wait_job(platform, upload(platform, clip("friday.mp4")))["status"] == "done"
+    assert sorted(p.name for p in library.iterdir() if p.is_file()) == ["shards.json"]
+    with open_library(library, create=False, readonly=True) as lib:
+        assert len(lib.videos()) == 4 and lib.verify() == []
