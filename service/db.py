@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     library_generation INTEGER,
     fp_version TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,                       -- while running: the spool folder of the server running it (spool.py)
     created_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL
@@ -101,6 +102,8 @@ class ServiceDB:
                     raise LibraryError(f"{self.path}: service database version {version[0]}, this fp reads {SCHEMA_VERSION}")
                 if "rights_holder" not in {r[1] for r in db.execute("PRAGMA table_info(keys)")}:  # made before keys had one
                     db.execute("ALTER TABLE keys ADD COLUMN rights_holder TEXT")
+                if "owner" not in {r[1] for r in db.execute("PRAGMA table_info(jobs)")}:  # made before jobs had one
+                    db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
         except (sqlite3.DatabaseError, OSError) as exc:
             raise LibraryError(f"{self.path}: cannot open the service database ({exc})") from exc
 

@@ -3,7 +3,9 @@
 A job row is written before the client gets its id, and every change of state is one
 transaction, so a server killed at any moment (even SIGKILL) restarts with each job either
 queued, finished, or found 'running' - and `recover()` requeues those (or fails them after
-`max_attempts`, so a file that kills the process cannot loop forever).
+`max_attempts`, so a file that kills the process cannot loop forever). A running job names its
+owner, the server running it (its spool folder, locked while it runs: spool.py), so a server
+starting beside another on one service folder leaves that one's running jobs alone.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from fp.schema import versioned
 
@@ -132,14 +135,14 @@ class JobStore:
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _record(row) if row else None
 
-    def claim_next(self) -> JobRecord | None:
-        """Mark the next queued job running (highest priority, then oldest) and return it."""
+    def claim_next(self, owner: str | None = None) -> JobRecord | None:
+        """Mark the next queued job running (highest priority, then oldest) by `owner` and return it."""
         with self.db.write() as conn:
             row = conn.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, seq LIMIT 1").fetchone()
             if row is None:
                 return None
-            conn.execute("UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ?",
-                         (time.time(), row["id"]))
+            conn.execute("UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
+                         (time.time(), owner, row["id"]))
             found = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return _record(found)
 
@@ -171,18 +174,24 @@ class JobStore:
     def release(self, job_id: str) -> None:
         """Put a running job back in the queue without counting the attempt (a planned stop)."""
         with self.db.write() as conn:
-            conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0)"
+            conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0), owner = NULL"
                          " WHERE id = ? AND status = 'running'", (job_id,))
 
-    def recover(self, max_attempts: int) -> dict:
-        """After a restart: jobs left 'running' go back to the queue, or fail once tried `max_attempts` times."""
-        with self.db.write() as conn:
-            failed = conn.execute(
-                "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running' AND attempts >= ?",
-                (time.time(), f"the server stopped while running this job ({max_attempts} attempts); not retried again",
-                 max_attempts)).rowcount
-            requeued = conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'").rowcount
-        return {"requeued": requeued, "failed": failed}
+    def recover(self, max_attempts: int, running: Callable[[str], bool] = lambda owner: False) -> dict:
+        """At a start: jobs left 'running' by a server that is gone go back to the queue, or fail
+        once tried `max_attempts` times. `running(owner)` says whether a job's server still runs
+        (its jobs are left to it); a job without an owner (claimed by an earlier fp) counts as gone."""
+        with self.db.write() as conn:  # no server claims or finishes a job meanwhile
+            rows = conn.execute("SELECT id, owner, attempts FROM jobs WHERE status = 'running'").fetchall()
+            gone = [row for row in rows if not (row["owner"] and running(row["owner"]))]
+            failed = [row["id"] for row in gone if row["attempts"] >= max_attempts]
+            requeued = [row["id"] for row in gone if row["attempts"] < max_attempts]
+            error = f"the server stopped while running this job ({max_attempts} attempts); not retried again"
+            conn.executemany("UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, owner = NULL WHERE id = ?",
+                             [(time.time(), error, job_id) for job_id in failed])
+            conn.executemany("UPDATE jobs SET status = 'queued', started_at = NULL, owner = NULL WHERE id = ?",
+                             [(job_id,) for job_id in requeued])
+        return {"requeued": len(requeued), "failed": len(failed)}
 
     def spool_folders(self) -> set[str]:
         """Names of the spool folders holding a job's file, whatever its status (a match keeps its

@@ -7,7 +7,9 @@ server's start and stop) removes the uploads no job names from every server fold
 is free, then the folder once empty; a live server's folder is never entered. Top-level entries
 of other shapes (the spool of an earlier fp, stray files) are removed unless a job names them.
 Claiming and sweeping hold a flock on the spool folder itself, so no sweep meets a server folder
-made but not yet locked.
+made but not yet locked. The same lock says whether a server still runs: each running job
+names its server's folder (jobs.py), and a server starting requeues only jobs whose folder's
+lock is free.
 """
 from __future__ import annotations
 
@@ -78,6 +80,25 @@ class Spool:
                 _lock(fd, blocking=False)  # a new folder: nobody else holds it
             self._folder, self._fd = folder, fd
         return self._folder
+
+    @property
+    def name(self) -> str:
+        """This server's folder name: the owner it records on the jobs it runs (jobs.py)."""
+        return self.claim().name
+
+    def running(self, name: str) -> bool:
+        """Whether the server owning the folder `name` still runs (its lock is held). A folder
+        gone, or one whose lock cannot be tested (flock refused), counts as its server gone."""
+        if not name.startswith(SERVER_PREFIX) or "/" in name:
+            return False
+        try:
+            fd = os.open(self.root / name, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            return _lock(fd, blocking=False) is False
+        finally:
+            os.close(fd)  # a free lock taken to test it goes with the descriptor
 
     def release(self) -> None:
         """Let go of this server's folder: the next sweep (this one's at stop, or another server's) clears it."""

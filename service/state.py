@@ -30,11 +30,12 @@ class Service:
         jobs = JobStore(db)
         holder: dict = {}
         metrics = Metrics(jobs, lambda: holder["worker"].library_stats)
-        worker = Worker(settings, jobs, metrics)
+        spool = Spool(settings.spool_dir)
+        worker = Worker(settings, jobs, metrics, owner=lambda: spool.name)  # its locked folder: alive while it runs
         holder["worker"] = worker
         for folder in (settings.spool_dir, settings.evidence_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        return cls(settings, db, jobs, ReviewStore(db), worker, metrics, Spool(settings.spool_dir))
+        return cls(settings, db, jobs, ReviewStore(db), worker, metrics, spool)
 
 
 def service(request: Request) -> Service:

@@ -12,6 +12,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import fp
 from fp import FpError, Library, Match, Matcher, MatchResult
@@ -41,9 +42,11 @@ class JobFailed(Exception):
 
 
 class Worker:
-    def __init__(self, settings: ServiceSettings, jobs: JobStore, metrics: Metrics | None = None):
+    def __init__(self, settings: ServiceSettings, jobs: JobStore, metrics: Metrics | None = None,
+                 owner: Callable[[], str | None] = lambda: None):
         self.settings = settings
         self.jobs = jobs
+        self.owner = owner  # the name each claimed job records as its server's (the spool folder, jobs.recover)
         self.metrics = metrics
         self.state = "starting"  # starting | ready | error | stopped
         self.error: str | None = None
@@ -101,7 +104,7 @@ class Worker:
             self._ready.set()
         try:
             while not self._stop.is_set():
-                job = self.jobs.claim_next()
+                job = self.jobs.claim_next(self.owner())
                 if job is None:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()

@@ -79,3 +79,46 @@ def test_a_job_that_keeps_killing_the_server_is_marked_failed(library, settings_
     assert store.claim_next().id == other.id  # a planned stop (SIGTERM) releases the job uncounted
     store.release(other.id)
     assert (store.get(other.id).status, store.get(other.id).attempts) == ("queued", 0)
+
+
+def _job(settings, job_id) -> tuple[str, int]:
+    with ServiceDB(settings.db_path).read() as conn:
+        return tuple(conn.execute("SELECT status, attempts FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+
+def _running(settings, job_id) -> None:
+    deadline = time.monotonic() + 60
+    while _job(settings, job_id)[0] != "running":  # the 60 s reference as a suspect: a few seconds
+        assert time.monotonic() < deadline, _job(settings, job_id)
+        time.sleep(0.02)
+
+
+def test_a_second_server_leaves_the_first_servers_running_job_alone(library, settings_for):
+    """Two `fp serve` on one service folder: the second's start requeued every running job, also
+    the one the first was running, so it ran twice (and a few more starts would have failed it as
+    'the server stopped'). A job found running at a start is requeued only when its server is gone."""
+    settings = settings_for(library)
+    key = make_key(settings, "platform")
+    with serving(library, key) as (first, client):
+        busy = upload(client, clip("bbb_first60s.mp4"))
+        _running(settings, busy)
+        os.kill(first.pid, signal.SIGSTOP)  # mid-job, alive: the job must stay the first server's
+        try:
+            with serving(library, key) as (second, _):
+                time.sleep(2.0)  # the second server's worker polls every 0.5 s
+                assert _job(settings, busy) == ("running", 1)
+                os.kill(first.pid, signal.SIGCONT)
+                assert wait_job(client, busy, timeout=120)["status"] == "done"
+                assert _job(settings, busy) == ("done", 1)  # ran once, by the first server
+
+                # the first server dies mid-job while the second runs: the next start requeues it
+                cut = upload(client, clip("bbb_first60s.mp4"))
+                _running(settings, cut)
+                first.kill()
+                first.wait(30)
+                with serving(library, key) as (third, third_client):
+                    done = wait_job(third_client, cut, timeout=120)
+                assert done["status"] == "done" and done["attempts"] == 2 and done["result"]["verdict"] == "match"
+        finally:
+            if first.poll() is None:
+                os.kill(first.pid, signal.SIGCONT)
