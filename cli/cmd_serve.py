@@ -35,10 +35,10 @@ def serve(library_dir, host, port, roots, home, max_upload_mb, max_duration, rep
         from fp.service.settings import ServiceSettings
     except ImportError as exc:
         raise InputError(f"fp serve needs the service extra: pip install 'fp-video[service]' ({exc.name} is missing)") from exc
-    from fp.index.library import Library
+    from fp.index.shards import open_library
 
     try:
-        Library(library_dir, create=create).close()
+        open_library(library_dir, create=create).close()  # one library or a sharded one
     except LibraryError as exc:
         raise InputError(f"{exc} (or pass --create to start an empty library)") from exc
     settings = ServiceSettings(library=library_dir, roots=tuple(roots), home=home, max_upload_bytes=int(max_upload_mb * 1024**2),

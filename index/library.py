@@ -255,6 +255,11 @@ class Library:
     def has_fine(self) -> bool:
         return self.store.has_fine()
 
+    @property
+    def generation(self) -> int:
+        """Bumped by every add or removal (by any process): a cached view is stale when it moved."""
+        return self.store.generation
+
     # -- reading -------------------------------------------------------------------------
     def videos(self) -> list[VideoRecord]:
         return self.store.videos()

@@ -346,6 +346,11 @@ class ShardedLibrary:
     def has_fine(self) -> bool:
         return any(shard.has_fine for shard in self.shards)
 
+    @property
+    def generation(self) -> int:
+        """The sum of the shards' generations: moves whenever any shard changes."""
+        return sum(shard.generation for shard in self.shards)
+
     # -- reading -------------------------------------------------------------------------------
     def videos(self) -> list[VideoRecord]:
         return sorted((v for shard in self.shards for v in shard.videos()), key=lambda v: v.id)

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from fp.fingerprint.errors import InputError
 from fp.index.library import Library
-from fp.index.shards import ShardedLibrary, write_library
+from fp.index.shards import ShardedLibrary, open_library, write_library
 from fp.index.store import VideoRecord
 from fp.schema import versioned
 
@@ -46,8 +46,9 @@ class References:
         self.settings = settings
 
     @contextmanager
-    def _library(self) -> Iterator[Library]:
-        with Library(self.settings.library, create=False) as lib:
+    def _library(self) -> Iterator[Library | ShardedLibrary]:
+        """The library opened to read, as `fp library list` opens it (one library or every shard)."""
+        with open_library(self.settings.library, create=False, readonly=True) as lib:
             yield lib
 
     @contextmanager

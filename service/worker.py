@@ -3,6 +3,9 @@
 It claims jobs from SQLite one at a time. Before each job it checks the library's generation
 (and the service's own count of reference edits) and rebuilds the Matcher when they moved,
 so references added, removed, disabled or edited through the API are seen by the next job.
+The library is opened as `fp match` opens it (shards.open_library: one library or every shard
+of a sharded one); when `fp library shard` has replaced the layout since, the worker reopens
+it before the next job.
 """
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ from pathlib import Path
 from typing import Callable
 
 import fp
-from fp import FpError, Library, Match, Matcher, MatchResult
+from fp import FpError, Match, Matcher, MatchResult
 from fp.fingerprint.errors import LibraryError
 from fp.index import writelock
-from fp.index.library import content_hash
+from fp.index.library import Library, content_hash
 from fp.index.listings import flags_for
 from fp.index.match_batch import HashFile, attach_listing, match_paths
-from fp.index.shards import check_current
+from fp.index.shards import ShardedLibrary, check_current, open_library
 from fp.schema import versioned
 
 from .jobs import EVIDENCE_PRIORITY, FollowUp, JobRecord, JobStore, MatchRow
@@ -57,7 +60,7 @@ class Worker:
         self._wake = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self._library: Library | None = None
+        self._library: Library | ShardedLibrary | None = None
         self._matcher: Matcher | None = None
         self._matcher_key: tuple | None = None
         self.current_job: str | None = None
@@ -91,8 +94,7 @@ class Worker:
     # -- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            with writelock.shared(self.settings.library):  # opening may upgrade or migrate the file: a write
-                self._library = Library(self.settings.library, create=False)
+            self._library = self._open()
             self.hash_params = self._library.config.hash_params()
             self._refresh()
             self.state = "ready"
@@ -118,10 +120,29 @@ class Worker:
             self.state = "stopped"
             self._library.close()
 
+    def _open(self) -> Library | ShardedLibrary:
+        # under the write lock (opening may upgrade a file), so never in the middle of a re-shard
+        return open_library(self.settings.library, create=False)
+
+    def _follow_layout(self) -> None:
+        """Reopen the library when a re-shard replaced the layout this worker opened."""
+        try:
+            check_current(self._library)
+            return
+        except LibraryError as exc:
+            log.info("reopening the library: %s", exc)
+        fresh = self._open()
+        self._library.close()
+        self._library, self._matcher_key = fresh, None  # a new Matcher; nothing saved into the old layout
+
     def _refresh(self) -> None:
-        """(Re)build the Matcher when the library or its references changed since it was built."""
+        """(Re)build the Matcher when the library's layout, contents or references changed since it was built."""
+        try:
+            self._follow_layout()
+        except LibraryError as exc:  # e.g. re-sharded again at once: the layout opened is still whole
+            log.warning("matching the library as opened: %s", exc)
         lib = self._library
-        key = (lib.store.generation, self.refs_version)
+        key = (lib.generation, self.refs_version)
         if key == self._matcher_key:
             return
         if self._matcher_key is not None and key[0] != self._matcher_key[0]:
@@ -216,8 +237,10 @@ class Worker:
 
         path = Path(job.input["path"])
         metadata = dict(job.input.get("metadata") or {})
-        report = index_paths(self._library, [path], title=job.input.get("title"),
-                             metadata={str(path.resolve()): metadata}, workers=1)
+        with writelock.shared(self.settings.library):  # as write_library: no re-shard until the add is in
+            self._follow_layout()  # into the layout now in the folder, the shard `fp index` would pick
+            report = index_paths(self._library, [path], title=job.input.get("title"),
+                                 metadata={str(path.resolve()): metadata}, workers=1)
         outcome = report.outcomes[0]
         if outcome.status == "failed":
             raise JobFailed(f"{path.name}: {outcome.reason}", outcome.to_dict())

@@ -1,0 +1,123 @@
+"""fp serve over a sharded library (`fp library shard`): matching asks every shard, reference
+edits reach the shard holding the video, and a server follows a re-shard made while it runs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import contextmanager
+
+import httpx
+
+from fp.index.library import content_hash
+from fp.index.shards import open_library, reshard, shard_of
+
+from ..conftest import clip, clips_folder
+from .conftest import LiveServer, free_port, fp_serve, make_key, upload, wait_healthy, wait_job
+from .test_references import titles
+
+# With 2 shards, friday.mp4 lives in shard 0, elf.mp4 and frog.mp4 in shard 1, cockatoo.mp4 in shard 0.
+IN_SHARD = {"friday.mp4": 0, "elf.mp4": 1, "frog.mp4": 1, "cockatoo.mp4": 0}
+
+
+def test_the_shards_are_what_these_tests_assume():
+    assert {name: shard_of(content_hash(clip(name)), 2) for name in IN_SHARD} == IN_SHARD
+
+
+def matched(client, name: str) -> list[str]:
+    return titles(wait_job(client, upload(client, clip(name)), timeout=120))
+
+
+def add(client, path: str, title: str) -> int:
+    r = client.post("/v1/references", json={"path": path, "title": title})
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["id"], timeout=120)
+    assert job["status"] == "done" and job["result"]["status"] == "indexed", job
+    return job["result"]["video_id"]
+
+
+def shard_holding(library, video_id: int) -> int | None:
+    with open_library(library, create=False, readonly=True) as lib:
+        return lib.owner(video_id) if lib.n_shards > 1 else 0
+
+
+@contextmanager
+def fp_serve_clients(library, settings, *args):
+    """`fp serve` as its own process on a free loopback port; a platform and a studio client."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = fp_serve(library, port, "--no-evidence", *args)
+    try:
+        wait_healthy(url, proc=proc)
+        keys = {role: make_key(settings, role) for role in ("platform", "studio")}
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['platform']}"}, timeout=60) as platform, \
+                httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['studio']}"}, timeout=60) as studio:
+            yield platform, studio
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def fp_library_shard(library, n: int) -> None:
+    """`fp library shard --shards N` as its own process, as an operator runs it beside the server."""
+    done = subprocess.run([sys.executable, "-m", "fp.cli.main", "library", "shard", "--shards", str(n), "--library", str(library),
+                           "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def test_fp_serve_serves_a_library_of_two_shards(library, settings_for, tmp_path):
+    """`fp serve` refused a sharded library (it opened one plain Library): now every shard is
+    matched, an added reference goes to its shard, and edits reach the second shard."""
+    reshard(library, 2)
+    root = clips_folder(tmp_path / "studio", ["frog.mp4"])
+    with fp_serve_clients(library, settings_for(library), "--root", str(root)) as (platform, studio):
+        refs = {r["title"]: r["id"] for r in studio.get("/v1/references").json()["references"]}
+        assert sorted(refs) == ["Big Buck Bunny", "Elf", "Friday"]
+        assert matched(platform, "friday.mp4") == ["Friday"]  # shard 0
+        assert matched(platform, "elf.mp4") == ["Elf"]  # shard 1
+
+        frog_id = add(studio, "frog.mp4", "The Frog")
+        assert shard_holding(library, frog_id) == IN_SHARD["frog.mp4"]
+        assert matched(platform, "frog.mp4") == ["The Frog"]
+
+        elf = refs["Elf"]
+        assert shard_holding(library, elf) == 1
+        assert studio.patch(f"/v1/references/{elf}", json={"enabled": False}).json()["enabled"] is False
+        assert matched(platform, "elf.mp4") == []
+        assert studio.patch(f"/v1/references/{elf}", json={"metadata": {"rights_holder": "Elves"}}).status_code == 200
+        assert studio.patch(f"/v1/references/{elf}", json={"enabled": True}).json()["metadata"]["rights_holder"] == "Elves"
+        assert matched(platform, "elf.mp4") == ["Elf"]
+        assert studio.delete(f"/v1/references/{elf}").status_code == 200
+        assert studio.get(f"/v1/references/{elf}").status_code == 404
+        assert matched(platform, "elf.mp4") == []
+        assert platform.get("/healthz").json()["library"]["videos"] == 3
+    with open_library(library, create=False, readonly=True) as lib:
+        assert lib.n_shards == 2 and lib.verify() == []
+        assert sorted(v.title for v in lib.videos()) == ["Big Buck Bunny", "Friday", "The Frog"]
+
+
+def test_a_running_server_follows_a_reshard_without_restart(library, settings_for, tmp_path):
+    """A server kept matching the layout it had opened, and its reference adds failed ("re-sharded
+    by another fp process") until a restart. It reopens the library when the layout changed."""
+    root = clips_folder(tmp_path / "studio", ["frog.mp4", "cockatoo.mp4"])
+    with LiveServer(settings_for(library, roots=(root,))) as server, \
+            server.client("studio") as studio, server.client("platform") as platform:
+        assert matched(platform, "friday.mp4") == ["Friday"]  # the one-shard library is loaded
+
+        fp_library_shard(library, 2)
+        assert len(studio.get("/v1/references").json()["references"]) == 3
+        assert matched(platform, "friday.mp4") == ["Friday"]  # shard 0
+        assert matched(platform, "elf.mp4") == ["Elf"]  # shard 1
+        frog_id = add(studio, "frog.mp4", "The Frog")
+        assert shard_holding(library, frog_id) == IN_SHARD["frog.mp4"]
+        assert matched(platform, "frog.mp4") == ["The Frog"]
+
+        fp_library_shard(library, 1)  # and back to one library
+        assert matched(platform, "frog.mp4") == ["The Frog"]
+        assert studio.patch(f"/v1/references/{frog_id}", json={"enabled": False}).status_code == 200
+        assert matched(platform, "frog.mp4") == []
+        add(studio, "cockatoo.mp4", "Cockatoo")
+        assert matched(platform, "cockatoo.mp4") == ["Cockatoo"]
+        assert server.client().get("/healthz").json()["library"]["videos"] == 5
+    with open_library(library, create=False, readonly=True) as lib:
+        assert getattr(lib, "n_shards", 1) == 1 and lib.verify() == []
+        assert len(lib.videos()) == 5
