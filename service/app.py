@@ -78,7 +78,7 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        recovered = svc.jobs.recover(settings.max_attempts, svc.spool.running)  # another live server's jobs stay its own
+        recovered = svc.worker.recover()  # another live server's jobs stay its own
         if any(recovered.values()):
             log.warning("after a restart: %(requeued)d jobs requeued, %(failed)d failed", recovered)
         svc.spool.claim()

@@ -5,7 +5,8 @@ transaction, so a server killed at any moment (even SIGKILL) restarts with each 
 queued, finished, or found 'running' - and `recover()` requeues those (or fails them after
 `max_attempts`, so a file that kills the process cannot loop forever). A running job names its
 owner, the server running it (its spool folder, locked while it runs: spool.py), so a server
-starting beside another on one service folder leaves that one's running jobs alone.
+starting beside another on one service folder leaves that one's running jobs alone, and a
+server still running takes over the jobs of one that died beside it (worker.py).
 """
 from __future__ import annotations
 
@@ -178,8 +179,8 @@ class JobStore:
                          " WHERE id = ? AND status = 'running'", (job_id,))
 
     def recover(self, max_attempts: int, running: Callable[[str], bool] = lambda owner: False) -> dict:
-        """At a start: jobs left 'running' by a server that is gone go back to the queue, or fail
-        once tried `max_attempts` times. `running(owner)` says whether a job's server still runs
+        """At a start, and between a running server's jobs: jobs left 'running' by a server that
+        is gone go back to the queue, or fail once tried `max_attempts` times. `running(owner)` says whether a job's server still runs
         (its jobs are left to it); a job without an owner (claimed by an earlier fp) counts as gone."""
         with self.db.write() as conn:  # no server claims or finishes a job meanwhile
             rows = conn.execute("SELECT id, owner, attempts FROM jobs WHERE status = 'running'").fetchall()

@@ -8,8 +8,8 @@ is free, then the folder once empty; a live server's folder is never entered. To
 of other shapes (the spool of an earlier fp, stray files) are removed unless a job names them.
 Claiming and sweeping hold a flock on the spool folder itself, so no sweep meets a server folder
 made but not yet locked. The same lock says whether a server still runs: each running job
-names its server's folder (jobs.py), and a server starting requeues only jobs whose folder's
-lock is free.
+names its server's folder (jobs.py), and a server (at its start, and its worker between jobs)
+requeues only jobs whose folder's lock is free.
 """
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ class Service:
         holder: dict = {}
         metrics = Metrics(jobs, lambda: holder["worker"].library_stats)
         spool = Spool(settings.spool_dir)
-        worker = Worker(settings, jobs, metrics, owner=lambda: spool.name)  # its locked folder: alive while it runs
+        worker = Worker(settings, jobs, metrics, owner=lambda: spool.name,  # its locked folder: alive while it runs
+                        running=spool.running)
         holder["worker"] = worker
         for folder in (settings.spool_dir, settings.evidence_dir):
             folder.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 It claims jobs from SQLite one at a time. Before each job it checks the library's generation
 (and the service's own count of reference edits) and rebuilds the Matcher when they moved,
 so references added, removed, disabled or edited through the API are seen by the next job.
+Between jobs, at most every RECOVER_SECONDS, it requeues the running jobs of a server that
+died beside it (jobs.recover, the rule a start applies), so they need no restart to run again.
 The library is opened as `fp match` opens it (shards.open_library: one library or every shard
 of a sharded one); when `fp library shard` has replaced the layout since, the worker reopens
 it before the next job.
@@ -10,6 +12,7 @@ it before the next job.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from contextlib import ExitStack
@@ -36,6 +39,7 @@ from .uploads import discard_spooled
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+RECOVER_SECONDS = 5.0  # how often, at most, a running worker looks for jobs whose server died
 
 
 class JobFailed(Exception):
@@ -46,10 +50,12 @@ class JobFailed(Exception):
 
 class Worker:
     def __init__(self, settings: ServiceSettings, jobs: JobStore, metrics: Metrics | None = None,
-                 owner: Callable[[], str | None] = lambda: None):
+                 owner: Callable[[], str | None] = lambda: None, running: Callable[[str], bool] = lambda owner: True):
         self.settings = settings
         self.jobs = jobs
         self.owner = owner  # the name each claimed job records as its server's (the spool folder, jobs.recover)
+        self.running = running  # whether the server a job names still runs (spool.Spool.running)
+        self._recovered_at = -math.inf
         self.metrics = metrics
         self.state = "starting"  # starting | ready | error | stopped
         self.error: str | None = None
@@ -81,6 +87,12 @@ class Worker:
         self.refs_version += 1
         self.wake()
 
+    def recover(self) -> dict:
+        """Requeue the running jobs whose server is gone, or fail those tried `max_attempts` times
+        (jobs.recover): at a start, and between jobs while this server runs."""
+        self._recovered_at = time.monotonic()
+        return self.jobs.recover(self.settings.max_attempts, self.running)
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the running job; one still running after `timeout` goes back to the queue
         (a planned stop does not count as one of its attempts)."""
@@ -106,6 +118,8 @@ class Worker:
             self._ready.set()
         try:
             while not self._stop.is_set():
+                if time.monotonic() - self._recovered_at >= RECOVER_SECONDS:
+                    self._take_over()
                 job = self.jobs.claim_next(self.owner())
                 if job is None:
                     self._wake.wait(POLL_SECONDS)
@@ -119,6 +133,16 @@ class Worker:
         finally:
             self.state = "stopped"
             self._library.close()
+
+    def _take_over(self) -> None:
+        """Requeue the jobs of servers that died while this one runs. Only where this server sees
+        its own lock held: where locks cannot be tested every server looks gone, also live ones."""
+        if not self.running(self.owner()):
+            self._recovered_at = time.monotonic()
+            return
+        recovered = self.recover()
+        if any(recovered.values()):
+            log.warning("a server stopped while running jobs: %(requeued)d requeued, %(failed)d failed", recovered)
 
     def _open(self) -> Library | ShardedLibrary:
         # under the write lock (opening may upgrade a file), so never in the middle of a re-shard

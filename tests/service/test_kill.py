@@ -111,7 +111,7 @@ def test_a_second_server_leaves_the_first_servers_running_job_alone(library, set
                 assert wait_job(client, busy, timeout=120)["status"] == "done"
                 assert _job(settings, busy) == ("done", 1)  # ran once, by the first server
 
-                # the first server dies mid-job while the second runs: the next start requeues it
+                # the first server dies mid-job while the second runs: the second (or the third's start) requeues it
                 cut = upload(client, clip("bbb_first60s.mp4"))
                 _running(settings, cut)
                 first.kill()
@@ -122,3 +122,21 @@ def test_a_second_server_leaves_the_first_servers_running_job_alone(library, set
         finally:
             if first.poll() is None:
                 os.kill(first.pid, signal.SIGCONT)
+
+
+def test_a_running_server_takes_over_the_job_of_a_server_killed_beside_it(library, settings_for):
+    """Jobs were requeued only when a server started: a job whose server was SIGKILLed stayed
+    'running' while another server on the folder kept serving, until some server's next start.
+    A running server's worker now requeues, between jobs, running jobs whose server is gone."""
+    settings = settings_for(library)
+    key = make_key(settings, "platform")
+    with serving(library, key) as (first, client):
+        busy = upload(client, clip("bbb_first60s.mp4"))
+        _running(settings, busy)  # the first server's job (the second, not started yet, cannot claim it)
+        with serving(library, key) as (second, second_client):
+            assert _job(settings, busy) == ("running", 1)  # the second's start left a live server's job alone
+            first.kill()  # mid-job; the second server runs on and is never restarted
+            first.wait(30)
+            done = wait_job(second_client, busy, timeout=60)
+            assert second.poll() is None
+    assert done["status"] == "done" and done["attempts"] == 2 and done["result"]["verdict"] == "match"
