@@ -23,6 +23,11 @@ class LibraryError(FpError):
     """The reference library could not be opened, read or written."""
 
 
+class LibraryBusyError(LibraryError):
+    """The library is being re-sharded by another process: a write (or a read that met the
+    layout switching) may succeed when it has finished."""
+
+
 class LibraryFormatError(LibraryError):
     """The library was made by another format version or hasher."""
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from fp.fingerprint.errors import LibraryError
+from fp.fingerprint.errors import LibraryBusyError, LibraryError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def shared(root: str | os.PathLike, wait: float | None = None) -> Iterator[None]
         deadline = time.monotonic() + (WAIT if wait is None else wait)
         while fd is not None and not _try(fd, fcntl.LOCK_SH, root):
             if time.monotonic() >= deadline:
-                raise LibraryError(f"{root}: being re-sharded by another fp process (fp library shard); "
+                raise LibraryBusyError(f"{root}: being re-sharded by another fp process (fp library shard); "
                                    "try again when it has finished")
             time.sleep(POLL)
         yield

@@ -11,11 +11,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 import fp
-from fp.fingerprint.errors import FpError
+from fp.fingerprint.errors import FpError, LibraryBusyError
 
 from . import api_match, api_refs, api_review, ops, pages
 from .auth import LoginRequired
-from .errors import ApiError, status_for
+from .errors import RETRY_AFTER_SECONDS, ApiError, status_for
 from .metrics import Metrics
 from .models import FiniteJSONResponse
 from .state import Service
@@ -100,6 +100,13 @@ def create_app(settings, start_worker: bool = True) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
         return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(LibraryBusyError)
+    async def library_busy(request: Request, exc: LibraryBusyError):
+        """A write that outwaited a re-shard (or a read that met it twice): nothing was written; come back later."""
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _error(503, f"the reference library is being re-sharded; try again in {RETRY_AFTER_SECONDS} s",
+                      {"Retry-After": str(RETRY_AFTER_SECONDS)})  # the reason, without the library's path
 
     @app.exception_handler(FpError)
     async def fp_error(request: Request, exc: FpError):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from fp.fingerprint.errors import InputError
 
+RETRY_AFTER_SECONDS = 10  # asked of a client whose request met a re-shard (a large library's takes minutes)
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, headers: dict | None = None):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from contextlib import contextmanager
 
 import httpx
 
+from fp.index import writelock
 from fp.index.library import content_hash
 from fp.index.shards import open_library, reshard, shard_of
 
@@ -121,3 +124,40 @@ def test_a_running_server_follows_a_reshard_without_restart(library, settings_fo
     with open_library(library, create=False, readonly=True) as lib:
         assert getattr(lib, "n_shards", 1) == 1 and lib.verify() == []
         assert len(lib.videos()) == 5
+
+
+def _reshard_held(library, seconds: float) -> threading.Thread:
+    """A re-shard in progress for `seconds` (its exclusive write lock held), in a thread."""
+    held = threading.Event()
+
+    def hold():
+        with writelock.exclusive(library):
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return thread
+
+
+def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_for, monkeypatch):
+    """An edit that waited past the write lock's timeout while a re-shard ran answered 500
+    ("internal error"); it answers 503 with Retry-After and says why, and writes nothing."""
+    monkeypatch.setattr(writelock, "WAIT", 0.5)
+    with LiveServer(settings_for(library)) as server, server.client("studio") as studio:
+        before = studio.get("/v1/references").json()["references"]
+        elf = next(r["id"] for r in before if r["title"] == "Elf")
+        holder = _reshard_held(library, 3.0)
+        try:
+            answers = [studio.patch(f"/v1/references/{elf}", json={"enabled": False, "metadata": {"rights_holder": "Elves"}}),
+                       studio.delete(f"/v1/references/{elf}")]
+        finally:
+            holder.join()
+        for r in answers:
+            assert r.status_code == 503, r.text
+            assert int(r.headers["Retry-After"]) > 0
+            assert list(r.json()) == ["error"] and "\n" not in r.json()["error"] and "re-sharded" in r.json()["error"]
+        assert studio.get("/v1/references").json()["references"] == before  # nothing half-written
+        r = studio.patch(f"/v1/references/{elf}", json={"enabled": False})  # the re-shard over: the edit goes in
+        assert r.status_code == 200 and r.json()["enabled"] is False
