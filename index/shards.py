@@ -150,6 +150,13 @@ def check_current(library: "Library | ShardedLibrary") -> None:
                            "opened it; nothing was written, run the command again")
 
 
+def layout(root: str | os.PathLike) -> str | None:
+    """What names the layout now in `root`: a sharded library's shard folder, one library's id
+    (None: no library). A re-shard changes it at its commit, nothing else does."""
+    manifest = read_manifest(root)
+    return manifest.folder if manifest is not None else _library_id(Path(root))
+
+
 def _library_id(root: Path) -> str | None:
     """The id of the library file now in `root` (None when there is none)."""
     path = Path(root) / DB_NAME

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
-from fp.fingerprint.errors import InputError
+from fp.fingerprint.errors import InputError, LibraryBusyError, LibraryError
 from fp.index.library import Library
-from fp.index.shards import ShardedLibrary, open_library, write_library
+from fp.index.shards import ShardedLibrary, layout, open_library, write_library
 from fp.index.store import VideoRecord
 from fp.schema import versioned
 
 from .errors import NotFound
 from .settings import ServiceSettings
 
+log = logging.getLogger(__name__)
+
 MAX_METADATA_BYTES = 16 * 1024
+T = TypeVar("T")
 
 
 def reference_dict(video: VideoRecord) -> dict:
@@ -45,11 +49,23 @@ class References:
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
 
-    @contextmanager
-    def _library(self) -> Iterator[Library | ShardedLibrary]:
-        """The library opened to read, as `fp library list` opens it (one library or every shard)."""
-        with open_library(self.settings.library, create=False, readonly=True) as lib:
-            yield lib
+    def _read(self, read: Callable[[Library | ShardedLibrary], T]) -> T:
+        """`read` on the library opened to read, as `fp library list` opens it (one library or
+        every shard). Readers take no lock, so a re-shard may commit between reading the layout
+        and opening its files (then gone): a read that fails as the layout changed is tried once
+        on the new one; one that meets a re-shard again is LibraryBusyError (503)."""
+        root = self.settings.library
+        for tries_left in (1, 0):
+            before = layout(root)
+            try:
+                with open_library(root, create=False, readonly=True) as lib:
+                    return read(lib)
+            except LibraryError as exc:
+                if layout(root) == before:
+                    raise  # not a re-shard's doing
+                if not tries_left:
+                    raise LibraryBusyError(f"{root}: re-sharded twice while being read ({exc})") from exc
+                log.info("%s: re-sharded while being read (%s); reading the new layout", root, exc)
 
     @contextmanager
     def _writing(self) -> Iterator[Library | ShardedLibrary]:
@@ -60,12 +76,10 @@ class References:
             yield lib
 
     def list(self) -> list[dict]:
-        with self._library() as lib:
-            return [reference_dict(v) for v in lib.videos()]
+        return self._read(lambda lib: [reference_dict(v) for v in lib.videos()])
 
     def get(self, video_id: int) -> dict:
-        with self._library() as lib:
-            return versioned(reference_dict(self._video(lib, video_id)))
+        return self._read(lambda lib: versioned(reference_dict(self._video(lib, video_id))))
 
     def edit(self, video_id: int, enabled: bool | None, metadata: dict | None, replace: bool) -> dict:
         with self._writing() as lib:

@@ -7,12 +7,14 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import pytest
 
 from fp.index import writelock
-from fp.index.library import content_hash
-from fp.index.shards import open_library, reshard, shard_of
+from fp.index.library import Library, content_hash
+from fp.index.shards import ShardedLibrary, open_library, reshard, shard_of
 
 from ..conftest import clip, clips_folder
 from .conftest import LiveServer, free_port, fp_serve, make_key, upload, wait_healthy, wait_job
@@ -161,3 +163,57 @@ def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_
         assert studio.get("/v1/references").json()["references"] == before  # nothing half-written
         r = studio.patch(f"/v1/references/{elf}", json={"enabled": False})  # the re-shard over: the edit goes in
         assert r.status_code == 200 and r.json()["enabled"] is False
+
+
+@pytest.mark.parametrize("shards, to", [(1, 2), (2, 1)])
+@pytest.mark.parametrize("what", ["list", "get"])
+def test_a_reference_read_that_meets_a_reshard_switching_layouts_reads_the_new_one(library, settings_for, monkeypatch,
+                                                                                  shards, to, what):
+    """A list or get that read the layout just before a re-shard replaced it, then opened its
+    files, answered 500 (a shard missing, or 'a sharded library'). A real `fp library shard`
+    is run at that moment (a hook on opening to read); the read is retried on the new layout."""
+    if shards > 1:
+        reshard(library, shards)
+    opened = ShardedLibrary if shards > 1 else Library  # what a reader opens after reading the layout
+    real_init, switched = opened.__init__, []
+
+    def reshard_first(self, *args, **kw):
+        if kw.get("readonly") and not switched:  # the worker opens to write; only the reader's open
+            switched.append(True)
+            fp_library_shard(library, to)
+        real_init(self, *args, **kw)
+
+    with LiveServer(settings_for(library)) as server, server.client("studio") as studio:
+        monkeypatch.setattr(opened, "__init__", reshard_first)
+        r = studio.get("/v1/references") if what == "list" else studio.get("/v1/references/2")
+        assert switched == [True]
+        assert r.status_code == 200, r.text
+        if what == "list":
+            assert sorted(ref["title"] for ref in r.json()["references"]) == ["Big Buck Bunny", "Elf", "Friday"]
+        else:
+            assert r.json()["id"] == 2 and r.json()["title"] == "Friday"
+    with open_library(library, create=False, readonly=True) as lib:
+        assert getattr(lib, "n_shards", 1) == to and lib.verify() == []
+
+
+def test_a_reference_read_that_meets_two_reshards_answers_503(library, settings_for, monkeypatch):
+    """The retry met a second re-shard switching layouts: 503 with Retry-After, never 500."""
+    real = {cls: cls.__init__ for cls in (Library, ShardedLibrary)}
+    switched = []
+
+    def hook(cls, to, is_root):
+        def reshard_first(self, *args, **kw):
+            if kw.get("readonly") and is_root(args) and len(switched) < 2:
+                switched.append(to)
+                fp_library_shard(library, to)
+            real[cls](self, *args, **kw)
+        return reshard_first
+
+    with LiveServer(settings_for(library)) as server, server.client("studio") as studio:
+        monkeypatch.setattr(Library, "__init__", hook(Library, 2, lambda args: Path(args[0]) == library))  # not a shard
+        monkeypatch.setattr(ShardedLibrary, "__init__", hook(ShardedLibrary, 1, lambda args: True))
+        r = studio.get("/v1/references")
+        assert switched == [2, 1]
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0, r.text
+        assert "re-sharded" in r.json()["error"] and str(library) not in r.json()["error"]
+        assert len(studio.get("/v1/references").json()["references"]) == 3  # once the layout holds still
