@@ -306,7 +306,7 @@ class Matcher:
         return verify_near(h, fpr.times, qcodes, fine_keys, rows, ref, self.fine_radius, self.fine_cdf,
                            give_up=self.give_up / part.n_hyp)
 
-    def _verify_half_step(self, h, v: Verified, part: QueryPart, ok: np.ndarray, near_p) -> Verified | None:
+    def _verify_half_step(self, h, v: Verified, part: QueryPart, ok: np.ndarray, near_p) -> tuple[Verified, Fingerprint] | None:
         """The line `v` verified again on the frames half a step after the samples. References
         are sampled at 5 a second too: in fast motion (a pan, a flickering pattern) a copy cut at
         another phase sits up to half a step from every stored frame, 8-26 bits off where a frame
@@ -317,12 +317,16 @@ class Matcher:
         take = half >= 0
         if take.sum() < 2:
             return None
-        times = fpr.times.copy()
-        times[take] = between.times[half[take]]
-        codes = (fpr.mirror_codes if h.mirrored else fpr.codes).copy()
-        codes[take] = (between.mirror_codes if h.mirrored else between.codes)[half[take]]
-        ok = ok.copy()
-        ok[take] &= between.quality[half[take]] >= self.config.min_quality
+
+        def swap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            out = a.copy()
+            out[take] = b[half[take]]
+            return out
+
+        rows = replace(fpr, times=swap(fpr.times, between.times), codes=swap(fpr.codes, between.codes),
+                       mirror_codes=swap(fpr.mirror_codes, between.mirror_codes), quality=swap(fpr.quality, between.quality))
+        times, codes = rows.times, rows.mirror_codes if h.mirrored else rows.codes
+        ok = ok & (rows.quality >= self.config.min_quality)
         ref = self._video(h.video_id)
         line = replace(h, speed=v.speed, offset=v.offset)
         half_v = verify(line, times, codes, part.keys, ok, ref, self.radius, self.cdf, near_p,
@@ -334,12 +338,11 @@ class Matcher:
         if hit.sum() < 2:
             return None
         plain = closest_in_window(fpr.times, fpr.mirror_codes if h.mirrored else fpr.codes, ref, half_v.speed, half_v.offset)[0]
-        t = times
-        judged = ok & take & (t >= t[hit].min()) & (t <= t[hit].max())
+        judged = ok & take & (times >= times[hit].min()) & (times <= times[hit].max())
         cap = self.radius + 1
         if np.median(np.minimum(plain, cap)[judged] - np.minimum(half_v.distance, cap)[judged]) < self.nbits * HALF_GAIN:
             return None
-        return half_v
+        return half_v, rows
 
     def _verify_turned(self, h, part: QueryPart, used: np.ndarray | None) -> tuple[Verified, Fingerprint] | None:
         """The hypothesis checked with the suspect's picture turned back by each of TURNS or
@@ -596,44 +599,45 @@ class Matcher:
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None
+        rows, own = fpr, True  # the rows `v` was read on: the samples or their half steps (own), or a turned / zoomed view
         if not self._accepts(v, chance, fpr.quality) and v.hit.sum() >= 2 and part.between is not None:
             half = self._verify_half_step(h, v, part, ok, near_p)
-            if half is not None and half.p_value * n_hyp * PHASE_TESTS < chance:
-                v, chance = half, half.p_value * n_hyp * PHASE_TESTS
-        if not self._accepts(v, chance, fpr.quality):
+            if half is not None and half[0].p_value * n_hyp * PHASE_TESTS < chance:
+                (v, rows), chance = half, half[0].p_value * n_hyp * PHASE_TESTS
+        if not self._accepts(v, chance, rows.quality):
             fine = self._verify_fine(h, part, ok)
             if fine is not None and fine.hit_keys >= self.config.min_keys and fine.p_value * n_hyp < chance:
-                v, chance = fine, fine.p_value * n_hyp
+                v, chance, rows = fine, fine.p_value * n_hyp, fpr
                 # The line the fine hash proved: its search-hash hits are aligned copy too.
                 near64 = closest_in_window(fpr.times, qcodes, ref, v.speed, v.offset)[0]
                 support = ok & (near64 <= self.radius)
-        if not self._accepts(v, chance, fpr.quality) and v.hit.sum() >= 2:
+        if not self._accepts(v, chance, rows.quality) and v.hit.sum() >= 2:
             tilt = self._verify_turned(h, part, used.get(h.video_id))
             tilt_chance = tilt[0].p_value * n_hyp * (len(TURNS) + ZOOM_TESTS) if tilt is not None else math.inf
             if tilt_chance < chance and tilt[0].hit_keys >= self.config.min_keys:
-                (v, fpr), chance, support = tilt, tilt_chance, None
-        if not self._accepts(v, chance, fpr.quality):
+                (v, rows), chance, support, own = tilt, tilt_chance, None, False
+        if not self._accepts(v, chance, rows.quality):
             video = self.videos[h.video_id]
             near = {"video_id": video.id, "title": video.title, "ref_path": video.path,
                     "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
-            if self._lookalike(v, fpr.quality) and chance <= self.config.max_chance:
+            if self._lookalike(v, rows.quality) and chance <= self.config.max_chance:
                 near["look_alike"] = True  # strong enough for a copy, not for hits this loose
             if v.at_least:  # rejected on the library floor alone: the chance is a lower bound
                 near["chance_at_least"] = True
             return Check(rank, near=near, chance=chance)
-        match = self._to_match(v, fpr, chance, support)
+        match = self._to_match(v, rows, chance, support)
         # A turned or zoomed view's hit on a line the searched rows voted stands for TURN_EVERY
         # frames; a line a zoomed view found by its own search has only its own rows to show.
-        searched_zoom = fpr is part.fpr and bool(turned(fpr.views[:1]).any())
-        if match is None or not self._enough(match, every=TURN_EVERY if fpr is not part.fpr else 1,
+        searched_zoom = own and bool(turned(fpr.views[:1]).any())
+        if match is None or not self._enough(match, every=1 if own else TURN_EVERY,
                                              span=ZOOM_SEARCH_SPAN if searched_zoom else None):
             near = None if match is None else {"video_id": match.video_id, "title": match.title, "ref_path": match.ref_path,
                                                "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys, "too_short": True}
             return Check(rank, near=near, chance=chance)
-        match = self._respan(match, v, fpr, h, ref, ok if fpr is part.fpr else fpr.quality >= self.config.min_quality)
+        match = self._respan(match, v, rows, h, ref, ok if own else rows.quality >= self.config.min_quality)
         lo, hi = match.query_span
         span = (part.fpr.times >= lo - TOL) & (part.fpr.times <= hi + TOL)
-        if fpr is part.fpr:
+        if own:
             span &= ~self._elsewhere(part, h, match.speed, match.offset, ref)
         used[h.video_id] = used.get(h.video_id, np.zeros(len(part.fpr), bool)) | span
         return Check(rank, match=match, chance=chance)

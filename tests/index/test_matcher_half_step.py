@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from fp.fingerprint.pipeline import QUERY, fingerprint_video
@@ -49,6 +50,10 @@ def test_a_fast_copy_cut_between_the_stored_frames_is_found_on_the_half_steps(wi
     assert [m.title for m in found.matches] == ["pattern"], found.nearest
     assert abs(found.matches[0].ref_span[0] - start) < 0.4
     assert samples_only.verdict == "no_match"  # what the half steps add, not a copy found anyway
+    # The frame pairs (evidence) are the half-step frames the line was proven on, at their own
+    # times: each lands on the stored frame it copies.
+    q_t, ref_t, _ = np.array(found.matches[0].pairs).T
+    assert np.median(ref_t - q_t) == pytest.approx(start, abs=0.04)
 
 
 def test_a_copy_on_the_stored_phase_matches_as_before(with_pattern, tmp_path):
