@@ -88,6 +88,7 @@ def install(lib: Library, index: faiss.IndexBinary) -> None:
     frame_index = FrameIndex.__new__(FrameIndex)
     frame_index.nbits = lib.nbits
     frame_index.index = index
+    frame_index.mapped = False  # held in memory (a mapped index is never swapped like this)
     frame_index.state = IndexState(lib.store.generation, int(lib.store.meta("removed_generation", "0")),
                                    counts["max_video_id"], faiss_factory.index_kind(index),
                                    lib.store.meta("library_id", "") or "")
