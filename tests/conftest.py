@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -128,3 +129,21 @@ def session_library(tmp_path_factory):
         report = index_paths(lib, [clip(n) for n in names], workers=min(2, os.cpu_count() or 1))
         assert report.count("indexed") == len(names), report.to_dict()
     return root / "lib"
+
+
+def reshard_held(root, seconds: float) -> threading.Thread:
+    """A re-shard in progress on the library at `root` for `seconds` (its exclusive write lock
+    held, index/writelock.py), in a thread; returned once the lock is taken."""
+    from fp.index import writelock
+
+    held = threading.Event()
+
+    def hold():
+        with writelock.exclusive(root):
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return thread

@@ -17,7 +17,7 @@ from fp.index.indexer import index_paths
 from fp.index.library import Library
 from fp.index.shards import open_library, read_manifest, reshard
 
-from ..conftest import clip, clips_folder
+from ..conftest import clip, clips_folder, reshard_held
 
 BASE = ["friday.mp4", "stream-of-water.mp4"]
 MORE = ["cockatoo.mp4", "flower.mp4", "elf.mp4", "frog.mp4", "bbb_first60s.mp4"]
@@ -93,21 +93,6 @@ def test_an_index_opened_before_a_reshard_writes_nothing(base, tmp_path, shards,
     assert _state(root) == (then[-1], [1, 2], [])
 
 
-def _hold_exclusive(root, seconds):
-    """A re-shard in progress for `seconds`, in a thread."""
-    held = threading.Event()
-
-    def hold():
-        with writelock.exclusive(root):
-            held.set()
-            time.sleep(seconds)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert held.wait(10)
-    return thread
-
-
 def _index_cli(root):
     started = time.monotonic()
     result = CliRunner().invoke(cli, ["index", str(clip("elf.mp4")), "--library", str(root), "-q"])
@@ -117,7 +102,7 @@ def _index_cli(root):
 def test_an_index_waits_for_a_reshard_then_fails_naming_the_library(base, tmp_path, monkeypatch):
     root = _library(base, tmp_path)
     monkeypatch.setattr(writelock, "WAIT", 0.5)
-    holder = _hold_exclusive(root, 1.0)
+    holder = reshard_held(root, 1.0)
     result, waited = _index_cli(root)
     holder.join()
     assert result.exit_code == 1 and waited >= 0.5
@@ -126,7 +111,7 @@ def test_an_index_waits_for_a_reshard_then_fails_naming_the_library(base, tmp_pa
     assert _state(root) == (1, [1, 2], [])
 
     monkeypatch.setattr(writelock, "WAIT", 10.0)
-    holder = _hold_exclusive(root, 0.5)  # a re-shard that ends while the index waits: it then runs
+    holder = reshard_held(root, 0.5)  # a re-shard that ends while the index waits: it then runs
     result, waited = _index_cli(root)
     holder.join()
     assert result.exit_code == 0 and waited >= 0.4, result.output

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from fp.index import writelock
 from fp.index.library import Library, content_hash
 from fp.index.shards import ShardedLibrary, open_library, reshard, shard_of
 
-from ..conftest import clip, clips_folder
+from ..conftest import clip, clips_folder, reshard_held
 from .conftest import LiveServer, free_port, fp_serve, make_key, upload, wait_healthy, wait_job
 from .test_references import titles
 
@@ -128,21 +126,6 @@ def test_a_running_server_follows_a_reshard_without_restart(library, settings_fo
         assert len(lib.videos()) == 5
 
 
-def _reshard_held(library, seconds: float) -> threading.Thread:
-    """A re-shard in progress for `seconds` (its exclusive write lock held), in a thread."""
-    held = threading.Event()
-
-    def hold():
-        with writelock.exclusive(library):
-            held.set()
-            time.sleep(seconds)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert held.wait(10)
-    return thread
-
-
 def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_for, monkeypatch):
     """An edit that waited past the write lock's timeout while a re-shard ran answered 500
     ("internal error"); it answers 503 with Retry-After and says why, and writes nothing."""
@@ -150,7 +133,7 @@ def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_
     with LiveServer(settings_for(library)) as server, server.client("studio") as studio:
         before = studio.get("/v1/references").json()["references"]
         elf = next(r["id"] for r in before if r["title"] == "Elf")
-        holder = _reshard_held(library, 3.0)
+        holder = reshard_held(library, 3.0)
         try:
             answers = [studio.patch(f"/v1/references/{elf}", json={"enabled": False, "metadata": {"rights_holder": "Elves"}}),
                        studio.delete(f"/v1/references/{elf}")]
