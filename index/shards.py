@@ -140,12 +140,8 @@ def _open(root, config: FingerprintConfig, create: bool, readonly: bool) -> "Lib
 
 def check_current(library: "Library | ShardedLibrary") -> None:
     """Raise when `library` is no longer the layout in its folder: re-sharded since it was opened."""
-    manifest = read_manifest(library.root)
-    if isinstance(library, ShardedLibrary):
-        current = manifest is not None and manifest.folder == library.manifest.folder
-    else:
-        current = manifest is None and _library_id(library.root) == library.store.meta("library_id")
-    if not current:
+    own = library.manifest.folder if isinstance(library, ShardedLibrary) else library.store.meta("library_id")
+    if layout(library.root) != own:
         raise LibraryError(f"{library.root}: re-sharded by another fp process (fp library shard) after this one "
                            "opened it; nothing was written, run the command again")
 

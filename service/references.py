@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, TypeVar
 
 from fp.fingerprint.errors import InputError, LibraryBusyError, LibraryError
 from fp.index.library import Library
@@ -67,14 +66,6 @@ class References:
                     raise LibraryBusyError(f"{root}: re-sharded twice while being read ({exc})") from exc
                 log.info("%s: re-sharded while being read (%s); reading the new layout", root, exc)
 
-    @contextmanager
-    def _writing(self) -> Iterator[Library | ShardedLibrary]:
-        """The library opened to write, its write lock held shared until the edit ends (as `fp
-        library` edits hold it): a re-shard waits for the edit, an edit waits for a re-shard and
-        then writes into the new layout, never into the library being replaced."""
-        with write_library(self.settings.library, create=False) as lib:
-            yield lib
-
     def list(self) -> list[dict]:
         return self._read(lambda lib: [reference_dict(v) for v in lib.videos()])
 
@@ -82,7 +73,7 @@ class References:
         return self._read(lambda lib: versioned(reference_dict(self._video(lib, video_id))))
 
     def edit(self, video_id: int, enabled: bool | None, metadata: dict | None, replace: bool) -> dict:
-        with self._writing() as lib:
+        with write_library(self.settings.library, create=False) as lib:  # a re-shard waits for the edit, or it for one
             video = self._video(lib, video_id)
             if metadata is not None:
                 video = lib.set_metadata(video_id, check_metadata(metadata), replace=replace)
@@ -91,7 +82,7 @@ class References:
             return versioned(reference_dict(video))
 
     def remove(self, video_id: int) -> dict:
-        with self._writing() as lib:
+        with write_library(self.settings.library, create=False) as lib:  # a re-shard waits for the edit, or it for one
             video = self._video(lib, video_id)
             lib.remove(video_id)
             return reference_dict(video)
