@@ -30,6 +30,7 @@ NOT_VIDEO_FORMATS = ("tty", "bin", "xbin", "adf", "idf")  # FFmpeg renders text 
 NOT_VIDEO_CODECS = ("ansi", "bintext", "xbin", "idf")  # ... with these text-art decoders
 STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng", "psd_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe")
 ANIMATED_FORMATS = ("gif", "apng", "webp_pipe")  # image formats that may hold an animation: a video when they do
+RAW_STREAMS = ("h264", "hevc")  # elementary streams: frames carry no times, the demuxer assumes 25 fps unless told
 RESTART_BACK = 0.5  # seconds a frame time may step back before it counts as a restart (reordering and jitter move less)
 REORDER_FRAMES = 16  # ... or this many frame intervals, if longer (H.264's deepest reordering; low frame rates)
 
@@ -60,9 +61,22 @@ def check_readable(path: str | os.PathLike) -> Path:
     return p
 
 
+def open_container(path: str | os.PathLike):
+    """av.open, telling a raw H.264/HEVC stream the frame rate its own headers declare (else
+    its frames are timed at 25 fps whatever they say: a 30 fps file came out 20 % long)."""
+    container = av.open(str(path), metadata_errors="ignore")
+    if container.format.name in RAW_STREAMS and container.streams.video:
+        stream = container.streams.video[0]
+        rate = stream.codec_context.framerate
+        if rate and rate > 0 and rate != stream.average_rate:
+            container.close()
+            container = av.open(str(path), metadata_errors="ignore", options={"framerate": f"{rate.numerator}/{rate.denominator}"})
+    return container
+
+
 def _open(p: Path):
     try:
-        container = av.open(str(p), metadata_errors="ignore")
+        container = open_container(p)
     except PermissionError as exc:
         raise VideoDecodeError(p, "permission denied") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:

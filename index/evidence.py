@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fp.fingerprint.decode import Timeline, timestamps_restart, video_stream
+from fp.fingerprint.decode import Timeline, open_container, timestamps_restart, video_stream
 from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
@@ -179,11 +179,9 @@ class FrameGrabber:
             self.close()
 
     def _open(self) -> None:
-        import av
-
         if not self.path.is_file():
             raise FileNotFoundError("file not available")
-        self._container = av.open(str(self.path), metadata_errors="ignore")
+        self._container = open_container(self.path)
         if not self._container.streams.video:
             raise ValueError("no video stream")
         self._stream = video_stream(self._container, self.stream)  # the stream fingerprinting read
