@@ -255,9 +255,11 @@ class FrameGrabber:
         return self._thumb(best[1])
 
     def _thumb(self, frame) -> np.ndarray:
-        width = frame.width * self._sar
-        height = max(2, round(frame.height * self.width / width))
-        return frame.reformat(width=self.width, height=height, format="rgb24").to_ndarray()
+        turns = (int(getattr(frame, "rotation", 0) or 0) % 360) // 90  # shown upright, as decode._luma hashes it
+        shown_w, shown_h = frame.width * self._sar, frame.height
+        scale = self.width / (shown_h if turns % 2 else shown_w)  # the side that ends up across
+        rgb = frame.reformat(width=max(2, round(shown_w * scale)), height=max(2, round(shown_h * scale)), format="rgb24").to_ndarray()
+        return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 
     def close(self) -> None:
         if self._container is not None:

@@ -31,3 +31,37 @@ def test_raw_h264_stream_is_timed_at_its_own_frame_rate(tmp_path, friday):
     assert probe(path).fps == 30
     times = [f.t for f in iter_frames(path, fps=None)]
     assert len(times) == 60 and abs(times[-1] - 59 / 30) < 1e-6
+
+
+def _rotated(path, frames, degrees: int):
+    """`frames` stored turned, with a display matrix turning them back by `degrees` (counter-clockwise,
+    as FFmpeg reads it): phone footage."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        h, w = frames[0].shape[:2]
+        stream.width, stream.height = (h, w) if degrees % 180 else (w, h)
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(degrees)
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, k=-degrees // 90)), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_rotated_phone_video_is_hashed_and_shown_upright(tmp_path, friday, degrees):
+    from fp.index.evidence import grab_frames
+
+    upright = write_video(tmp_path / "upright.mp4", friday, fps=30)
+    turned = _rotated(tmp_path / "turned.mp4", friday, degrees)
+    plain, other = fingerprint_video(upright), fingerprint_video(turned)
+    bits = np.unpackbits(plain.codes ^ other.codes, axis=1).sum(1)
+    assert len(plain) == len(other) and bits.mean() < 4, bits
+    (want,), _ = grab_frames(upright, [1.0])
+    (got,), _ = grab_frames(turned, [1.0])  # the evidence thumbnail was drawn sideways
+    assert got.shape == want.shape
+    assert np.abs(got.astype(int) - want).mean() < 10
