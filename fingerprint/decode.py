@@ -33,6 +33,8 @@ ANIMATED_FORMATS = ("gif", "apng", "webp_pipe")  # image formats that may hold a
 RAW_STREAMS = ("h264", "hevc")  # elementary streams: frames carry no times, the demuxer assumes 25 fps unless told
 RESTART_BACK = 0.5  # seconds a frame time may step back before it counts as a restart (reordering and jitter move less)
 REORDER_FRAMES = 16  # ... or this many frame intervals, if longer (H.264's deepest reordering; low frame rates)
+MAX_GAP = 86400.0  # seconds a frame time may jump forward before it counts as broken (joined as a restart is):
+# no footage pauses a day inside one file, and matching's vote grows with the span (a 1e8 s jump ran for minutes)
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,7 @@ class VideoFrames:
             times = np.frombuffer(log_.packet_times, dtype=np.float64)
             end = max(end, float(times.max() - times.min()) + log_.frame_interval(1.0 / nominal))
         partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
-        notes = (timeline.note(),) if timeline.restarts else ()  # told in results' warnings (pipeline.decode_warnings)
+        notes = (timeline.note(),) if timeline.joined else ()  # told in results' warnings (pipeline.decode_warnings)
         self.summary = DecodeSummary(decoded, end, _joined(partial, self._unread_note(stream)), notes)
 
     def _unread_note(self, stream) -> str | None:
@@ -308,8 +310,9 @@ def _joined(*parts: str | None) -> str | None:
 
 class Timeline:
     """Frame times on one line from the first frame. A time that steps back more than
-    RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0) starts a segment one frame interval
-    after the latest time so far; forward gaps are kept as they are."""
+    RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0), or jumps
+    forward more than MAX_GAP (a broken timestamp), starts a segment one frame interval after
+    the latest time so far; smaller forward gaps are kept as they are."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
@@ -317,21 +320,32 @@ class Timeline:
         self.shift: float | None = None  # added to a raw time
         self.latest: float | None = None
         self.restarts = 0
+        self.jumps = 0  # forward jumps past MAX_GAP joined
 
     def place(self, raw: float) -> float:
         if self.shift is None:
             self.shift = -raw
         t = raw + self.shift
-        if self.latest is not None and t < self.latest - self.back:
+        if self.latest is not None and not self.latest - self.back <= t <= self.latest + MAX_GAP:
+            self.restarts += t < self.latest
+            self.jumps += t > self.latest
             self.shift += self.latest + self.interval - t
             t = self.latest + self.interval
-            self.restarts += 1
         self.latest = t if self.latest is None else max(self.latest, t)
         return t
 
+    @property
+    def joined(self) -> bool:
+        return bool(self.restarts or self.jumps)
+
     def note(self) -> str:
-        times = "once" if self.restarts == 1 else f"{self.restarts} times"
-        return f"timestamps restart {times}; segments joined end to end"
+        parts = [f"restart {_times(self.restarts)}"] if self.restarts else []
+        parts += [f"jump forward over {MAX_GAP / 3600:.0f} h {_times(self.jumps)}"] if self.jumps else []
+        return f"timestamps {' and '.join(parts)}; segments joined end to end"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def iter_frames(
@@ -417,7 +431,7 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             want = True
             if packet.pts is not None and packet.size and tb:
                 t = float(packet.pts * tb)
-                skipping = latest is None or t >= latest - back  # a restart: decode the rest whole
+                skipping = latest is None or latest - back <= t <= latest + MAX_GAP  # a restart or jump: decode the rest whole
                 first = t if first is None else min(first, t)
                 latest = t if latest is None else max(latest, t)
                 t -= first
@@ -477,9 +491,10 @@ def _packet_times(container, stream) -> Iterator[float]:
 
 
 def timestamps_restart(path: str | os.PathLike) -> bool:
-    """Whether the video's packet times restart (files joined byte for byte). Only MPEG
-    transport and program streams can be joined so; other containers answer False unread.
-    Remembered per file version: evidence asks once per match."""
+    """Whether decoding joins the video's times (Timeline): packet times that restart (files
+    joined byte for byte: only MPEG transport and program streams can be) or jump past
+    MAX_GAP (read only when the header's duration is longer than that, or missing); other
+    files answer False unread. Remembered per file version: evidence asks once per match."""
     p = check_readable(path)
     st = p.stat()
     return _restarts(str(p.resolve()), st.st_mtime_ns, st.st_size)
@@ -488,13 +503,14 @@ def timestamps_restart(path: str | os.PathLike) -> bool:
 @functools.lru_cache(maxsize=64)
 def _restarts(path: str, mtime_ns: int, size: int) -> bool:
     with _open(Path(path)) as container:
-        if not container.format.name.startswith(("mpegts", "mpeg")):
+        long = not container.duration or container.duration / 1_000_000 > MAX_GAP
+        if not (long or container.format.name.startswith(("mpegts", "mpeg"))):
             return False
         stream = video_stream(container)
         timeline = Timeline(1.0 / float(stream.average_rate or 25))
         for t in _packet_times(container, stream):
             timeline.place(t)
-            if timeline.restarts:
+            if timeline.joined:
                 return True
     return False
 

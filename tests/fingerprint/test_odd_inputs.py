@@ -65,3 +65,21 @@ def test_rotated_phone_video_is_hashed_and_shown_upright(tmp_path, friday, degre
     (got,), _ = grab_frames(turned, [1.0])  # the evidence thumbnail was drawn sideways
     assert got.shape == want.shape
     assert np.abs(got.astype(int) - want).mean() < 10
+
+
+def test_a_timestamp_jumping_forward_years_is_joined_not_matched_for_minutes(tmp_path, friday):
+    """1 s, then the next frames stamped 1e8 s later (a broken timestamp): the fingerprint said
+    the video was 3 years long and matching it ran for minutes."""
+    from fractions import Fraction
+
+    from fp.index.evidence import grab_frames
+
+    pts = list(range(30)) + [10**8 * 30 + i for i in range(30)]
+    path = write_video(tmp_path / "jump.mkv", friday, fps=30, pts=pts, time_base=Fraction(1, 30))
+    fpr = fingerprint_video(path)
+    assert abs(fpr.duration - 2.0) < 0.05 and fpr.times.max() < 2.0, fpr.duration
+    assert any("jump forward" in note for note in fpr.meta["notes"])  # told, not silent
+    (thumb,), _ = grab_frames(path, [1.5])  # evidence reads the same joined times: frame 45
+    want = cv2.resize(friday[45], thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    other = cv2.resize(friday[30], thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(thumb.astype(int) - want).mean() < np.abs(thumb.astype(int) - other).mean()
