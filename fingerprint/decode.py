@@ -33,6 +33,7 @@ ANIMATED_FORMATS = ("gif", "apng", "webp_pipe")  # image formats that may hold a
 RAW_STREAMS = ("h264", "hevc")  # elementary streams: frames carry no times, the demuxer assumes 25 fps unless told
 RESTART_BACK = 0.5  # seconds a frame time may step back before it counts as a restart (reordering and jitter move less)
 REORDER_FRAMES = 16  # ... or this many frame intervals, if longer (H.264's deepest reordering; low frame rates)
+STUCK_SHARE = 0.1  # share of frames stamped no later than the one before past which the stream's clock is broken (told)
 MAX_GAP = 86400.0  # seconds a frame time may jump forward before it counts as broken (joined as a restart is):
 # no footage pauses a day inside one file, and matching's vote grows with the span (a 1e8 s jump ran for minutes)
 
@@ -265,6 +266,7 @@ class VideoFrames:
         decoded = 0
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
         last_t = None
+        stuck = 0  # frames whose time does not advance: sampling by time passes them over
         log_ = _DecodeLog()
         timeline = Timeline(1.0 / nominal)
         for frame in _decode_sampled(container, stream, step, log_):
@@ -275,6 +277,7 @@ class VideoFrames:
             t = timeline.place(t)
             if self.max_seconds is not None and t > self.max_seconds:
                 break
+            stuck += last_t is not None and t <= last_t
             last_t = t if last_t is None else max(last_t, t)
             if step:
                 if t + 1e-6 < next_t:
@@ -296,6 +299,8 @@ class VideoFrames:
             end = max(end, float(times.max() - times.min()) + log_.frame_interval(1.0 / nominal))
         partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
         notes = (timeline.note(),) if timeline.joined else ()  # told in results' warnings (pipeline.decode_warnings)
+        if stuck > STUCK_SHARE * decoded:
+            notes += (f"timestamps stuck: {stuck} of {decoded} frames are stamped no later than the frame before; {end:.1f} s by their times",)
         self.summary = DecodeSummary(decoded, end, _joined(partial, self._unread_note(stream)), notes)
 
     def _unread_note(self, stream) -> str | None:

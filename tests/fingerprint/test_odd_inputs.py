@@ -83,3 +83,12 @@ def test_a_timestamp_jumping_forward_years_is_joined_not_matched_for_minutes(tmp
     want = cv2.resize(friday[45], thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
     other = cv2.resize(friday[30], thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert np.abs(thumb.astype(int) - want).mean() < np.abs(thumb.astype(int) - other).mean()
+
+
+def test_frames_sharing_one_timestamp_are_told_not_dropped_silently(tmp_path, friday):
+    """Every frame stamped 0 (a broken mux): sampling by time kept 1 frame of 60 and said nothing."""
+    from fractions import Fraction
+
+    path = write_video(tmp_path / "stuck.mkv", friday, fps=30, pts=[0] * len(friday), time_base=Fraction(1, 30))
+    fpr = fingerprint_video(path)
+    assert any(note.startswith("timestamps stuck: 59 of 60 frames") for note in fpr.meta.get("notes", ())), fpr.meta
