@@ -203,10 +203,17 @@ def _set_threads(stream, threads: int) -> None:
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
-    if frame.format.name in _DIRECT_Y:
+    fmt = frame.format
+    deep = fmt.components[0].is_luma and 8 < fmt.components[0].bits <= 16 and not fmt.is_big_endian
+    if fmt.name in _DIRECT_Y:
         plane = frame.planes[0]
         buf = np.frombuffer(plane, dtype=np.uint8).reshape(frame.height, plane.line_size)
         grey = buf[:, : frame.width]
+    elif deep:  # 10/12-bit luma: its top 8 bits, the scale 8-bit Y has (a grey conversion stretched it to full range)
+        plane = frame.planes[0]
+        words = np.frombuffer(plane, dtype="<u2").reshape(frame.height, plane.line_size // 2)[:, : frame.width]
+        msb = fmt.name.startswith(("p0", "p2", "p4"))  # P010-style formats keep their bits at the top of each word
+        grey = (words >> (8 if msb else fmt.components[0].bits - 8)).astype(np.uint8)
     else:
         grey = frame.to_ndarray(format="gray")
     rotation = int(getattr(frame, "rotation", 0) or 0) % 360

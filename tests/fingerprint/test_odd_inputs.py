@@ -92,3 +92,28 @@ def test_frames_sharing_one_timestamp_are_told_not_dropped_silently(tmp_path, fr
     path = write_video(tmp_path / "stuck.mkv", friday, fps=30, pts=[0] * len(friday), time_base=Fraction(1, 30))
     fpr = fingerprint_video(path)
     assert any(note.startswith("timestamps stuck: 59 of 60 frames") for note in fpr.meta.get("notes", ())), fpr.meta
+
+
+def _encode(path, frames, pix_fmt: str):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = pix_fmt
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv444p10le"])
+def test_ten_bit_video_is_hashed_on_the_luma_scale_of_eight_bit(tmp_path, friday, pix_fmt):
+    """A 10-bit copy's luma was converted to full-range grey (16-235 stretched to 0-255), so it
+    hashed further from the 8-bit reference than an 8-bit copy of the same frames."""
+    eight = [f.luma.astype(int) for f in iter_frames(_encode(tmp_path / "8.mkv", friday[:10], "yuv420p"))]
+    deep = [f.luma.astype(int) for f in iter_frames(_encode(tmp_path / "10.mkv", friday[:10], pix_fmt))]
+    assert len(eight) == len(deep)
+    assert max(np.abs(a - b).mean() for a, b in zip(eight, deep)) < 3  # coding differences; 9 before
