@@ -202,7 +202,8 @@ def _set_threads(stream, threads: int) -> None:
         stream.thread_type = "AUTO"
 
 
-def _luma(frame: av.VideoFrame) -> np.ndarray:
+def _luma(frame: av.VideoFrame, aspect: float = 1.0) -> np.ndarray:
+    """The frame's grey picture as shown: widened by its pixel `aspect`, then turned upright."""
     fmt = frame.format
     deep = fmt.components[0].is_luma and 8 < fmt.components[0].bits <= 16 and not fmt.is_big_endian
     if fmt.name in _DIRECT_Y:
@@ -216,6 +217,8 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
         grey = (words >> (8 if msb else fmt.components[0].bits - 8)).astype(np.uint8)
     else:
         grey = frame.to_ndarray(format="gray")
+    if aspect != 1.0:  # pixels are stored wide or narrow across the coded rows, before any turn
+        grey = _stretch(grey, aspect)
     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
     if rotation:
         # FFmpeg's rotation is counter-clockwise degrees to apply for display.
@@ -290,10 +293,7 @@ class VideoFrames:
                 if t + 1e-6 < next_t:
                     continue
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
-            grey = _luma(frame)
-            aspect = _display_aspect(frame, stream)
-            if aspect != 1.0:
-                grey = _stretch(grey, aspect)
+            grey = _luma(frame, _display_aspect(frame, stream))
             yield Frame(float(t), decoded - 1, grey)
         causes = [] if self.max_seconds is not None else [c for c in (truncation(p), log_.problem(last_t)) if c]
         if decoded == 0:

@@ -117,3 +117,26 @@ def test_ten_bit_video_is_hashed_on_the_luma_scale_of_eight_bit(tmp_path, friday
     deep = [f.luma.astype(int) for f in iter_frames(_encode(tmp_path / "10.mkv", friday[:10], pix_fmt))]
     assert len(eight) == len(deep)
     assert max(np.abs(a - b).mean() for a, b in zip(eight, deep)) < 3  # coding differences; 9 before
+
+
+def test_rotated_video_with_wide_pixels_is_widened_before_it_is_turned(tmp_path):
+    """160x120 coded, pixels twice as wide (320x120 shown), turned 90 degrees for display: 120
+    wide and 320 tall. The widening was applied after the turn, to the wrong axis (240x160)."""
+    from fractions import Fraction
+
+    from ..conftest import textured_frames
+
+    path = tmp_path / "wide_turned.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(2, 1)
+        stream.set_display_rotation(90)
+        for i, img in enumerate(textured_frames(10)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    assert next(iter(iter_frames(path))).luma.shape == (320, 120)
