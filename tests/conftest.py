@@ -57,8 +57,10 @@ def clips_folder(folder: Path, names) -> Path:
     return folder
 
 
-def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts=None, time_base=None) -> Path:
-    """Encode RGB uint8 frames to a real video file with PyAV."""
+def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts=None, time_base=None,
+                pix_fmt: str = "yuv420p", rotation: int = 0, sar=None) -> Path:
+    """Encode RGB uint8 frames to a real video file with PyAV (`rotation`: a display matrix,
+    degrees counter-clockwise; `sar`: the pixels' aspect, a Fraction)."""
     frames = list(frames)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
@@ -67,7 +69,11 @@ def write_video(path: Path, frames, fps: float = 25, codec: str = "libx264", pts
         options = {"x264-params": "mbtree=0"} if codec == "libx264" else {}
         stream = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else fps, options=options)
         stream.width, stream.height = w, h
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = pix_fmt
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if sar is not None:
+            stream.codec_context.sample_aspect_ratio = sar
         stream.codec_context.thread_count = 1  # x264's threads: the same frames coded differently
         if time_base is not None:
             stream.codec_context.time_base = time_base

@@ -36,20 +36,7 @@ def test_raw_h264_stream_is_timed_at_its_own_frame_rate(tmp_path, friday):
 def _rotated(path, frames, degrees: int):
     """`frames` stored turned, with a display matrix turning them back by `degrees` (counter-clockwise,
     as FFmpeg reads it): phone footage."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        h, w = frames[0].shape[:2]
-        stream.width, stream.height = (h, w) if degrees % 180 else (w, h)
-        stream.pix_fmt = "yuv420p"
-        stream.set_display_rotation(degrees)
-        for i, img in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(img, k=-degrees // 90)), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return write_video(path, [np.rot90(img, k=-degrees // 90) for img in frames], fps=30, rotation=degrees)
 
 
 @pytest.mark.parametrize("degrees", [90, -90, 180])
@@ -94,27 +81,12 @@ def test_frames_sharing_one_timestamp_are_told_not_dropped_silently(tmp_path, fr
     assert any(note.startswith("timestamps stuck: 59 of 60 frames") for note in fpr.meta.get("notes", ())), fpr.meta
 
 
-def _encode(path, frames, pix_fmt: str):
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = pix_fmt
-        for i, img in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
 @pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv444p10le"])
 def test_ten_bit_video_is_hashed_on_the_luma_scale_of_eight_bit(tmp_path, friday, pix_fmt):
     """A 10-bit copy's luma was converted to full-range grey (16-235 stretched to 0-255), so it
     hashed further from the 8-bit reference than an 8-bit copy of the same frames."""
-    eight = [f.luma.astype(int) for f in iter_frames(_encode(tmp_path / "8.mkv", friday[:10], "yuv420p"))]
-    deep = [f.luma.astype(int) for f in iter_frames(_encode(tmp_path / "10.mkv", friday[:10], pix_fmt))]
+    eight = [f.luma.astype(int) for f in iter_frames(write_video(tmp_path / "8.mkv", friday[:10], fps=30))]
+    deep = [f.luma.astype(int) for f in iter_frames(write_video(tmp_path / "10.mkv", friday[:10], fps=30, pix_fmt=pix_fmt))]
     assert len(eight) == len(deep)
     assert max(np.abs(a - b).mean() for a, b in zip(eight, deep)) < 3  # coding differences; 9 before
 
@@ -126,17 +98,5 @@ def test_rotated_video_with_wide_pixels_is_widened_before_it_is_turned(tmp_path)
 
     from ..conftest import textured_frames
 
-    path = tmp_path / "wide_turned.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        stream.codec_context.sample_aspect_ratio = Fraction(2, 1)
-        stream.set_display_rotation(90)
-        for i, img in enumerate(textured_frames(10)):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    path = write_video(tmp_path / "wide_turned.mp4", textured_frames(10), fps=10, rotation=90, sar=Fraction(2, 1))
     assert next(iter(iter_frames(path))).luma.shape == (320, 120)
