@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     fp_version TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     owner TEXT,                       -- while running: the spool folder of the server running it (spool.py)
+    not_before REAL,                  -- queued: not claimed before this time (waiting out a re-shard)
+    busy_since REAL,                  -- when it first found the library being re-sharded
     created_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL
@@ -102,8 +104,10 @@ class ServiceDB:
                     raise LibraryError(f"{self.path}: service database version {version[0]}, this fp reads {SCHEMA_VERSION}")
                 if "rights_holder" not in {r[1] for r in db.execute("PRAGMA table_info(keys)")}:  # made before keys had one
                     db.execute("ALTER TABLE keys ADD COLUMN rights_holder TEXT")
-                if "owner" not in {r[1] for r in db.execute("PRAGMA table_info(jobs)")}:  # made before jobs had one
-                    db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+                columns = {r[1] for r in db.execute("PRAGMA table_info(jobs)")}
+                for column in ("owner TEXT", "not_before REAL", "busy_since REAL"):  # made before jobs had them
+                    if column.split()[0] not in columns:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
         except (sqlite3.DatabaseError, OSError) as exc:
             raise LibraryError(f"{self.path}: cannot open the service database ({exc})") from exc
 

@@ -58,6 +58,7 @@ class JobRecord:
     library_generation: int | None = None
     fp_version: str | None = None
     attempts: int = 0
+    busy_since: float | None = None  # when it first found the library being re-sharded (then retried later)
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
@@ -99,7 +100,7 @@ class FollowUp:
 
 
 _COLUMNS = ("id, kind, status, input, name, sha256, key_id, role, listing_id, seller_id, claimed_title, licence_id, verdict,"
-            " result, error, library_generation, fp_version, attempts, created_at, started_at, finished_at")
+            " result, error, library_generation, fp_version, attempts, busy_since, created_at, started_at, finished_at")
 
 
 def _record(row) -> JobRecord:
@@ -137,9 +138,10 @@ class JobStore:
         return _record(row) if row else None
 
     def claim_next(self, owner: str | None = None) -> JobRecord | None:
-        """Mark the next queued job running (highest priority, then oldest) by `owner` and return it."""
+        """Mark the next queued job running (highest priority, then oldest; none put off till later) by `owner` and return it."""
         with self.db.write() as conn:
-            row = conn.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, seq LIMIT 1").fetchone()
+            row = conn.execute("SELECT id FROM jobs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?)"
+                               " ORDER BY priority, seq LIMIT 1", (time.time(),)).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
@@ -177,6 +179,14 @@ class JobStore:
         with self.db.write() as conn:
             conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0), owner = NULL"
                          " WHERE id = ? AND status = 'running'", (job_id,))
+
+    def retry_later(self, job_id: str, not_before: float) -> None:
+        """Put a running job back in the queue, not to be claimed before `not_before`, without
+        counting the attempt (the library was being re-sharded); `busy_since` keeps the first time."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0), owner = NULL,"
+                         " not_before = ?, busy_since = COALESCE(busy_since, ?) WHERE id = ? AND status = 'running'",
+                         (not_before, time.time(), job_id))
 
     def recover(self, max_attempts: int, running: Callable[[str], bool] = lambda owner: False) -> dict:
         """At a start, and between a running server's jobs: jobs left 'running' by a server that

@@ -20,6 +20,7 @@ class ServiceSettings:
     repeat_after: int = 3  # confirmed copies that make a seller a repeat infringer
     evidence: bool = True  # draw evidence images for every match (a low-priority job after the match)
     max_attempts: int = 2  # a job running when the server died is retried this many times in all
+    reshard_patience: float = 3600.0  # seconds a reference add is retried while the library is being re-sharded
     session_hours: float = 12.0  # review page login lifetime
 
     def __post_init__(self) -> None:

@@ -7,7 +7,8 @@ Between jobs, at most every RECOVER_SECONDS, it requeues the running jobs of a s
 died beside it (jobs.recover, the rule a start applies), so they need no restart to run again.
 The library is opened as `fp match` opens it (shards.open_library: one library or every shard
 of a sharded one); when `fp library shard` has replaced the layout since, the worker reopens
-it before the next job.
+it before the next job. A job that outwaits a re-shard (LibraryBusyError: only a reference add
+writes) goes back to the queue for a later try, up to `reshard_patience` seconds.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Callable
 
 import fp
 from fp import FpError, Match, Matcher, MatchResult
-from fp.fingerprint.errors import LibraryError
+from fp.fingerprint.errors import LibraryBusyError, LibraryError
 from fp.index import writelock
 from fp.index.library import Library, content_hash
 from fp.index.listings import flags_for
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 RECOVER_SECONDS = 5.0  # how often, at most, a running worker looks for jobs whose server died
+BUSY_RETRY_SECONDS = 10.0  # a job that found the library being re-sharded waits this long in the queue before its next try
 
 
 class JobFailed(Exception):
@@ -204,6 +206,8 @@ class Worker:
         except JobFailed as exc:
             status = "failed"
             self.jobs.fail(job.id, str(exc), exc.result)
+        except LibraryBusyError:  # an add outwaited a re-shard: nothing written, so it is tried again later
+            status = self._retry_later(job)
         except FpError as exc:
             status = "failed"
             self.jobs.fail(job.id, str(exc))
@@ -211,9 +215,22 @@ class Worker:
             status = "failed"
             log.exception("job %s (%s) failed", job.id, job.kind)
             self.jobs.fail(job.id, f"internal error: {type(exc).__name__}: {exc}")
-        if self.metrics is not None:
+        if self.metrics is not None and status != "queued":
             now = time.time()
             self.metrics.observe_job(job.kind, status, now - job.created_at, now - started)
+
+    def _retry_later(self, job: JobRecord) -> str:
+        """Requeue a job the library's re-shard held up, for a later try; fail it once it has
+        waited `reshard_patience` seconds since it first did. Its new status."""
+        now = time.time()
+        waited = now - (job.busy_since or now)
+        if waited >= self.settings.reshard_patience:
+            self.jobs.fail(job.id, f"{self.settings.library}: still being re-sharded (fp library shard) {waited:.0f} s after "
+                                   "this job first waited for it; the reference was not added, send it again once it has finished")
+            return "failed"
+        log.info("job %s (%s): the library is being re-sharded; tried again in %g s", job.id, job.kind, BUSY_RETRY_SECONDS)
+        self.jobs.retry_later(job.id, now + BUSY_RETRY_SECONDS)
+        return "queued"
 
     # -- job kinds ------------------------------------------------------------------------
     def _match(self, job: JobRecord) -> None:

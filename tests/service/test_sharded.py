@@ -13,6 +13,7 @@ import pytest
 from fp.index import writelock
 from fp.index.library import Library, content_hash
 from fp.index.shards import ShardedLibrary, open_library, reshard, shard_of
+from fp.service import worker
 
 from ..conftest import clip, clips_folder, reshard_held
 from .conftest import LiveServer, free_port, fp_serve, make_key, upload, wait_healthy, wait_job
@@ -146,6 +147,51 @@ def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_
         assert studio.get("/v1/references").json()["references"] == before  # nothing half-written
         r = studio.patch(f"/v1/references/{elf}", json={"enabled": False})  # the re-shard over: the edit goes in
         assert r.status_code == 200 and r.json()["enabled"] is False
+
+
+def test_a_reference_add_that_outwaits_a_reshard_goes_back_to_the_queue(library, settings_for, tmp_path, monkeypatch):
+    """An add whose worker waited past the write lock's timeout while a re-shard ran failed for
+    good ("being re-sharded"): what the studio sent was lost. It goes back to the queue, matching
+    goes on meanwhile, and it is indexed once the re-shard is over (its attempts not counted up)."""
+    monkeypatch.setattr(writelock, "WAIT", 0.5)
+    monkeypatch.setattr(worker, "BUSY_RETRY_SECONDS", 0.5)
+    root = clips_folder(tmp_path / "studio", ["frog.mp4"])
+    with LiveServer(settings_for(library, roots=(root,))) as server, \
+            server.client("studio") as studio, server.client("platform") as platform:
+        holder = reshard_held(library, 6.0)
+        try:
+            r = studio.post("/v1/references", json={"path": "frog.mp4", "title": "The Frog"})
+            assert r.status_code == 202, r.text
+            assert matched(platform, "friday.mp4") == ["Friday"]  # the add waits, matches do not
+            assert holder.is_alive()
+            assert studio.get(f"/v1/jobs/{r.json()['id']}").json()["status"] in ("queued", "running")
+        finally:
+            holder.join()
+        job = wait_job(studio, r.json()["id"], timeout=120)
+        assert job["status"] == "done" and job["result"]["status"] == "indexed", job
+        assert job["attempts"] == 1
+        assert matched(platform, "frog.mp4") == ["The Frog"]
+
+
+def test_a_reference_add_held_up_by_a_reshard_too_long_fails_naming_the_library(library, settings_for, tmp_path,
+                                                                               monkeypatch):
+    """Retried for `reshard_patience` seconds from the first wait, no longer: then it fails saying
+    which library is being re-sharded and that it was not added."""
+    monkeypatch.setattr(writelock, "WAIT", 0.3)
+    monkeypatch.setattr(worker, "BUSY_RETRY_SECONDS", 0.3)
+    root = clips_folder(tmp_path / "studio", ["frog.mp4"])
+    with LiveServer(settings_for(library, roots=(root,), reshard_patience=1.5)) as server, server.client("studio") as studio:
+        holder = reshard_held(library, 6.0)
+        try:
+            r = studio.post("/v1/references", json={"path": "frog.mp4", "title": "The Frog"})
+            job = wait_job(studio, r.json()["id"], timeout=60)
+            assert holder.is_alive()
+        finally:
+            holder.join()
+        assert job["status"] == "failed", job
+        assert job["finished_at"] - job["created_at"] >= 1.5  # retried meanwhile
+        assert str(library) in job["error"] and "re-shard" in job["error"] and "not added" in job["error"], job["error"]
+        assert len(studio.get("/v1/references").json()["references"]) == 3
 
 
 @pytest.mark.parametrize("shards, to", [(1, 2), (2, 1)])
