@@ -4,7 +4,9 @@ Layout: `<spool>/server-<random id>/<upload id>/<file>`. Each server claims a fo
 and holds a flock on it (on the folder's descriptor, as index/writelock.py does) for as long as
 it runs; the kernel drops the lock when the process ends, however it ends. A sweep (at a
 server's start and stop) removes the uploads no job names from every server folder whose lock
-is free, then the folder once empty; a live server's folder is never entered. Top-level entries
+is free, then the folder once empty; a live server's folder is never entered. A running server
+also sweeps the folder of a server that died beside it when it takes over its jobs (worker.py,
+`sweep_gone`), once per dead folder. Top-level entries
 of other shapes (the spool of an earlier fp, stray files) are removed unless a job names them.
 Claiming and sweeping hold a flock on the spool folder itself, so no sweep meets a server folder
 made but not yet locked. The same lock says whether a server still runs: each running job
@@ -20,7 +22,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class Spool:
         self.root = Path(root)
         self._folder: Path | None = None
         self._fd: int | None = None
+        self._swept: set[str] = set()  # folders of gone servers this one has swept (nothing new comes into them)
 
     @property
     def folder(self) -> Path:
@@ -113,23 +116,48 @@ class Spool:
         removed = 0
         with _spool_locked(self.root):
             for entry in sorted(self.root.iterdir()):
-                if entry.name.startswith(SERVER_PREFIX) and entry.is_dir() and not entry.is_symlink():
-                    removed += _sweep_server(entry, keep)
+                if _is_server(entry):
+                    removed += self._sweep_folder(entry, keep)
                 elif entry.name not in keep:
                     _remove(entry)
                     removed += 1
         return removed
 
+    def sweep_gone(self, keep: Callable[[], set[str]]) -> int:
+        """Sweep the folders of servers gone since this one last swept (between its jobs: it has just
+        taken over their jobs); `keep` (upload folder names jobs name) is asked only when there is one."""
+        if not self.root.is_dir():
+            return 0
+        with _spool_locked(self.root):
+            gone = [entry for entry in sorted(self.root.iterdir())
+                    if _is_server(entry) and entry.name not in self._swept and not self.running(entry.name)]
+            if not gone:
+                return 0
+            names = keep()
+            return sum(self._sweep_folder(entry, names) for entry in gone)
 
-def _sweep_server(folder: Path, keep: set[str]) -> int:
-    """Clear the folder of a server that has gone (its lock is free); 0 while it runs."""
+    def _sweep_folder(self, folder: Path, keep: set[str]) -> int:
+        """Sweep one server's folder if its server is gone, and remember that it was."""
+        removed = _sweep_server(folder, keep)
+        if removed is None:
+            return 0
+        self._swept.add(folder.name)
+        return removed
+
+
+def _is_server(entry: Path) -> bool:
+    return entry.name.startswith(SERVER_PREFIX) and entry.is_dir() and not entry.is_symlink()
+
+
+def _sweep_server(folder: Path, keep: set[str]) -> int | None:
+    """Clear the folder of a server that has gone (its lock is free); None while it runs."""
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return 0
+        return None
     try:
         if not _lock(fd, blocking=False):  # its server runs (or flock cannot tell)
-            return 0
+            return None
         unneeded = [entry for entry in folder.iterdir() if entry.name not in keep]
         for entry in unneeded:
             _remove(entry)

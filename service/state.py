@@ -32,7 +32,7 @@ class Service:
         metrics = Metrics(jobs, lambda: holder["worker"].library_stats)
         spool = Spool(settings.spool_dir)
         worker = Worker(settings, jobs, metrics, owner=lambda: spool.name,  # its locked folder: alive while it runs
-                        running=spool.running)
+                        running=spool.running, sweep=lambda: spool.sweep_gone(jobs.spool_folders))
         holder["worker"] = worker
         for folder in (settings.spool_dir, settings.evidence_dir):
             folder.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ It claims jobs from SQLite one at a time. Before each job it checks the library'
 (and the service's own count of reference edits) and rebuilds the Matcher when they moved,
 so references added, removed, disabled or edited through the API are seen by the next job.
 Between jobs, at most every RECOVER_SECONDS, it requeues the running jobs of a server that
-died beside it (jobs.recover, the rule a start applies), so they need no restart to run again.
+died beside it (jobs.recover, the rule a start applies), so they need no restart to run again,
+and sweeps the uploads it left half-sent (spool.Spool.sweep_gone).
 The library is opened as `fp match` opens it (shards.open_library: one library or every shard
 of a sharded one); when `fp library shard` has replaced the layout since, the worker reopens
 it before the next job. A job that outwaits a re-shard (LibraryBusyError: only a reference add
@@ -52,11 +53,13 @@ class JobFailed(Exception):
 
 class Worker:
     def __init__(self, settings: ServiceSettings, jobs: JobStore, metrics: Metrics | None = None,
-                 owner: Callable[[], str | None] = lambda: None, running: Callable[[str], bool] = lambda owner: True):
+                 owner: Callable[[], str | None] = lambda: None, running: Callable[[str], bool] = lambda owner: True,
+                 sweep: Callable[[], int] = lambda: 0):
         self.settings = settings
         self.jobs = jobs
         self.owner = owner  # the name each claimed job records as its server's (the spool folder, jobs.recover)
         self.running = running  # whether the server a job names still runs (spool.Spool.running)
+        self.sweep = sweep  # removes the half-sent uploads of servers gone since the last call (spool.Spool.sweep_gone)
         self._recovered_at = -math.inf
         self.metrics = metrics
         self.state = "starting"  # starting | ready | error | stopped
@@ -145,6 +148,9 @@ class Worker:
         recovered = self.recover()
         if any(recovered.values()):
             log.warning("a server stopped while running jobs: %(requeued)d requeued, %(failed)d failed", recovered)
+        removed = self.sweep()  # after the requeue: the uploads of requeued jobs are named by them, so kept
+        if removed:
+            log.warning("removed %d upload(s) a stopped server left in the spool", removed)
 
     def _open(self) -> Library | ShardedLibrary:
         # under the write lock (opening may upgrade a file), so never in the middle of a re-shard

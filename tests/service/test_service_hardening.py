@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import time
 from contextlib import contextmanager
@@ -295,6 +297,41 @@ def test_two_servers_on_one_folder_never_sweep_each_others_uploads(library, sett
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
+                proc.wait(30)
+
+
+def test_a_running_server_sweeps_the_half_upload_of_a_server_killed_beside_it(library, settings_for):
+    """A killed server's half-sent upload stayed in the spool until some server started or
+    stopped, though a running server takes over the killed one's jobs within RECOVER_SECONDS:
+    it now sweeps that server's spool folder then too, and never a live (here stopped) one's."""
+    from fp.service.worker import RECOVER_SECONDS
+
+    from .conftest import fp_serve, free_port, make_key, wait_healthy
+
+    settings = settings_for(library)
+    key = make_key(settings, "platform")
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        servers.append((fp_serve(library, port, "--no-evidence"), port))
+        wait_healthy(f"http://127.0.0.1:{port}", proc=servers[-1][0])
+    (first, port), (second, _) = servers
+    try:
+        sock, _ = _half_sent_upload(port, key)
+        assert wait_for(lambda: _spooled(settings)), "upload never spooled"
+        [cut] = _spooled(settings)
+        os.kill(first.pid, signal.SIGSTOP)  # alive, its folder locked: the second's worker must keep out
+        time.sleep(RECOVER_SECONDS + 2)
+        assert cut.exists()
+        first.kill()
+        first.wait(30)
+        sock.close()
+        assert wait_for(lambda: not cut.parent.parent.exists(), timeout=3 * RECOVER_SECONDS), _spooled(settings)
+        assert second.poll() is None  # swept by the running server, not by a start
+    finally:
+        for proc, _ in servers:
+            if proc.poll() is None:
+                proc.kill()
                 proc.wait(30)
 
 
