@@ -19,8 +19,9 @@ index is exact, FAISS's flat kind below 10M search rows, see faiss_factory.py).
 
 `reshard()` re-partitions by copying each video's packed rows between stores (no decoding):
 the new shards are built in a new folder and the manifest is replaced in one rename, so a
-crash leaves either the old layout or the new one. It holds the folder's write lock alone
-(writelock.py): it refuses to start while `fp index` runs, and writers wait for it.
+crash leaves either the old layout or the new one. The new layout's generation (the sum of its
+shards') starts above the old one's, so a generation never goes back. It holds the folder's
+write lock alone (writelock.py): it refuses to start while `fp index` runs, and writers wait for it.
 """
 from __future__ import annotations
 
@@ -472,10 +473,11 @@ def _reshard(root: Path, n_shards: int, config, progress) -> ShardReport:
         for video in videos:
             holder = holders[source.owner(video.id)] if isinstance(source, ShardedLibrary) else source
             by_target.setdefault(shard_of(video.content_hash, n_shards), []).append((holder, video.id))
+        generation = source.generation + 1  # the new layout's: above the old one's, whatever its copies counted
         if n_shards == 1:
-            _build_single(root, config, by_target.get(0, []), last_id, progress, len(videos))
+            _build_single(root, config, by_target.get(0, []), last_id, generation, progress, len(videos))
         else:
-            _build_shards(root, config, n_shards, by_target, last_id, progress, len(videos))
+            _build_shards(root, config, n_shards, by_target, last_id, generation, progress, len(videos))
     _drop_old(root, before)
     moved = len(videos) if n_before == 1 or n_shards == 1 else sum(
         shard_of(v.content_hash, n_before) != shard_of(v.content_hash, n_shards) for v in videos)
@@ -495,13 +497,23 @@ def _copy(targets: dict[int, Library], by_target: dict[int, list[tuple[Library, 
                     progress(done, total)
 
 
-def _build_shards(root: Path, config, n_shards: int, by_target, last_id: int, progress, total: int) -> None:
+def _carry_generation(targets: list[Library], generation: int) -> None:
+    """Make the new layout's generation (the sum of its stores') at least `generation`: a sharded
+    library's generation never goes back when it is split or joined."""
+    short = generation - sum(target.generation for target in targets)
+    if short > 0:
+        targets[0].store.advance_generation(targets[0].generation + short)
+
+
+def _build_shards(root: Path, config, n_shards: int, by_target, last_id: int, generation: int, progress,
+                  total: int) -> None:
     folder = f"{SHARDS_DIR}/n{n_shards}-{uuid.uuid4().hex[:8]}"
     manifest = Manifest(n_shards, folder)
     (root / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
     targets = {i: Library(d, config) for i, d in enumerate(manifest.shard_dirs(root))}
     try:
         _copy(targets, by_target, progress, total)
+        _carry_generation(list(targets.values()), generation)
         for target in targets.values():
             target.store.reserve_ids(last_id)
             target.rebuild_index()  # builds and saves FAISS, folds the write-ahead log in
@@ -516,11 +528,12 @@ def _build_shards(root: Path, config, n_shards: int, by_target, last_id: int, pr
     _write_manifest(root, manifest)  # the commit point
 
 
-def _build_single(root: Path, config, items, last_id: int, progress, total: int) -> None:
+def _build_single(root: Path, config, items, last_id: int, generation: int, progress, total: int) -> None:
     work = root / SHARDS_DIR / f"single-{uuid.uuid4().hex[:8]}"
     target = Library(work, config)
     try:
         _copy({0: target}, {0: items}, progress, total)
+        _carry_generation([target], generation)
         target.store.reserve_ids(last_id)
         target.rebuild_index()
     finally:

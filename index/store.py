@@ -296,6 +296,14 @@ class Store:
         self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
     @_db_errors
+    def advance_generation(self, at_least: int) -> None:
+        """Raise the generation to `at_least` (never lower it): a re-shard's new store carries on
+        from the layout it replaces."""
+        self._writing()
+        with self.transaction():
+            self.db.execute("UPDATE meta SET value = MAX(CAST(value AS INTEGER), ?) WHERE key = 'generation'", (at_least,))
+
+    @_db_errors
     def add_video(self, fingerprint: Fingerprint, *, path: str, title: str, content_hash: str, size: int, metadata: dict,
                   search: Stream, fine: Stream | None, sample: dict[str, np.ndarray], n_search: int, video_id: int | None = None) -> int:
         """Insert a video with its packed hashes in one transaction. Identity is content: bytes

@@ -109,6 +109,30 @@ def test_back_to_one_shard_and_ids_are_never_reused(session_library, tmp_path, s
     assert _results(root, suspect_prints) == want
 
 
+def test_the_generation_never_goes_back_across_a_reshard(session_library, tmp_path):
+    """A sharded library's generation is the sum of its shards', and a re-shard's new stores
+    started again from their copies (one bump per copy batch): 5 adds then 1 -> 2 shards read
+    2, then 2 -> 1 read 1. Each re-shard now leaves it above the layout it replaced."""
+    root = tmp_path / "lib"
+    shutil.copytree(session_library, root)
+
+    def generation():
+        with open_library(root, create=False, readonly=True) as lib:
+            assert lib.stats()["generation"] == lib.generation
+            return lib.generation
+
+    seen = [generation()]
+    assert seen[0] >= 5  # five adds
+    for n in (2, 3, 1, 2, 1):
+        reshard(root, n)
+        seen.append(generation())
+    assert all(b > a for a, b in zip(seen, seen[1:])), seen
+    with open_library(root, create=False) as lib:  # and edits go on bumping it
+        lib.remove(lib.videos()[0].id)
+        assert lib.generation == seen[-1] + 1
+        assert lib.verify() == []
+
+
 def test_indexing_into_shards_is_idempotent_and_finds_duplicates_by_content(tmp_path):
     root = tmp_path / "lib"
     reshard(root, 3)  # a new, empty sharded library

@@ -127,6 +127,18 @@ def test_a_running_server_follows_a_reshard_without_restart(library, settings_fo
         assert len(lib.videos()) == 5
 
 
+def test_job_generations_never_go_back_when_the_library_is_resharded(library, settings_for):
+    """A job records the library generation it ran against; over a re-shard 1 -> 2 -> 1 of a
+    three-video library it read 3, then 2, then 1: time going backwards for a client comparing them."""
+    with LiveServer(settings_for(library)) as server, server.client("platform") as platform:
+        generations = [wait_job(platform, upload(platform, clip("friday.mp4")), timeout=120)["library_generation"]]
+        for n in (2, 1):
+            fp_library_shard(library, n)
+            generations.append(wait_job(platform, upload(platform, clip("friday.mp4")), timeout=120)["library_generation"])
+        assert all(b > a for a, b in zip(generations, generations[1:])), generations
+        assert server.client().get("/healthz").json()["library"]["generation"] == generations[-1]
+
+
 def test_a_reference_edit_that_outwaits_a_reshard_answers_503(library, settings_for, monkeypatch):
     """An edit that waited past the write lock's timeout while a re-shard ran answered 500
     ("internal error"); it answers 503 with Retry-After and says why, and writes nothing."""
