@@ -74,6 +74,8 @@ class JobRecord:
             "name": self.name, "sha256": self.sha256, "listing": self.listing.to_dict(),
             "library_generation": self.library_generation, "fp_version": self.fp_version, "attempts": self.attempts,
             "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+            **({"waiting": {"reason": "the library is being re-sharded (fp library shard); tried again shortly",
+                            "since": self.busy_since}} if self.status == "queued" and self.busy_since is not None else {}),
         })
 
 

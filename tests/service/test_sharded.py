@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -172,17 +173,30 @@ def test_a_reference_add_that_outwaits_a_reshard_goes_back_to_the_queue(library,
             server.client("studio") as studio, server.client("platform") as platform:
         holder = reshard_held(library, 6.0)
         try:
+            sent = time.time()
             r = studio.post("/v1/references", json={"path": "frog.mp4", "title": "The Frog"})
             assert r.status_code == 202, r.text
             assert matched(platform, "friday.mp4") == ["Friday"]  # the add waits, matches do not
             assert holder.is_alive()
             assert studio.get(f"/v1/jobs/{r.json()['id']}").json()["status"] in ("queued", "running")
+            waiting = _waiting(studio, r.json()["id"], holder)  # a client sees why it waits
+            assert "re-shard" in waiting["reason"] and waiting["since"] >= sent, waiting
         finally:
             holder.join()
         job = wait_job(studio, r.json()["id"], timeout=120)
         assert job["status"] == "done" and job["result"]["status"] == "indexed", job
         assert job["attempts"] == 1
         assert matched(platform, "frog.mp4") == ["The Frog"]
+
+
+def _waiting(client, job_id: str, holder) -> dict:
+    """The job's `waiting` while the re-shard holds it back (it is claimed and put back in turn)."""
+    while holder.is_alive():
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] == "queued" and "waiting" in job:
+            return job["waiting"]
+        time.sleep(0.05)
+    raise AssertionError("the job never showed why it waited")
 
 
 def test_a_reference_add_held_up_by_a_reshard_too_long_fails_naming_the_library(library, settings_for, tmp_path,
