@@ -320,6 +320,12 @@ def _joined(*parts: str | None) -> str | None:
     return "; ".join(p for p in parts if p) or None
 
 
+def continues(t: float, latest: float, back: float) -> bool:
+    """Whether a frame time `t` carries on from the latest time so far: at most `back` before it
+    (reordering, jitter) and at most MAX_GAP after it; else the clock restarted or broke."""
+    return latest - back <= t <= latest + MAX_GAP
+
+
 class Timeline:
     """Frame times on one line from the first frame. A time that steps back more than
     RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0), or jumps
@@ -338,7 +344,7 @@ class Timeline:
         if self.shift is None:
             self.shift = -raw
         t = raw + self.shift
-        if self.latest is not None and not self.latest - self.back <= t <= self.latest + MAX_GAP:
+        if self.latest is not None and not continues(t, self.latest, self.back):
             self.restarts += t < self.latest
             self.jumps += t > self.latest
             self.shift += self.latest + self.interval - t
@@ -443,7 +449,7 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             want = True
             if packet.pts is not None and packet.size and tb:
                 t = float(packet.pts * tb)
-                skipping = latest is None or latest - back <= t <= latest + MAX_GAP  # a restart or jump: decode the rest whole
+                skipping = latest is None or continues(t, latest, back)  # a restart or jump: decode the rest whole
                 first = t if first is None else min(first, t)
                 latest = t if latest is None else max(latest, t)
                 t -= first

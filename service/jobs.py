@@ -176,19 +176,15 @@ class JobStore:
                          (error, json.dumps(result) if result is not None else None, result.get("verdict") if result else None,
                           time.time(), job_id))
 
-    def release(self, job_id: str) -> None:
-        """Put a running job back in the queue without counting the attempt (a planned stop)."""
-        with self.db.write() as conn:
-            conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0), owner = NULL"
-                         " WHERE id = ? AND status = 'running'", (job_id,))
-
-    def retry_later(self, job_id: str, not_before: float) -> None:
-        """Put a running job back in the queue, not to be claimed before `not_before`, without
-        counting the attempt (the library was being re-sharded); `busy_since` keeps the first time."""
+    def release(self, job_id: str, not_before: float | None = None) -> None:
+        """Put a running job back in the queue without counting the attempt: a planned stop, or
+        (`not_before`: not claimed before then) a library being re-sharded, whose first such time
+        `busy_since` keeps."""
+        busy = None if not_before is None else time.time()
         with self.db.write() as conn:
             conn.execute("UPDATE jobs SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0), owner = NULL,"
                          " not_before = ?, busy_since = COALESCE(busy_since, ?) WHERE id = ? AND status = 'running'",
-                         (not_before, time.time(), job_id))
+                         (not_before, busy, job_id))
 
     def recover(self, max_attempts: int, running: Callable[[str], bool] = lambda owner: False) -> dict:
         """At a start, and between a running server's jobs: jobs left 'running' by a server that

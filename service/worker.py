@@ -235,7 +235,7 @@ class Worker:
                                    "this job first waited for it; the reference was not added, send it again once it has finished")
             return "failed"
         log.info("job %s (%s): the library is being re-sharded; tried again in %g s", job.id, job.kind, BUSY_RETRY_SECONDS)
-        self.jobs.retry_later(job.id, now + BUSY_RETRY_SECONDS)
+        self.jobs.release(job.id, not_before=now + BUSY_RETRY_SECONDS)
         return "queued"
 
     # -- job kinds ------------------------------------------------------------------------
