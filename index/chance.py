@@ -19,6 +19,7 @@ import numpy as np
 
 from .align import SPEEDS
 from .hamming import popcount_distances
+from .same_footage import sharing_pairs
 
 # -- where an alignment is looked for ------------------------------------------------------
 TOL = 0.4  # s either side of the predicted reference time a hit may lie (frame jitter, 5 fps)
@@ -62,7 +63,7 @@ def null_cdf(codes: np.ndarray, video_ids: np.ndarray, nbits: int, max_rows: int
     take = rng.choice(len(codes), size=min(max_rows, len(codes)), replace=False)
     c, v = codes[take], video_ids[take]
     d = popcount_distances(c, c)
-    other = v[:, None] != v[None, :]
+    other = (v[:, None] != v[None, :]) & ~sharing_pairs(c, v, d)  # versions of one film are not unrelated
     hist = np.bincount(d[other].ravel(), minlength=nbits + 1)[: nbits + 1]
     emp = (np.cumsum(hist) + 1.0) / (hist.sum() + 1.0)
     return np.maximum(emp, prior)
@@ -224,11 +225,13 @@ class LibraryShape:
         return max(1.0, span / (2 * TOL) * len(SPEEDS) * 2) * views_tried * hashes_tried
 
 
-def density(neighbours: tuple[np.ndarray, np.ndarray], video_id: int, other_hashes: int):
+def density(neighbours: tuple[np.ndarray, np.ndarray], video_id, other_hashes: int):
     """Chance of a hit this close near each query frame from unrelated library footage, read off
-    its nearest neighbours in other videos: `p(distances, window_rows)`."""
+    its nearest neighbours in other videos: `p(distances, window_rows)`. `video_id`: the
+    reference's, or those of every video holding its footage (same_footage), none of them
+    counted (`other_hashes`: the search hashes of the rest)."""
     dist, vids = neighbours
-    others = vids != video_id
+    others = ~np.isin(vids, np.atleast_1d(video_id))
     other = max(other_hashes, 1)
 
     def p(thr: np.ndarray, window_rows: np.ndarray) -> np.ndarray:

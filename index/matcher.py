@@ -20,6 +20,7 @@ from fp.fingerprint.types import INSET_VIEW, PHASE_VIEW, Fingerprint, turned, wh
 from .align import Candidates, Hypothesis, hypotheses, same_line
 from .library import Library
 from .chance import LOCAL, TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
+from .same_footage import SAME_QUALITY, holds, reference_rows, suspects
 from .packed import Stream
 from .verify import Reference, Verified, closest_in_window, closest_views, span_line, verify
 
@@ -353,9 +354,8 @@ class Matcher:
         counts only when it brings its hits TURN_GAIN (a zoom: ZOOM_GAIN) closer than the
         untouched picture on the same line."""
         ref = self._video(h.video_id)
-        dist, vids = part.neighbours[h.mirrored]
-        other = self.n_hashes - self.videos[h.video_id].n_search
         best = None
+        footage = (h.video_id, *self._same_footage(part, h, part.usable))
         for rows, keys, same in self._placed_zoom(h, part, ref):
             zoom = rows.views[0] >= ZOOMED_VIEW  # zoomed out, not turned
             gain = ZOOM_GAIN if zoom else TURN_GAIN
@@ -392,7 +392,7 @@ class Matcher:
             # (plain speed is tried too: most copies play at speed 1, and every speed is among
             # the lines counted) and so may the moment nearby (scanned). Only for the zoom: on
             # the turns it found nothing more and doubled their cost on a 2 h suspect.
-            near_p = density((dist[same], vids[same]), h.video_id, other)
+            near_p = self._density(part, h, part.usable, same, footage)
             for line in (h,) if h.speed == 1.0 or not zoom else (h, replace(h, speed=1.0)):
                 moved = moment_offset(line, rows.times, codes, ok, ref, self.radius, scan=zoom)
                 if not gains(line.speed, line.offset, True) and (moved is None or not gains(line.speed, moved, True)):
@@ -439,8 +439,31 @@ class Matcher:
             if stream is None:
                 stream = Stream.empty(self.fine_nbits // 8 if kind == "fine" else self.nbits // 8)
             self._rows[key] = Reference.of(stream.t0, stream.codes, stream.quality >= self.config.min_quality,
-                                           self.videos[video_id].duration, ends=stream.t1, views=stream.views)
+                                           self.videos[video_id].duration, ends=stream.t1, views=stream.views,
+                                           quality=stream.quality)
         return self._rows[key]
+
+    def _density(self, part: "QueryPart", h: Hypothesis, ok: np.ndarray, rows: np.ndarray | None = None, same=None):
+        """chance.density for the line `h` (on `rows` of the query's neighbours, default all), not
+        counting the reference nor the other videos that hold the footage it points at (`same`,
+        default found by _same_footage)."""
+        dist, vids = part.neighbours[h.mirrored]
+        same = (h.video_id, *self._same_footage(part, h, ok)) if same is None else same
+        other = self.n_hashes - sum(self.videos[v].n_search for v in same if v in self.videos)
+        return density((dist, vids) if rows is None else (dist[rows], vids[rows]), same, other)
+
+    def _same_footage(self, part: "QueryPart", h: Hypothesis, ok: np.ndarray) -> tuple[int, ...]:
+        """Other videos that hold the reference's footage along the line (same_footage.holds),
+        among those the query's rows come near most often."""
+        dist, vids = part.neighbours[h.mirrored]
+        qrows = np.nonzero(ok & (part.fpr.quality >= SAME_QUALITY))[0]
+        maybe = suspects(dist, vids, qrows, h.video_id, self.radius)
+        if not len(maybe):
+            return ()
+        ref = self._video(h.video_id)
+        pred = h.ref_time(part.fpr.times[qrows])
+        rows = reference_rows(ref, ref.quality, float(pred.min()) - TOL, float(pred.max()) + TOL)
+        return tuple(int(v) for v in maybe if int(v) in self.videos and holds(ref, rows, self._video(int(v))))
 
     def match_file(self, path: str | os.PathLike, progress=None) -> MatchResult:
         """Match a video file; a file with several moving video streams has each matched (a copy
@@ -595,7 +618,7 @@ class Matcher:
             return None  # removed since the index was loaded
         qcodes = fpr.mirror_codes if h.mirrored else fpr.codes
         ok = usable & ~used.get(h.video_id, np.zeros(len(fpr), bool))
-        near_p = density(part.neighbours[h.mirrored], h.video_id, self.n_hashes - self.videos[h.video_id].n_search)
+        near_p = self._density(part, h, ok)
         v = verify(h, fpr.times, qcodes, keys, ok, ref, self.radius, self.cdf, near_p, self.give_up / n_hyp)
         chance = v.p_value * n_hyp
         support = None

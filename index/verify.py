@@ -47,15 +47,17 @@ class Reference:
     usable: np.ndarray
     duration: float
     views: np.ndarray | None = None  # the stored view of each row (normalise.VIEWS), when known
+    quality: np.ndarray | None = None  # each row's quality (0-100), when known
 
     @classmethod
-    def of(cls, times, codes, usable, duration, ends=None, views=None) -> "Reference":
+    def of(cls, times, codes, usable, duration, ends=None, views=None, quality=None) -> "Reference":
         ends = times if ends is None else ends
         order = np.argsort(times, kind="stable")
         if not np.all(order[1:] > order[:-1]):
             times, ends, codes, usable = times[order], ends[order], codes[order], usable[order]
             views = None if views is None else views[order]
-        return cls(times, ends, codes, usable, duration, views)
+            quality = None if quality is None else quality[order]
+        return cls(times, ends, codes, usable, duration, views, quality)
 
     @cached_property
     def max_span(self) -> float:
@@ -64,7 +66,7 @@ class Reference:
 
     def subset(self, rows: np.ndarray) -> "Reference":
         return Reference(self.times[rows], self.ends[rows], self.codes[rows], self.usable[rows], self.duration,
-                         None if self.views is None else self.views[rows])
+                         None if self.views is None else self.views[rows], None if self.quality is None else self.quality[rows])
 
 
 def verify(h: Hypothesis, query_t: np.ndarray, query_codes: np.ndarray, keys: np.ndarray, usable: np.ndarray,
