@@ -20,6 +20,7 @@ from . import writelock
 from .library import Library, content_hash
 from .pools import process_pool
 from .listings import CsvProblem, PathTable, read_path_csv
+from .same_footage import versions_of
 from .shards import check_current
 from .store import VideoRecord, text_title
 from .walk import Walk, walk_paths
@@ -235,6 +236,7 @@ def index_paths(
                 note = (f"this path held other content before (id {ids}): both are kept; "
                         f"`fp library remove {older[0].id}` drops the old one")
                 report.notes.append(f"{path}: {note}")
+            _note_shared_footage(library, video_id, path, report)
             partial = fpr.meta.get("partial_reason")
             stored = library.video(video_id).n_hashes  # rows as stored (repeats merged): what `fp library info` counts
             done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=stored,
@@ -280,6 +282,20 @@ def _known(library: Library, video: VideoRecord, f: Path, wanted_metadata, expli
         return FileOutcome(str(f), "skipped", title=video.title, video_id=video.id, reason="already indexed")
     return FileOutcome(str(f), "duplicate", title=video.title, video_id=video.id,
                        reason=f"same content as {video.title} (id {video.id}, {video.path})")
+
+
+def _note_shared_footage(library: Library, video_id: int, path: str, report: IndexReport) -> None:
+    """Say when a new reference holds footage of one already indexed (another version, a trailer):
+    a copy may then be reported against each."""
+    try:
+        shared = versions_of(library, video_id)
+    except Exception as exc:  # a note, not the index: never fail an add over it
+        log.warning("%s: could not look for other versions of it: %s", path, exc)
+        return
+    if shared:
+        names = ", ".join(f"{library.video(v).title} (id {v})" for v in shared)
+        report.notes.append(f"{path}: holds footage of {names}, already indexed: a copy of it may be reported "
+                            "against each (the chance model counts them as one footage)")
 
 
 def _save_quietly(library: Library, report: IndexReport) -> None:

@@ -438,9 +438,7 @@ class Matcher:
             stream = self.library.stream(video_id, kind)
             if stream is None:
                 stream = Stream.empty(self.fine_nbits // 8 if kind == "fine" else self.nbits // 8)
-            self._rows[key] = Reference.of(stream.t0, stream.codes, stream.quality >= self.config.min_quality,
-                                           self.videos[video_id].duration, ends=stream.t1, views=stream.views,
-                                           quality=stream.quality)
+            self._rows[key] = Reference.from_stream(stream, self.videos[video_id].duration, self.config.min_quality)
         return self._rows[key]
 
     def _density(self, part: "QueryPart", h: Hypothesis, ok: np.ndarray, rows: np.ndarray | None = None, same=None):

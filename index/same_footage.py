@@ -96,3 +96,42 @@ def sharing_pairs(codes: np.ndarray, video_ids: np.ndarray, d: np.ndarray | None
     videos = np.zeros((nv, nv), bool)
     videos[hit // nv, hit % nv] = videos[hit % nv, hit // nv] = True
     return videos[vid[:, None], vid[None, :]]
+
+
+SEARCHED_ROWS = 1000  # rows of a new video searched for other videos holding its footage
+MIN_QUALITY = 8  # as MatchConfig.min_quality: rows under it are not read
+
+
+def versions_of(library, video_id: int) -> list[int]:
+    """Other videos of `library` that share footage with `video_id` (another version of the film,
+    its trailer, the film a trailer was cut from): `holds` either way, among the videos its rows
+    find within SAME_BITS most often (at most MAX_CHECKED)."""
+    from .verify import Reference  # verify -> chance -> this module
+
+    def reference(vid: int):
+        stream, video = library.stream(vid), library.video(vid)
+        return None if stream is None or video is None else Reference.from_stream(stream, video.duration, MIN_QUALITY)
+
+    ref = reference(video_id)
+    if ref is None:
+        return []
+    rows = reference_rows(ref, ref.quality, -np.inf, np.inf)
+    searched = np.nonzero(ref.usable & (ref.quality >= SAME_QUALITY) & (ref.views == 0))[0]
+    if len(searched) > SEARCHED_ROWS:
+        searched = searched[np.linspace(0, len(searched) - 1, SEARCHED_ROWS).astype(int)]
+    if len(searched) < SAME_ROWS:
+        return []
+    dist, vids, _ = library.search(ref.codes[searched], MAX_CHECKED)
+    near = (dist <= SAME_BITS) & (vids >= 0) & (vids != video_id)
+    r, c = np.nonzero(near)
+    if not len(r):
+        return []
+    width = int(vids.max()) + 1
+    ids, counts = np.unique(np.unique(r.astype(np.int64) * width + vids[r, c]) % width, return_counts=True)
+    found = []
+    for vid in ids[counts >= SAME_ROWS][np.argsort(-counts[counts >= SAME_ROWS], kind="stable")][:MAX_CHECKED]:
+        other = reference(int(vid))
+        if other is not None and (holds(ref, rows, other)
+                                  or holds(other, reference_rows(other, other.quality, -np.inf, np.inf), ref)):
+            found.append(int(vid))
+    return sorted(found)

@@ -59,6 +59,12 @@ class Reference:
             quality = None if quality is None else quality[order]
         return cls(times, ends, codes, usable, duration, views, quality)
 
+    @classmethod
+    def from_stream(cls, stream, duration: float, min_quality: int) -> "Reference":
+        """A stored video's rows (a packed.Stream); rows under `min_quality` are not usable."""
+        return cls.of(stream.t0, stream.codes, stream.quality >= min_quality, duration, ends=stream.t1,
+                      views=stream.views, quality=stream.quality)
+
     @cached_property
     def max_span(self) -> float:
         """The longest row (computed once: every chunk of every verification asks)."""

@@ -134,6 +134,7 @@ def session_library(tmp_path_factory):
     with Library(root / "lib") as lib:
         report = index_paths(lib, [clip(n) for n in names], workers=min(2, os.cpu_count() or 1))
         assert report.count("indexed") == len(names), report.to_dict()
+        assert not report.notes, report.notes  # five distinct clips: none holds another's footage
     return root / "lib"
 
 

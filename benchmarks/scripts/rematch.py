@@ -39,6 +39,20 @@ def _cache(args: tuple[Path, Path]) -> None:
     out.write_bytes(pickle.dumps(fpr))
 
 
+def report(outcomes: list, prefix: str = "") -> dict:
+    """Print a run's recall, false matches, AP and the families short of all found; return them."""
+    out = {"summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
+           "false_matches": [o.query for o in outcomes if o.false_match],
+           "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}
+    s = out["summary"]
+    print(f"{prefix}recall {s['true_matches']}/{s['copies']}; false matches {s['false_matches']} "
+          f"(of {s['negatives']} unrelated, rate <= {s['false_match_rate_upper95']:.3g}); AP {s['average_precision']:.3f}")
+    for edit, r in out["by_edit"].items():
+        if r["found"] < r["n"]:
+            print(f"  {edit:16s} {r['found']}/{r['n']}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truth", type=Path, required=True)
@@ -74,15 +88,7 @@ def main() -> None:
                 rows.append({"query": q.query, "kind": q.kind, "reference": q.reference, "edits": list(q.edits),
                              "correct": outcomes[-1].correct, "false_match": outcomes[-1].false_match,
                              "best": best, "nearest": result.nearest})
-    out = {"max_chance": a.max_chance, "summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
-           "false_matches": [o.query for o in outcomes if o.false_match],
-           "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}
-    s = out["summary"]
-    print(f"recall {s['true_matches']}/{s['copies']}; false matches {s['false_matches']} "
-          f"(of {s['negatives']} unrelated, rate <= {s['false_match_rate_upper95']:.3g}); AP {s['average_precision']:.3f}")
-    for edit, r in out["by_edit"].items():
-        if r["found"] < r["n"]:
-            print(f"  {edit:16s} {r['found']}/{r['n']}")
+    out = {"max_chance": a.max_chance, **report(outcomes)}
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=str))
     if a.rows:

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import cv2
 
-from fp.benchmarks import metrics
 from fp.benchmarks.harness import outcome, relative_names, reference_paths
 from fp.benchmarks.truth import load_truth
 from fp.benchmarks.videoio import EncodeSettings, iter_frames, probe_clip, write_video
 from fp.index.indexer import index_paths
 from fp.index.library import Library
 from fp.index.matcher import Matcher
-from rematch import _cache  # noqa: E402  (a sibling script: run from a checkout)
+from rematch import _cache, report  # noqa: E402  (a sibling script: run from a checkout)
 
 
 def broadcast(rgb):
@@ -87,15 +86,7 @@ def main() -> None:
                 outcomes.append(outcome(q, None, fpr, rel_of))
             else:
                 outcomes.append(outcome(q, matcher.match_fingerprint(fpr, q.query), None, rel_of))
-    out = {"summary": metrics.summary(outcomes), "by_edit": metrics.recall_by_edit(outcomes),
-           "false_matches": [o.query for o in outcomes if o.false_match],
-           "misses": [o.query for o in outcomes if o.truth_ref is not None and not o.correct]}
-    s = out["summary"]
-    print(f"library: {len(refs)} references + {len(versions)} versions; recall {s['true_matches']}/{s['copies']}; "
-          f"false matches {s['false_matches']} (of {s['negatives']} unrelated); AP {s['average_precision']:.3f}")
-    for edit, r in out["by_edit"].items():
-        if r["found"] < r["n"]:
-            print(f"  {edit:16s} {r['found']}/{r['n']}")
+    out = report(outcomes, f"library: {len(refs)} references + {len(versions)} versions; ")
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=str))
 

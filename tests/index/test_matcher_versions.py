@@ -14,6 +14,7 @@ from fp.index.chance import null_cdf
 from fp.index.indexer import index_paths
 from fp.index.library import Library
 from fp.index.matcher import Matcher
+from fp.index import same_footage
 from fp.index.same_footage import sharing_pairs
 
 from ..conftest import clip
@@ -42,7 +43,11 @@ def libraries(session_library, tmp_path_factory):
     root = tmp / "lib"
     shutil.copytree(session_library, root)
     with Library(root) as lib:
-        assert index_paths(lib, versions, workers=1).count("indexed") == 2
+        report = index_paths(lib, versions, workers=1)
+    assert report.count("indexed") == 2
+    # fp index says so: a copy of either may be reported against each version.
+    assert len(report.notes) == 2 and all("holds footage of bbb_first60s (id" in n for n in report.notes), report.notes
+    assert "bbb_sd (id" in report.notes[1], report.notes
     return session_library, root
 
 
@@ -91,3 +96,16 @@ def test_sharing_pairs_tells_versions_from_other_footage():
     assert same[0, 40] and same[40, 0]  # the film and its version
     assert not same[0, 80] and not same[40, 80]  # the film and the other with its logo
     assert not same[0, 1]  # never a video with itself (the null does not read those pairs anyway)
+
+
+def test_a_film_indexed_after_its_trailer_is_noted(tmp_path, monkeypatch):
+    """The film holds the trailer's footage, not the other way round: found from either side.
+    A two-hour film's rows are read spread thin (MAX_ROWS over its length): here 10 over 60 s,
+    too few in the trailer's 8 s to hold it, so the trailer's own rows must find it in the film."""
+    monkeypatch.setattr(same_footage, "MAX_ROWS", 10)
+    trailer = disguise(clip(BBB), tmp_path / "trailer.mp4", 30.0, 8.0, lambda img: img)
+    with Library(tmp_path / "lib") as lib:
+        first = index_paths(lib, [trailer, clip("friday.mp4")], workers=1)
+        then = index_paths(lib, [clip(BBB)], workers=1)
+    assert first.count("indexed") == 2 and not first.notes, first.notes
+    assert len(then.notes) == 1 and "holds footage of trailer (id" in then.notes[0], then.notes
