@@ -98,7 +98,7 @@ def sharing_pairs(codes: np.ndarray, video_ids: np.ndarray, d: np.ndarray | None
     return videos[vid[:, None], vid[None, :]]
 
 
-SEARCHED_ROWS = 1000  # rows of a new video searched for other videos holding its footage
+SEARCHED_ROWS = 300  # rows of a new video searched (spread over it) for other videos holding its footage
 MIN_QUALITY = 8  # as MatchConfig.min_quality: rows under it are not read
 
 
