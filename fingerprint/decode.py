@@ -418,7 +418,9 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
     """Decode, telling the decoder to drop non-reference frames that no sample needs.
 
     A frame is needed when it is the first at or after a sample time k*step: its packet's
-    display interval (t - duration, t] holds a sample time. Other packets decode with
+    display interval (t - duration, t] holds a sample time, counted from the first decoded
+    frame as Timeline counts (not the first packet: an MP4 edit list hides packets before
+    it). Other packets decode with
     skip_frame=NONREF, which drops B-frames nothing refers to (sampled frames are
     unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked, and
     so does the rest of a file once its timestamps restart (the sample times move then).
@@ -429,7 +431,7 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
     tb = stream.time_base
     default = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
     back = max(RESTART_BACK, REORDER_FRAMES * default)
-    first = latest = None
+    origin = latest = None  # origin: the first decoded frame's time; all is decoded until it is known
     bad_run = 0
     packets = container.demux(stream)
     while True:
@@ -450,12 +452,12 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             if packet.pts is not None and packet.size and tb:
                 t = float(packet.pts * tb)
                 skipping = latest is None or continues(t, latest, back)  # a restart or jump: decode the rest whole
-                first = t if first is None else min(first, t)
                 latest = t if latest is None else max(latest, t)
-                t -= first
-                duration = float(packet.duration * tb) if packet.duration else default
-                k = math.ceil((t - duration) / step + 1e-9)
-                want = not skipping or k * step <= t + 1e-6
+                if origin is not None:
+                    t -= origin
+                    duration = float(packet.duration * tb) if packet.duration else default
+                    k = math.ceil((t - duration) / step + 1e-9)
+                    want = not skipping or k * step <= t + 1e-6
             ctx.skip_frame = "DEFAULT" if want else "NONREF"
         try:
             frames = ctx.decode(packet)
@@ -468,6 +470,8 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
                 return
             continue
         bad_run = 0
+        if origin is None and frames and frames[0].time is not None:
+            origin = float(frames[0].time)
         yield from frames
 
 
