@@ -92,16 +92,17 @@ def _open(p: Path):
         container.close()
         kind = "audio-only file" if container.streams.audio else "no video stream"
         raise VideoDecodeError(p, f"{kind}, nothing to fingerprint")
-    if fmt.startswith(STILL_FORMATS) and not _animated(p, fmt):
+    if fmt.startswith(STILL_FORMATS) and not (fmt.startswith(ANIMATED_FORMATS) and _moves(p)):
         container.close()
         raise VideoDecodeError(p, f"a still image ({fmt}), not a video")
+    if container.streams.audio and all(_is_still(s) for s in container.streams.video) and not _moves(p):
+        container.close()  # a song's cover art: a walked music folder skips it as it skips plain audio
+        raise VideoDecodeError(p, "audio-only file with cover art (one still picture), nothing to fingerprint")
     return container
 
 
-def _animated(p: Path, fmt: str) -> bool:
-    """More than one frame in an image format that can hold an animation (decodes 2 frames at most)."""
-    if not fmt.startswith(ANIMATED_FORMATS):
-        return False
+def _moves(p: Path) -> bool:
+    """More than one frame in the video stream read by default (decodes 2 frames at most)."""
     count = 0
     try:
         with av.open(str(p), metadata_errors="ignore") as container:

@@ -137,6 +137,48 @@ def test_one_frame_track_first_in_matroska_is_passed_over(tmp_path, frog, elf):
     assert frames.summary.partial is None
 
 
+def _song(path, cover: np.ndarray, seconds: int = 3):
+    """An MP3 of `seconds` of tone with its cover art (a JPEG stream flagged attached_pic)."""
+    with av.open(str(path), "w") as out:
+        audio = out.add_stream("libmp3lame", rate=44100)
+        audio.layout = "mono"
+        art = out.add_stream("mjpeg")
+        art.width, art.height, art.pix_fmt = SIZE[0], SIZE[1], "yuvj420p"
+        art.disposition = av.stream.Disposition.attached_pic
+        out.start_encoding()
+        packet = av.Packet(_jpeg(cover))
+        packet.stream, packet.pts, packet.dts, packet.time_base = art, 0, 0, Fraction(1, 30)
+        out.mux(packet)
+        tone = (np.sin(np.arange(44100 * seconds) / 20) * 0.3).astype(np.float32)[None, :]
+        for i in range(0, tone.shape[1] - 1151, 1152):
+            frame = av.AudioFrame.from_ndarray(tone[:, i : i + 1152].copy(), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 44100, i, Fraction(1, 44100)
+            for p in audio.encode(frame):
+                out.mux(p)
+        for p in audio.encode():
+            out.mux(p)
+    return path
+
+
+def test_a_song_with_cover_art_is_audio_not_a_video(tmp_path, elf, library):
+    """Its only picture was read as a video: each song in a walked music folder failed the
+    batch ("only 1 frame: too short to fingerprint", exit 1) where songs without art are
+    skipped as holding no video."""
+    from click.testing import CliRunner
+
+    from fp.cli.main import cli
+
+    music = tmp_path / "music"
+    music.mkdir()
+    song = _song(music / "song.mp3", elf[0])
+    with pytest.raises(VideoDecodeError, match="audio-only file with cover art"):
+        fingerprint_video(song)
+    walked = CliRunner().invoke(cli, ["index", "--library", str(library), "--workers", "1", "-q", str(music)])
+    assert walked.exit_code == 0 and "not video: " in walked.output, walked.output
+    named = CliRunner().invoke(cli, ["match", "--library", str(library), "-q", str(song)])
+    assert named.exit_code != 0 and "audio-only file with cover art" in named.output, named.output
+
+
 # -- a second video stream ----------------------------------------------------------------
 
 def test_every_moving_video_stream_is_matched(tmp_path, frog, elf, library):
