@@ -180,6 +180,27 @@ def test_mkv_cut_in_half_is_flagged_not_silent(friday, tmp_path):
     assert 2.0 < half.duration < 4.5
 
 
+def live_mkv(src: Path, dst: Path) -> Path:
+    """`src`'s packets in a Matroska file whose segment declares no size, as a live or
+    unfinished recording leaves it (FFmpeg's `live` option; OBS, a recorder killed midway)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"live": "1"}) as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    return dst
+
+
+def test_live_mkv_cut_in_half_is_flagged_not_silent(friday, tmp_path):
+    """With the segment's size unknown only its clusters tell a cut: it was used as whole."""
+    live = live_mkv(friday[0]["mkv"], tmp_path / "live.mkv")
+    assert "partial" not in fingerprint_video(live).meta
+    half = fingerprint_video(cut(live, tmp_path / "half.mkv"))
+    assert half.meta["partial"] is True and "Matroska cluster" in half.meta["partial_reason"]
+    assert 2.0 < half.duration < 4.5
+
+
 def test_too_little_decodes_is_still_an_error(tmp_path):
     with pytest.raises(VideoDecodeError, match="no decodable video frames"):
         fingerprint_video(cut(clip("friday.mp4"), tmp_path / "stub.mp4", share=0.01))
