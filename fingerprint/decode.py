@@ -83,7 +83,8 @@ def _open(p: Path):
     except PermissionError as exc:
         raise VideoDecodeError(p, "permission denied") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise VideoDecodeError(p, f"not a readable video ({_reason(exc)})") from exc
+        cut = truncation(p)  # a file cut before its index, or still being written, says so
+        raise VideoDecodeError(p, f"not a readable video ({_reason(exc)}{'; ' + cut if cut else ''})") from exc
     fmt = container.format.name or ""
     if fmt in NOT_VIDEO_FORMATS or any(s.codec_context.name in NOT_VIDEO_CODECS for s in container.streams.video):
         container.close()

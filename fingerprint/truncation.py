@@ -44,20 +44,30 @@ def _cut(what: str, need: int, size: int) -> str | None:
 
 def _mp4(fh, size: int) -> str | None:
     offset = 0
+    seen = set()
     for _ in range(_MAX_BOXES):
         if offset + 8 > size:
-            return None
+            return _unfinished(seen)
         fh.seek(offset)
         box, kind = struct.unpack(">I4s", fh.read(8))
+        seen.add(kind)
         if box == 1:
             box = struct.unpack(">Q", fh.read(8))[0]
         elif box == 0:
-            return None  # "runs to the end of the file"
+            return _unfinished(seen)  # "runs to the end of the file"
         if box < 8:
             return None  # not a box layout we can follow; the decoder will judge
         if offset + box > size:
             return _cut(f"its '{kind.decode('latin-1')}' box", offset + box, size)
         offset += box
+    return None
+
+
+def _unfinished(seen: set) -> str | None:
+    """Media data but no 'moov' (the index most writers add last): a file still being written,
+    or cut before its index. HEIF/AVIF stills have a top-level 'meta' instead."""
+    if b"mdat" in seen and not seen & {b"moov", b"meta"}:
+        return "unfinished: no 'moov' index after the media data (still being written, or cut)"
     return None
 
 
