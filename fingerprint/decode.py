@@ -95,11 +95,20 @@ def _open(p: Path):
         raise VideoDecodeError(p, f"{kind}, nothing to fingerprint")
     if fmt.startswith(STILL_FORMATS) and not (fmt.startswith(ANIMATED_FORMATS) and _moves(p)):
         container.close()
+        if fmt == "webp_pipe" and _animated_webp(p):
+            raise VideoDecodeError(p, "an animated WebP: this FFmpeg cannot decode its frames")
         raise VideoDecodeError(p, f"a still image ({fmt}), not a video")
     if container.streams.audio and all(_is_still(s) for s in container.streams.video) and not _moves(p):
         container.close()  # a song's cover art: a walked music folder skips it as it skips plain audio
         raise VideoDecodeError(p, "audio-only file with cover art (one still picture), nothing to fingerprint")
     return container
+
+
+def _animated_webp(p: Path) -> bool:
+    """The animation flag of a WebP's extended header (FFmpeg decodes only still WebP)."""
+    with open(p, "rb") as fh:
+        head = fh.read(21)
+    return head[8:16] == b"WEBPVP8X" and len(head) == 21 and bool(head[20] & 0x02)
 
 
 def _moves(p: Path) -> bool:

@@ -296,3 +296,14 @@ def test_an_animated_gif_is_a_video_and_a_one_frame_gif_a_still(tmp_path, frog):
     fpr = fingerprint_video(_gif(tmp_path / "anim.gif", frog[::3][:20]))  # 2 s at 10 fps
     assert len(fpr) == 10 and abs(fpr.duration - 2.0) < 0.05
     assert np.allclose(fpr.times, np.arange(10) * 0.2)
+
+
+def test_an_animated_webp_ffmpeg_cannot_decode_is_not_called_a_still(tmp_path, frog):
+    """FFmpeg decodes no frame of an animated WebP: it was reported as "a still image"."""
+    path = tmp_path / "anim.webp"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libwebp", rate=30)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        _encode(out, stream, frog[:5])
+    with pytest.raises(VideoDecodeError, match="an animated WebP: this FFmpeg cannot decode its frames"):
+        fingerprint_video(path)
