@@ -1,5 +1,6 @@
 """Which stream is read, and how its frames are timed: cover art, a second video, restarting
 timestamps (files joined with `cat`), animated GIFs. Inputs are real clips re-encoded here."""
+import json
 import struct
 from fractions import Fraction
 
@@ -272,6 +273,71 @@ def test_joined_copy_is_found_after_the_restart(tmp_path, frog, elf, library):
     assert "frog" in found, result.nearest
     assert abs(found["frog"].query_span[0] - 2.0) < 0.3 and found["frog"].ref_span[0] < 0.3  # frog 0 s at 2 s
     assert "timestamps restart once; segments joined end to end" in result.warnings  # the user is told
+
+
+# -- a start that does not decode ---------------------------------------------------------
+
+def _one_second_gops(path, frames):
+    """`frames` in H.264 at 30 fps with a keyframe every second."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "30", "keyint_min": "30", "sc_threshold": "0", "x264-params": "mbtree=0"})
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        stream.codec_context.thread_count = 1
+        _encode(out, stream, frames)
+    return path
+
+
+def _zero_first_gop(src, dst):
+    """`src` with the bytes of every packet before its second keyframe zeroed (a damaged first
+    GOP: the packets and their times are there, nothing decodes before 1 s)."""
+    data = bytearray(src.read_bytes())
+    with av.open(str(src)) as container:
+        keys = 0
+        for packet in container.demux(video=0):
+            keys += packet.is_keyframe
+            if keys > 1:
+                break
+            data[packet.pos : packet.pos + packet.size] = bytes(packet.size)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_a_start_that_does_not_decode_keeps_the_stream_times(tmp_path, library):
+    """Times counted from the first decoded frame were all early by the lost second: a
+    reference indexed so reported every match's reference span 1 s early (its thumbnails
+    failed: the grabber gave up at the first bad packet)."""
+    from click.testing import CliRunner
+
+    from fp.cli.main import cli
+    from fp.index.evidence import FrameGrabber
+
+    frog = _frames("frog.mp4", 0, 150)  # 5 s
+    intact = _one_second_gops(tmp_path / "intact.mp4", frog)
+    damaged = _zero_first_gop(intact, tmp_path / "damaged.mp4")
+    whole, fpr = fingerprint_video(intact), fingerprint_video(damaged)
+    assert fpr.times.min() == 1.0 and fpr.duration == whole.duration == 5.0
+    assert "nothing decodes before 1.0 s" in fpr.meta["partial_reason"] and fpr.meta["partial_reason"].endswith("; 4.0 s decoded")
+    later = (whole.views == 0) & (whole.times >= 1.0)
+    assert np.array_equal(fpr.times[fpr.views == 0], whole.times[later])
+    assert np.array_equal(fpr.codes[fpr.views == 0], whole.codes[later])
+    every = {round(f.t, 4): f.luma.copy() for f in iter_frames(damaged, fps=None)}  # sampling takes the same frames
+    assert all(np.array_equal(f.luma, every[round(f.t, 4)]) for f in iter_frames(damaged, fps=5.0))
+
+    lib = tmp_path / "lib"  # the damaged file as the reference, the intact one as the suspect
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(damaged), "--library", str(lib), "--workers", "1", "-q"]).exit_code == 0
+    r = runner.invoke(cli, ["match", str(intact), "--library", str(lib), "--json", "-q"])
+    match = json.loads(r.stdout.splitlines()[0])["matches"][0]
+    assert abs(match["ref_span"][0] - match["query_span"][0]) < 0.05, match  # the same picture: 1 s apart before
+    found = {m.title: m for m in _match(library, damaged).matches}["frog"]  # and as a suspect
+    assert abs(found.query_span[0] - found.ref_span[0]) < 0.05, found
+
+    with FrameGrabber(damaged) as grabber:
+        thumb = grabber.grab(3.0)
+    assert thumb is not None, grabber.error
+    size = (thumb.shape[1], thumb.shape[0])
+    far = [np.abs(thumb.astype(int) - cv2.resize(frog[i], size).astype(int)).mean() for i in (90, 60)]
+    assert far[0] < far[1]  # frog at 3 s, not at 2 s
 
 
 # -- animated images ----------------------------------------------------------------------
