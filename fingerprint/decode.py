@@ -83,7 +83,8 @@ def _open(p: Path):
     except PermissionError as exc:
         raise VideoDecodeError(p, "permission denied") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise VideoDecodeError(p, f"not a readable video ({_reason(exc)})") from exc
+        cut = truncation(p)  # a file cut before its index, or still being written, says so
+        raise VideoDecodeError(p, f"not a readable video ({_reason(exc)}{'; ' + cut if cut else ''})") from exc
     fmt = container.format.name or ""
     if fmt in NOT_VIDEO_FORMATS or any(s.codec_context.name in NOT_VIDEO_CODECS for s in container.streams.video):
         container.close()
@@ -92,16 +93,26 @@ def _open(p: Path):
         container.close()
         kind = "audio-only file" if container.streams.audio else "no video stream"
         raise VideoDecodeError(p, f"{kind}, nothing to fingerprint")
-    if fmt.startswith(STILL_FORMATS) and not _animated(p, fmt):
+    if fmt.startswith(STILL_FORMATS) and not (fmt.startswith(ANIMATED_FORMATS) and _moves(p)):
         container.close()
+        if fmt == "webp_pipe" and _animated_webp(p):
+            raise VideoDecodeError(p, "an animated WebP: this FFmpeg cannot decode its frames")
         raise VideoDecodeError(p, f"a still image ({fmt}), not a video")
+    if container.streams.audio and all(_is_still(s) for s in container.streams.video) and not _moves(p):
+        container.close()  # a song's cover art: a walked music folder skips it as it skips plain audio
+        raise VideoDecodeError(p, "audio-only file with cover art (one still picture), nothing to fingerprint")
     return container
 
 
-def _animated(p: Path, fmt: str) -> bool:
-    """More than one frame in an image format that can hold an animation (decodes 2 frames at most)."""
-    if not fmt.startswith(ANIMATED_FORMATS):
-        return False
+def _animated_webp(p: Path) -> bool:
+    """The animation flag of a WebP's extended header (FFmpeg decodes only still WebP)."""
+    with open(p, "rb") as fh:
+        head = fh.read(21)
+    return head[8:16] == b"WEBPVP8X" and len(head) == 21 and bool(head[20] & 0x02)
+
+
+def _moves(p: Path) -> bool:
+    """More than one frame in the video stream read by default (decodes 2 frames at most)."""
     count = 0
     try:
         with av.open(str(p), metadata_errors="ignore") as container:
@@ -236,7 +247,7 @@ class DecodeSummary:
     """How a decode went: what the stream itself shows, never what the container header claims."""
 
     frames: int  # frames decoded
-    end: float  # seconds from the first frame to the end of the last one (last time + one frame)
+    end: float  # seconds from the time origin (time_origin) to the end of the last frame (last time + one frame)
     partial: str | None = None  # why only part of the file could be used (None: all of it)
     notes: tuple[str, ...] = ()  # what else the caller should be told (timestamps joined)
 
@@ -277,14 +288,14 @@ class VideoFrames:
         nominal = float(stream.average_rate) if stream.average_rate else 25.0
         last_t = None
         stuck = 0  # frames whose time does not advance: sampling by time passes them over
-        log_ = _DecodeLog()
+        log_ = DecodeLog()
         timeline = Timeline(1.0 / nominal)
         for frame in _decode_sampled(container, stream, step, log_):
             decoded += 1
             t = frame.time
             if t is None or not math.isfinite(t):
                 t = (decoded - 1) / nominal
-            t = timeline.place(t)
+            t = timeline.place(t, log_.origin)
             if self.max_seconds is not None and t > self.max_seconds:
                 break
             stuck += last_t is not None and t <= last_t
@@ -295,7 +306,10 @@ class VideoFrames:
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
             grey = _luma(frame, _display_aspect(frame, stream))
             yield Frame(float(t), decoded - 1, grey)
+        lost = timeline.first or 0.0  # seconds at the stream's start that showed no picture
         causes = [] if self.max_seconds is not None else [c for c in (truncation(p), log_.problem(last_t)) if c]
+        if lost > timeline.back:  # less is leading B-frames of an open GOP, cut from their reference
+            causes.append(f"nothing decodes before {lost:.1f} s (a damaged or cut start; times count from the stream's start)")
         if decoded == 0:
             raise VideoDecodeError(p, "no decodable video frames (" + ("; ".join(causes) or "corrupt or truncated") + ")")
         if decoded < MIN_FRAMES and not _is_keyframe_mode(stream):
@@ -304,7 +318,7 @@ class VideoFrames:
         if _is_keyframe_mode(stream) and log_.packet_times:  # every packet was read: the stream's span, not its last keyframe
             times = np.frombuffer(log_.packet_times, dtype=np.float64)
             end = max(end, float(times.max() - times.min()) + log_.frame_interval(1.0 / nominal))
-        partial = "; ".join(causes) + f"; {end:.1f} s decoded" if causes else None
+        partial = "; ".join(causes) + f"; {end - lost:.1f} s decoded" if causes else None
         notes = (timeline.note(),) if timeline.joined else ()  # told in results' warnings (pipeline.decode_warnings)
         if stuck > STUCK_SHARE * decoded:
             notes += (f"timestamps stuck: {stuck} of {decoded} frames are stamped no later than the frame before; {end:.1f} s by their times",)
@@ -326,8 +340,16 @@ def continues(t: float, latest: float, back: float) -> bool:
     return latest - back <= t <= latest + MAX_GAP
 
 
+def time_origin(first: float, head: float | None) -> float:
+    """Where a stream's times count from: the earliest packet time met before its first frame
+    came out (`head`: a damaged or cut start decodes nothing, but its packets still say where
+    the picture starts), else the first frame's time. A head more than MAX_GAP early is a broken
+    timestamp, not lost footage."""
+    return head if head is not None and first - MAX_GAP <= head < first else first
+
+
 class Timeline:
-    """Frame times on one line from the first frame. A time that steps back more than
+    """Frame times on one line from the time origin. A time that steps back more than
     RESTART_BACK or REORDER_FRAMES intervals (files joined with `cat`, each from 0), or jumps
     forward more than MAX_GAP (a broken timestamp), starts a segment one frame interval after
     the latest time so far; smaller forward gaps are kept as they are."""
@@ -336,13 +358,16 @@ class Timeline:
         self.interval = interval
         self.back = max(RESTART_BACK, REORDER_FRAMES * interval)
         self.shift: float | None = None  # added to a raw time
+        self.first: float | None = None  # the first frame's time (after the origin when the head did not decode)
         self.latest: float | None = None
         self.restarts = 0
         self.jumps = 0  # forward jumps past MAX_GAP joined
 
-    def place(self, raw: float) -> float:
+    def place(self, raw: float, origin: float | None = None) -> float:
+        """`raw` on the line; `origin` (time_origin) counts only for the first frame (default: its own time)."""
         if self.shift is None:
-            self.shift = -raw
+            self.shift = -(raw if origin is None else origin)
+            self.first = raw + self.shift
         t = raw + self.shift
         if self.latest is not None and not continues(t, self.latest, self.back):
             self.restarts += t < self.latest
@@ -383,12 +408,13 @@ def iter_frames(
     return VideoFrames(path, fps, threads, keyframes_only, max_seconds, stream)
 
 
-class _DecodeLog:
+class DecodeLog:
     """What demuxing and decoding met: packet times (for the frame interval) and errors."""
 
     MAX_BAD = 200  # undecodable packets in a row before giving up on the rest of the file
 
     def __init__(self) -> None:
+        self.origin: float | None = None  # the time frames count from (time_origin), once the first timed frame is out
         self.packet_times = array("d")
         self.packets = 0
         self.corrupt = 0  # packets the demuxer flagged as damaged
@@ -414,13 +440,14 @@ class _DecodeLog:
         return None
 
 
-def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
+def _decode_sampled(container, stream, step: float, log_: DecodeLog):
     """Decode, telling the decoder to drop non-reference frames that no sample needs.
 
     A frame is needed when it is the first at or after a sample time k*step: its packet's
-    display interval (t - duration, t] holds a sample time. Other packets decode with
-    skip_frame=NONREF, which drops B-frames nothing refers to (sampled frames are
-    unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked, and
+    display interval (t - duration, t] holds a sample time, counted from the time origin
+    (`log_.origin`, set when the first frame is out; Timeline counts from it too). Other
+    packets decode with skip_frame=NONREF, which drops B-frames nothing refers to (sampled
+    frames are unchanged; see benchmarks/DECODE.md). Keyframe-only mode and step 0 decode as asked, and
     so does the rest of a file once its timestamps restart (the sample times move then).
     A packet the decoder refuses is skipped (counted in `log_`); a demuxer error ends the file.
     """
@@ -429,7 +456,7 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
     tb = stream.time_base
     default = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
     back = max(RESTART_BACK, REORDER_FRAMES * default)
-    first = latest = None
+    latest = head = None  # head: the earliest packet time before the first frame; all is decoded until the origin is known
     bad_run = 0
     packets = container.demux(stream)
     while True:
@@ -445,17 +472,19 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             log_.corrupt += bool(packet.is_corrupt)
             if packet.pts is not None and tb:
                 log_.packet_times.append(float(packet.pts * tb))
+                if log_.origin is None and not packet.is_discard:  # an edit list hides discarded packets
+                    head = min(head, float(packet.pts * tb)) if head is not None else float(packet.pts * tb)
         if skipping:
             want = True
             if packet.pts is not None and packet.size and tb:
                 t = float(packet.pts * tb)
                 skipping = latest is None or continues(t, latest, back)  # a restart or jump: decode the rest whole
-                first = t if first is None else min(first, t)
                 latest = t if latest is None else max(latest, t)
-                t -= first
-                duration = float(packet.duration * tb) if packet.duration else default
-                k = math.ceil((t - duration) / step + 1e-9)
-                want = not skipping or k * step <= t + 1e-6
+                if log_.origin is not None:
+                    t -= log_.origin
+                    duration = float(packet.duration * tb) if packet.duration else default
+                    k = math.ceil((t - duration) / step + 1e-9)
+                    want = not skipping or k * step <= t + 1e-6
             ctx.skip_frame = "DEFAULT" if want else "NONREF"
         try:
             frames = ctx.decode(packet)
@@ -463,12 +492,20 @@ def _decode_sampled(container, stream, step: float, log_: _DecodeLog):
             log_.bad += 1
             log_.first_bad = log_.first_bad or _reason(exc)
             bad_run += 1
-            if bad_run >= _DecodeLog.MAX_BAD:
+            if bad_run >= DecodeLog.MAX_BAD:
                 log_.stopped = f"{bad_run} undecodable packets in a row ({log_.first_bad})"
                 return
             continue
         bad_run = 0
+        if log_.origin is None and frames and frames[0].time is not None:
+            log_.origin = time_origin(float(frames[0].time), head)
         yield from frames
+
+
+def decode_frames(container, stream, log_: DecodeLog | None = None):
+    """Every frame of `stream` from where the container stands, skipping packets the decoder
+    refuses; `log_.origin` is the time origin once the first timed frame is out."""
+    return _decode_sampled(container, stream, 0.0, log_ if log_ is not None else DecodeLog())
 
 
 def _is_keyframe_mode(stream) -> bool:
@@ -538,7 +575,7 @@ def stream_duration(path: str | os.PathLike) -> float:
     header's claim is not used): last packet time - first + one frame interval, with
     restarting timestamps joined end to end as decoding joins them."""
     p = check_readable(path)
-    log_ = _DecodeLog()
+    log_ = DecodeLog()
     low = None
     with _open(p) as container:
         stream = video_stream(container)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fp.fingerprint.decode import Timeline, open_container, timestamps_restart, video_stream
+from fp.fingerprint.decode import DecodeLog, Timeline, decode_frames, open_container, timestamps_restart, video_stream
 from fp.fingerprint.errors import FpError, InputError
 
 from .matcher import Match, MatchResult
@@ -155,7 +155,8 @@ def pick_pairs(pairs, rows: int = MAX_ROWS) -> list[tuple[float, float, int]]:
 class FrameGrabber:
     """Fetch RGB thumbnails from one video at increasing times, opening the file once.
 
-    Times are relative to the first frame, as in `fp.fingerprint.decode.iter_frames`: in a
+    Times count from the time origin, as in `fp.fingerprint.decode.iter_frames` (the stream's
+    start, before the first frame when its head does not decode): in a
     file whose timestamps restart (joined byte for byte) they are the joined times, so frames
     are decoded in order there, never sought. Never raises from `grab`: a failure returns None
     and is logged.
@@ -195,13 +196,15 @@ class FrameGrabber:
         first = self._next()
         if first is None:
             raise ValueError("no decodable frames")
-        self._origin = first[0]
+        origin = self._log.origin  # raw time of 0 s (joined times already count from it)
+        self._origin = 0.0 if self._timeline is not None else first[0] if origin is None else origin
 
     def _restart(self, seek_to: float | None = None) -> None:
         if seek_to is not None:
             tb = self._stream.time_base
             self._container.seek(max(0, int(seek_to / tb)), stream=self._stream, backward=True, any_frame=False)
-        self._frames = self._container.decode(self._stream)
+        self._log = DecodeLog()
+        self._frames = decode_frames(self._container, self._stream, self._log)  # skips packets that do not decode
         self._count = 0
         self._last = None
 
@@ -212,7 +215,7 @@ class FrameGrabber:
         self._count += 1
         t = frame.time if frame.time is not None else (self._count - 1) / self._fps
         if self._timeline is not None:
-            t = self._timeline.place(t)
+            t = self._timeline.place(t, self._log.origin)
         self._last = (float(t), frame)
         return self._last
 

@@ -152,11 +152,16 @@ def test_non_square_pixels_are_shown_at_display_aspect(tmp_path):
     assert frame.luma.shape == (120, 320)
 
 
-def test_skipping_unneeded_frames_keeps_sampled_frames_exact(tmp_path):
-    # x264's default (medium) uses B-frames, which sampling lets the decoder drop.
-    path = write_video(tmp_path / "bframes.mp4", textured_frames(90, 320, 240, seed=3), fps=30)
+@pytest.mark.parametrize("hidden", [0, 41])
+def test_skipping_unneeded_frames_keeps_sampled_frames_exact(tmp_path, hidden):
+    # x264's default (medium) uses B-frames, which sampling lets the decoder drop. `hidden`
+    # frames stamped before 0 make an MP4 edit list that hides them: sample times were counted
+    # from the first packet, not the first shown frame, and every sample was the frame after.
+    pts = [i - hidden for i in range(90 + hidden)]
+    path = write_video(tmp_path / "bframes.mp4", textured_frames(90 + hidden, 320, 240, seed=3), fps=30,
+                       pts=pts, time_base=Fraction(1, 30))
     sampled = list(iter_frames(path, fps=5.0))
     everything = {round(f.t, 4): f.luma.copy() for f in iter_frames(path, fps=None)}
-    assert len(sampled) == 15
+    assert len(everything) == 90 and len(sampled) == 15
     for f in sampled:
         assert np.array_equal(f.luma, everything[round(f.t, 4)])

@@ -1,5 +1,6 @@
 """Which stream is read, and how its frames are timed: cover art, a second video, restarting
 timestamps (files joined with `cat`), animated GIFs. Inputs are real clips re-encoded here."""
+import json
 import struct
 from fractions import Fraction
 
@@ -137,6 +138,48 @@ def test_one_frame_track_first_in_matroska_is_passed_over(tmp_path, frog, elf):
     assert frames.summary.partial is None
 
 
+def _song(path, cover: np.ndarray, seconds: int = 3):
+    """An MP3 of `seconds` of tone with its cover art (a JPEG stream flagged attached_pic)."""
+    with av.open(str(path), "w") as out:
+        audio = out.add_stream("libmp3lame", rate=44100)
+        audio.layout = "mono"
+        art = out.add_stream("mjpeg")
+        art.width, art.height, art.pix_fmt = SIZE[0], SIZE[1], "yuvj420p"
+        art.disposition = av.stream.Disposition.attached_pic
+        out.start_encoding()
+        packet = av.Packet(_jpeg(cover))
+        packet.stream, packet.pts, packet.dts, packet.time_base = art, 0, 0, Fraction(1, 30)
+        out.mux(packet)
+        tone = (np.sin(np.arange(44100 * seconds) / 20) * 0.3).astype(np.float32)[None, :]
+        for i in range(0, tone.shape[1] - 1151, 1152):
+            frame = av.AudioFrame.from_ndarray(tone[:, i : i + 1152].copy(), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 44100, i, Fraction(1, 44100)
+            for p in audio.encode(frame):
+                out.mux(p)
+        for p in audio.encode():
+            out.mux(p)
+    return path
+
+
+def test_a_song_with_cover_art_is_audio_not_a_video(tmp_path, elf, library):
+    """Its only picture was read as a video: each song in a walked music folder failed the
+    batch ("only 1 frame: too short to fingerprint", exit 1) where songs without art are
+    skipped as holding no video."""
+    from click.testing import CliRunner
+
+    from fp.cli.main import cli
+
+    music = tmp_path / "music"
+    music.mkdir()
+    song = _song(music / "song.mp3", elf[0])
+    with pytest.raises(VideoDecodeError, match="audio-only file with cover art"):
+        fingerprint_video(song)
+    walked = CliRunner().invoke(cli, ["index", "--library", str(library), "--workers", "1", "-q", str(music)])
+    assert walked.exit_code == 0 and "not video: " in walked.output, walked.output
+    named = CliRunner().invoke(cli, ["match", "--library", str(library), "-q", str(song)])
+    assert named.exit_code != 0 and "audio-only file with cover art" in named.output, named.output
+
+
 # -- a second video stream ----------------------------------------------------------------
 
 def test_every_moving_video_stream_is_matched(tmp_path, frog, elf, library):
@@ -232,6 +275,71 @@ def test_joined_copy_is_found_after_the_restart(tmp_path, frog, elf, library):
     assert "timestamps restart once; segments joined end to end" in result.warnings  # the user is told
 
 
+# -- a start that does not decode ---------------------------------------------------------
+
+def _one_second_gops(path, frames):
+    """`frames` in H.264 at 30 fps with a keyframe every second."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "30", "keyint_min": "30", "sc_threshold": "0", "x264-params": "mbtree=0"})
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        stream.codec_context.thread_count = 1
+        _encode(out, stream, frames)
+    return path
+
+
+def _zero_first_gop(src, dst):
+    """`src` with the bytes of every packet before its second keyframe zeroed (a damaged first
+    GOP: the packets and their times are there, nothing decodes before 1 s)."""
+    data = bytearray(src.read_bytes())
+    with av.open(str(src)) as container:
+        keys = 0
+        for packet in container.demux(video=0):
+            keys += packet.is_keyframe
+            if keys > 1:
+                break
+            data[packet.pos : packet.pos + packet.size] = bytes(packet.size)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_a_start_that_does_not_decode_keeps_the_stream_times(tmp_path, library):
+    """Times counted from the first decoded frame were all early by the lost second: a
+    reference indexed so reported every match's reference span 1 s early (its thumbnails
+    failed: the grabber gave up at the first bad packet)."""
+    from click.testing import CliRunner
+
+    from fp.cli.main import cli
+    from fp.index.evidence import FrameGrabber
+
+    frog = _frames("frog.mp4", 0, 150)  # 5 s
+    intact = _one_second_gops(tmp_path / "intact.mp4", frog)
+    damaged = _zero_first_gop(intact, tmp_path / "damaged.mp4")
+    whole, fpr = fingerprint_video(intact), fingerprint_video(damaged)
+    assert fpr.times.min() == 1.0 and fpr.duration == whole.duration == 5.0
+    assert "nothing decodes before 1.0 s" in fpr.meta["partial_reason"] and fpr.meta["partial_reason"].endswith("; 4.0 s decoded")
+    later = (whole.views == 0) & (whole.times >= 1.0)
+    assert np.array_equal(fpr.times[fpr.views == 0], whole.times[later])
+    assert np.array_equal(fpr.codes[fpr.views == 0], whole.codes[later])
+    every = {round(f.t, 4): f.luma.copy() for f in iter_frames(damaged, fps=None)}  # sampling takes the same frames
+    assert all(np.array_equal(f.luma, every[round(f.t, 4)]) for f in iter_frames(damaged, fps=5.0))
+
+    lib = tmp_path / "lib"  # the damaged file as the reference, the intact one as the suspect
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(damaged), "--library", str(lib), "--workers", "1", "-q"]).exit_code == 0
+    r = runner.invoke(cli, ["match", str(intact), "--library", str(lib), "--json", "-q"])
+    match = json.loads(r.stdout.splitlines()[0])["matches"][0]
+    assert abs(match["ref_span"][0] - match["query_span"][0]) < 0.05, match  # the same picture: 1 s apart before
+    found = {m.title: m for m in _match(library, damaged).matches}["frog"]  # and as a suspect
+    assert abs(found.query_span[0] - found.ref_span[0]) < 0.05, found
+
+    with FrameGrabber(damaged) as grabber:
+        thumb = grabber.grab(3.0)
+    assert thumb is not None, grabber.error
+    size = (thumb.shape[1], thumb.shape[0])
+    far = [np.abs(thumb.astype(int) - cv2.resize(frog[i], size).astype(int)).mean() for i in (90, 60)]
+    assert far[0] < far[1]  # frog at 3 s, not at 2 s
+
+
 # -- animated images ----------------------------------------------------------------------
 
 def _gif(path, frames, fps: int = 10):
@@ -254,3 +362,14 @@ def test_an_animated_gif_is_a_video_and_a_one_frame_gif_a_still(tmp_path, frog):
     fpr = fingerprint_video(_gif(tmp_path / "anim.gif", frog[::3][:20]))  # 2 s at 10 fps
     assert len(fpr) == 10 and abs(fpr.duration - 2.0) < 0.05
     assert np.allclose(fpr.times, np.arange(10) * 0.2)
+
+
+def test_an_animated_webp_ffmpeg_cannot_decode_is_not_called_a_still(tmp_path, frog):
+    """FFmpeg decodes no frame of an animated WebP: it was reported as "a still image"."""
+    path = tmp_path / "anim.webp"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libwebp", rate=30)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        _encode(out, stream, frog[:5])
+    with pytest.raises(VideoDecodeError, match="an animated WebP: this FFmpeg cannot decode its frames"):
+        fingerprint_video(path)

@@ -21,7 +21,7 @@ from fp.index.indexer import index_paths
 from fp.index.library import Library
 from fp.index.matcher import Matcher
 
-from ..conftest import clip
+from ..conftest import clip, textured_frames, write_video
 
 CLAIM = 1000 * 3600.0  # what the patched headers claim: 1000 hours
 
@@ -178,6 +178,44 @@ def test_mkv_cut_in_half_is_flagged_not_silent(friday, tmp_path):
     half = fingerprint_video(cut(friday[0]["mkv"], tmp_path / "half.mkv"))
     assert half.meta["partial"] is True and "Matroska" in half.meta["partial_reason"]
     assert 2.0 < half.duration < 4.5
+
+
+def live_mkv(src: Path, dst: Path) -> Path:
+    """`src`'s packets in a Matroska file whose segment declares no size, as a live or
+    unfinished recording leaves it (FFmpeg's `live` option; OBS, a recorder killed midway)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"live": "1"}) as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    return dst
+
+
+def test_live_mkv_cut_in_half_is_flagged_not_silent(friday, tmp_path):
+    """With the segment's size unknown only its clusters tell a cut: it was used as whole."""
+    live = live_mkv(friday[0]["mkv"], tmp_path / "live.mkv")
+    assert "partial" not in fingerprint_video(live).meta
+    half = fingerprint_video(cut(live, tmp_path / "half.mkv"))
+    assert half.meta["partial"] is True and "Matroska cluster" in half.meta["partial_reason"]
+    assert 2.0 < half.duration < 4.5
+
+
+def test_mp4_without_its_index_yet_says_so(tmp_path):
+    """An MP4 written index last, read before the index is there (still being written, or cut):
+    it failed as "not a readable video (Invalid data found when processing input)"."""
+    whole = write_video(tmp_path / "whole.mp4", textured_frames(50), fps=10)
+    data = bytearray(whole.read_bytes())
+    mdat, moov = data.find(b"mdat") - 4, data.find(b"moov") - 4
+    assert 0 < mdat < moov
+    data[mdat : mdat + 4] = bytes(4)  # the size a writer leaves 0 until it finishes
+    growing = tmp_path / "growing.mp4"
+    growing.write_bytes(bytes(data[: (mdat + moov) // 2]))
+    with pytest.raises(VideoDecodeError, match="unfinished: no 'moov' index") as err:
+        fingerprint_video(growing)
+    assert len(str(err.value).splitlines()) == 1
+    with pytest.raises(VideoDecodeError, match=r"truncated: the file has \d+ bytes, its 'mdat' box"):
+        fingerprint_video(cut(whole, tmp_path / "half.mp4"))
 
 
 def test_too_little_decodes_is_still_an_error(tmp_path):
