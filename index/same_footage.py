@@ -67,11 +67,16 @@ def suspects(dist: np.ndarray, vids: np.ndarray, rows: np.ndarray, video_id: int
     r, c = np.nonzero((v >= 0) & (v != video_id) & (d <= own[:, None] + SHADOW_BITS))
     if not len(r):
         return np.zeros(0, np.int64)
-    width = int(v.max()) + 1
-    ids, counts = np.unique(np.unique(r.astype(np.int64) * width + v[r, c]) % width, return_counts=True)
+    ids, counts = _rows_per_video(r, v[r, c])
     keep = counts >= max(SAME_ROWS, SHADOW_SHARE * len(own))
     ids, counts = ids[keep], counts[keep]
     return ids[np.argsort(-counts, kind="stable")[:MAX_CHECKED]]
+
+
+def _rows_per_video(rows: np.ndarray, videos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(video ids, how many distinct `rows` have a hit in each) for hits (rows[i], videos[i])."""
+    width = int(videos.max()) + 1
+    return np.unique(np.unique(rows.astype(np.int64) * width + videos) % width, return_counts=True)
 
 
 SAME_SHARE = 0.25  # share of a video's sampled rows near-identical to another's: the same footage
@@ -98,18 +103,20 @@ def sharing_pairs(codes: np.ndarray, video_ids: np.ndarray, d: np.ndarray | None
 
 
 SEARCHED_ROWS = 300  # rows of a new video searched (spread over it) for other videos holding its footage
-MIN_QUALITY = 8  # as MatchConfig.min_quality: rows under it are not read
 
 
 def versions_of(library, video_id: int) -> list[int]:
     """Other videos of `library` that share footage with `video_id` (another version of the film,
     its trailer, the film a trailer was cut from): `holds` either way, among the videos its rows
     find within SAME_BITS most often (at most MAX_CHECKED)."""
-    from .verify import Reference  # verify -> chance -> this module
+    from .matcher import MatchConfig  # matcher, verify -> chance -> this module
+    from .verify import Reference
+
+    min_quality = MatchConfig().min_quality
 
     def reference(vid: int):
         stream, video = library.stream(vid), library.video(vid)
-        return None if stream is None or video is None else Reference.from_stream(stream, video.duration, MIN_QUALITY)
+        return None if stream is None or video is None else Reference.from_stream(stream, video.duration, min_quality)
 
     ref = reference(video_id)
     if ref is None:
@@ -125,10 +132,10 @@ def versions_of(library, video_id: int) -> list[int]:
     r, c = np.nonzero(near)
     if not len(r):
         return []
-    width = int(vids.max()) + 1
-    ids, counts = np.unique(np.unique(r.astype(np.int64) * width + vids[r, c]) % width, return_counts=True)
+    ids, counts = _rows_per_video(r, vids[r, c])
+    ids, counts = ids[counts >= SAME_ROWS], counts[counts >= SAME_ROWS]
     found = []
-    for vid in ids[counts >= SAME_ROWS][np.argsort(-counts[counts >= SAME_ROWS], kind="stable")][:MAX_CHECKED]:
+    for vid in ids[np.argsort(-counts, kind="stable")][:MAX_CHECKED]:
         other = reference(int(vid))
         if other is not None and (holds(ref, rows, other)
                                   or holds(other, reference_rows(other, other.quality, -np.inf, np.inf), ref)):

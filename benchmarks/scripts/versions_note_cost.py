@@ -32,8 +32,9 @@ def main() -> None:
     a = ap.parse_args()
     rows = []
     with Library(a.library, create=False, readonly=True) as lib:
-        versions_of(lib, lib.videos()[0].id)  # warm: the FAISS index read
-        for v in lib.videos():
+        videos = lib.videos()
+        versions_of(lib, videos[0].id)  # warm: the FAISS index read
+        for v in videos:
             note_s, shared = cpu(versions_of, lib, v.id)
             decode_s = cpu(decode_all, v.path)[0] if os.path.exists(v.path) else None
             rows.append({"video": v.title, "duration": v.duration, "note_cpu_s": round(note_s, 4),
@@ -43,9 +44,9 @@ def main() -> None:
                   f"shares: {', '.join(rows[-1]['shares_footage_with']) or '-'}")
         hashes = lib.hashes
     note = sum(r["note_cpu_s"] for r in rows)
-    decode = sum(r["decode_cpu_s"] or 0 for r in rows if r["decode_cpu_s"] is not None)
-    print(f"{len(rows)} videos, {hashes} hashes in FAISS: note {note:.2f} s CPU, full decode {decode:.2f} s CPU "
-          f"(note / decode {note / decode:.4f})" if decode else f"note {note:.2f} s CPU")
+    decode = sum(r["decode_cpu_s"] for r in rows if r["decode_cpu_s"] is not None)
+    ratio = f" (note / decode {note / decode:.4f})" if decode else ""
+    print(f"{len(rows)} videos, {hashes} hashes in FAISS: note {note:.2f} s CPU, full decode {decode:.2f} s CPU{ratio}")
     if a.json:
         a.json.write_text(json.dumps({"videos": rows, "note_cpu_s": note, "decode_cpu_s": decode, "hashes": hashes}, indent=1))
 
