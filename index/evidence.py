@@ -196,8 +196,10 @@ class FrameGrabber:
         first = self._next()
         if first is None:
             raise ValueError("no decodable frames")
-        origin = self._log.origin  # raw time of 0 s (joined times already count from it)
-        self._origin = 0.0 if self._timeline is not None else first[0] if origin is None else origin
+        if self._timeline is not None:
+            self._origin = 0.0  # joined times already count from the time origin
+        else:  # the raw time of 0 s: the time origin, or the first frame's when frames carry no time
+            self._origin = first[0] if self._log.origin is None else self._log.origin
 
     def _restart(self, seek_to: float | None = None) -> None:
         if seek_to is not None:
