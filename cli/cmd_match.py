@@ -37,6 +37,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--search-zooms", is_flag=True,
               help="Also search each suspect's zoomed-out pictures: finds more deep crops (25-30 %), tried on fewer "
                    "unseen suspects than the default (benchmarks/RESULTS.md, ninth pass).")
+@click.option("--inner-check", is_flag=True,
+              help="Read a suspect of 30 s or less that matched nothing again: its strongest refused alignment is checked "
+                   "on the centre of both pictures (deep crops of still shots; 2-4 s of CPU each; its false-pass rate is "
+                   "measured, not modelled: benchmarks/RESULTS.md, twenty-first pass). Not with --ray or --hashes.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
 @click.option("--triage", is_flag=True,
@@ -47,7 +51,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--strict", is_flag=True, help="Stop at the first suspect that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
-def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, search_zooms, workers, triage,
+def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, max_chance, search_zooms, inner_check, workers, triage,
           ray_address, fail_on_match, strict, quiet, as_json):
     """Match suspect videos (files or folders) and fingerprint files (--hashes) against the library.
 
@@ -67,6 +71,8 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     """
     if not paths and not hash_files:
         raise click.UsageError("give at least one PATH or --hashes FILE")
+    if inner_check and ray_address is not None:
+        raise click.UsageError("--inner-check reads the references' files: not with --ray")
     listings = read_listings(listings_csv) if listings_csv else {}
     suspects = [*paths, *(HashFile(h) for h in hash_files)]
     start = time.perf_counter()
@@ -74,7 +80,7 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     skipped: list[str] = []  # walked files that hold no video
     interrupted = False
     with contextlib.ExitStack() as stack:
-        config = MatchConfig(max_chance=max_chance, search_zooms=search_zooms)
+        config = MatchConfig(max_chance=max_chance, search_zooms=search_zooms, inner_check=inner_check)
         if ray_address is not None:
             from fp.index.ray_cluster import ray_session
             from fp.index.ray_match import ray_matcher

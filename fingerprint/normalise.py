@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import INSET_VIEW, INSETS, TURNED_VIEW
+from .types import INNER_VIEW, INSET_VIEW, INSETS, TURNED_VIEW
 
 DETECT_SIDE = 256  # longest side of the image bars are detected on
 WORK_SIDE = 64  # the normalised image is WORK_SIDE x WORK_SIDE
@@ -258,6 +258,8 @@ def describe_view(view: int) -> str:
         return f"picture turned {TURNS[view - TURNED_VIEW]:g}°"
     if ZOOMED_VIEW <= view < ZOOMED_VIEW + len(ZOOMS):
         return f"picture zoomed out ({PLACES[ZOOMS[view - ZOOMED_VIEW]]})"
+    if view == INNER_VIEW:
+        return "centre of the picture (inner-view check)"
     return "picture"
 
 

@@ -12,6 +12,7 @@ TURNED_VIEW = 90  # view id of a suspect's picture turned back by normalise.TURN
 #                  the hypotheses other views found
 PHASE_VIEW = 89  # a suspect's whole picture at the half-step between two samples (10 fps in all):
 #                 never searched; verification may read it in place of the sample before it
+INNER_VIEW = 88  # a match found by the inner-view check (index/inner_check.py): read from the pixels, never in a fingerprint
 
 
 def turned(views: np.ndarray) -> np.ndarray:

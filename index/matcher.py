@@ -15,8 +15,9 @@ from fp.fingerprint.decode import moving_streams
 from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.pipeline import QUERY, TURN_EVERY, FingerprintConfig, decode_warnings, fingerprint_video
 from fp.fingerprint.normalise import TURNS, VIEWS, ZOOMED_VIEW, ZOOMS, describe_view
-from fp.fingerprint.types import INSET_VIEW, PHASE_VIEW, Fingerprint, turned, whole_picture
+from fp.fingerprint.types import INNER_VIEW, INSET_VIEW, PHASE_VIEW, Fingerprint, turned, whole_picture
 
+from . import inner_check
 from .align import Candidates, Hypothesis, hypotheses, same_line
 from .library import Library
 from .chance import LOCAL, TOL, LibraryShape, density, group_keys, null_cdf, prior_cdf
@@ -89,6 +90,10 @@ class MatchConfig:
     # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
     # deep crops found; its rules were read off the draws and the calibration (RESULTS.md "Ninth pass"); off.
     search_zooms: bool = False
+    # Read a suspect of 30 s or less again when it matched nothing: its strongest refused line is
+    # checked with the inner view from the pixels of both files (index/inner_check.py: deep crops of
+    # shots where little moves); its false-pass rate is measured (RESULTS.md "Twenty-first pass"); off.
+    inner_check: bool = False
     # A line whose hits average this share of the hash's bits or more (10 of 64) is look-alike level:
     # footage of one set, one style, frames that all sit near the radius. Held-out calibration draws
     # found such lines from unrelated footage at chance 1e-4 to 3e-3 (RESULTS.md "Tenth pass"), so
@@ -171,7 +176,7 @@ class MatchResult:
     frames: int = 0
     elapsed: float = 0.0
     listing: dict = field(default_factory=dict)
-    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance ("chance_at_least": a lower bound)
+    nearest: dict | None = None  # the strongest rejected alignment: video_id, ref_path, chance ("chance_at_least": a lower bound), its line (speed, offset, mirrored)
     partial: bool = False  # only part of the suspect file decoded (the reason is in warnings)
     warnings: tuple[str, ...] = ()
 
@@ -470,6 +475,8 @@ class Matcher:
         streams = moving_streams(path)
         if len(streams) == 1:
             result = self.match_fingerprint(fingerprint_video(path, self.query_config, progress), query=str(path))
+            if self.config.inner_check and result.verdict == "no_match":
+                result = self._inner_rescue(path, result)
         else:
             result = _merged([self.match_fingerprint(fingerprint_video(path, self.query_config, progress, stream=s), query=str(path))
                               for s in streams], streams)
@@ -640,7 +647,8 @@ class Matcher:
         if not self._accepts(v, chance, rows.quality):
             video = self.videos[h.video_id]
             near = {"video_id": video.id, "title": video.title, "ref_path": video.path,
-                    "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys}
+                    "chance": float(f"{chance:.3g}"), "hit_keys": v.hit_keys,
+                    "speed": round(float(v.speed), 4), "offset": round(float(v.offset), 3), "mirrored": bool(v.hypothesis.mirrored)}
             if self._lookalike(v, rows.quality) and chance <= self.config.max_chance:
                 near["look_alike"] = True  # strong enough for a copy, not for hits this loose
             if v.at_least:  # rejected on the library floor alone: the chance is a lower bound
@@ -783,6 +791,30 @@ class Matcher:
         r1 = float(np.clip(offset + speed * q1, 0, ref_duration))
         return ((q0, q1), (r0, r1), (q1 - q0) / fpr.duration if fpr.duration else 0.0,
                 (r1 - r0) / ref_duration if ref_duration else 0.0)
+
+    def _inner_rescue(self, path: str | os.PathLike, result: MatchResult) -> MatchResult:
+        """The result again with its strongest refused line checked by the inner view (MatchConfig.inner_check)."""
+        near = result.nearest
+        video = self.videos.get(near["video_id"]) if near and "offset" in near else None
+        if video is None:
+            return result
+        found = inner_check.check(path, result.duration, video.path, video.duration, near["speed"], near["offset"], near["mirrored"])
+        if found is None or not found.passes:
+            return result
+        q = [t for t, _, _ in found.pairs]
+        q0, q1 = min(q), min(max(q) + inner_check.SPACING, result.duration)
+        r0, r1 = (float(np.clip(found.offset + found.speed * t, 0, video.duration)) for t in (q0, q1))
+        chance = inner_check.FALSE_PASS
+        match = Match(
+            title=video.title, ref_path=video.path, video_id=video.id, score=-math.log10(chance), confidence=1.0 - chance,
+            chance=chance, query_span=(q0, q1), ref_span=(r0, r1), speed=found.speed, offset=found.offset,
+            mirrored=bool(near["mirrored"]), matched_frames=found.frames,
+            query_coverage=(q1 - q0) / result.duration if result.duration else 0.0,
+            ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=found.distance,
+            metadata=video.metadata, pairs=found.pairs, view=INNER_VIEW)
+        note = (f"matched by the inner-view check (its moment {found.distance:g} bits, others {found.margin:g} farther;"
+                f" the line alone was refused at chance {near['chance']:g}): chance is the check's measured false-pass bound")
+        return replace(result, verdict="match", matches=(match,), nearest=None, warnings=result.warnings + (note,))
 
     def _to_match(self, v: Verified, fpr: Fingerprint, chance: float, support: np.ndarray | None = None) -> Match | None:
         """`support`: more query rows on the same line (hits of the other hash) that count for

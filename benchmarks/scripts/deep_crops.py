@@ -2,16 +2,18 @@
 
 Draws `--draws` crops (fraction 0.20-0.30 of the side, window anywhere, 3-8 s excerpts) of the
 videos under `--refs`, encodes them (H.264 CRF 23), indexes the references into `--out/library`
-and matches each copy with the default MatchConfig and with `search_zooms`. Printed: found /
+and matches each copy with the default MatchConfig, with `search_zooms` and with `inner_check`. Printed: found /
 drawn by place (corner: both offsets within 0.2 of an end; edge: one; centre: neither) and by
 depth, and each miss with its nearest rejected alignment. The copies and the library are kept in
-`--out`, so a second run only matches.
+`--out`, so a second run only matches. With `--hold-out`, the named references are left out of
+the library and their copies (and the files) count as unrelated: how many are matched.
 
     python benchmarks/scripts/deep_crops.py --refs data/sample_clips --out /tmp/deep-crops --draws 60
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 from dataclasses import replace
@@ -58,7 +60,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--draws", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hold-out", default="", help="comma-separated file names of references left out of the library: "
+                        "their copies, and the files themselves, are matched as unrelated suspects")
     args = parser.parse_args()
+    held = set(filter(None, args.hold_out.split(",")))
     files = [p for p in sorted(args.refs.rglob("*")) if p.is_file()]
     refs = [(p, i.duration, i.fps) for p, i in zip(files, map(probe_clip, files)) if i is not None and i.duration >= 3.5]
     copies_dir = args.out / "copies"
@@ -66,10 +71,14 @@ def main() -> None:
     copies = draw(refs, args.draws, args.seed)
     paths = [make(c, copies_dir) for c in copies]
     (args.out / "copies.json").write_text(json.dumps(copies, indent=1))
-    with Library(args.out / "library") as lib:
+    unrelated = [p for c, p in zip(copies, paths) if Path(c["ref"]).name in held] + [r[0] for r in refs if r[0].name in held]
+    copies, paths = zip(*[(c, p) for c, p in zip(copies, paths) if Path(c["ref"]).name not in held])
+    name = "library" + (f"-without-{hashlib.sha1(','.join(sorted(held)).encode()).hexdigest()[:8]}" if held else "")
+    with Library(args.out / name) as lib:
         if not lib.videos():
-            index_paths(lib, [r[0] for r in refs])
-        for label, config in (("default", MatchConfig()), ("search_zooms", replace(MatchConfig(), search_zooms=True))):
+            index_paths(lib, [r[0] for r in refs if r[0].name not in held])
+        for label, config in (("default", MatchConfig()), ("search_zooms", replace(MatchConfig(), search_zooms=True)),
+                              ("inner_check", replace(MatchConfig(), inner_check=True))):
             matcher = Matcher(lib, config)
             by_place: dict[str, list[int]] = {}
             by_depth: dict[str, list[int]] = {}
@@ -90,7 +99,8 @@ def main() -> None:
                                   f" {copy['length']} s: {'wrong ' + str(wrong) if wrong else 'miss'};"
                                   f" nearest {Path(str(nearest.get('ref_path', '-'))).name} chance {nearest.get('chance', '-')}")
             found = sum(v[0] for v in by_place.values())
-            print(f"{label}: {found}/{len(copies)} found")
+            false = [(p.name, [m.title for m in r.matches]) for p in unrelated for r in [matcher.match_file(p)] if r.matches]
+            print(f"{label}: {found}/{len(copies)} found" + (f"; unrelated matched {len(false)}/{len(unrelated)} {false}" if held else ""))
             for table in (by_place, by_depth):
                 print("  " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(table.items())))
             print("\n".join(misses))

@@ -17,25 +17,11 @@ import cv2
 import numpy as np
 from fp.fingerprint.decode import iter_frames
 from fp.fingerprint.hashers import get_hasher
+from fp.fingerprint.inner import grid_images, inner_image as inner
 from fp.fingerprint.normalise import VIEWS, ZOOMS, active_picture, view_image, zoomed_image
 from fp.index.hamming import popcount_distances
 
 H = get_hasher("phash64")
-INNER = (0.3, 0.7)
-def inner(active):
-    h, w = active.shape
-    a, b = INNER
-    return cv2.resize(active[round(h*a):round(h*b), round(w*a):round(w*b)], (64, 64), interpolation=cv2.INTER_AREA)
-
-def subcrops(active, scales, step):
-    h, w = active.shape
-    out = []
-    for s in scales:
-        for uy in np.arange(0, 1 - s + 1e-9, step):
-            for ux in np.arange(0, 1 - s + 1e-9, step):
-                out.append(cv2.resize(active[round(h*uy):round(h*(uy+s)), round(w*ux):round(w*(ux+s))], (64, 64), interpolation=cv2.INTER_AREA))
-    return out
-
 rng = random.Random(1)
 clips = sorted(p for p in Path(sys.argv[1]).iterdir() if p.is_file() and p.suffix in (".mp4", ".mkv", ".webm", ".mov"))
 frames = []  # (clip index, active picture)
@@ -43,7 +29,6 @@ for ci, p in enumerate(clips):
     for fr in list(iter_frames(p, 1.0, 1, False, 30))[::2]:
         frames.append((ci, active_picture(fr.luma)[0], fr.luma))
 print(len(frames), "frames")
-SCALES = tuple(0.4 / (1 - f) for f in (0.2, 0.25, 0.3))
 STEP = float(sys.argv[2]) if len(sys.argv) > 2 else 0.04
 stored = np.concatenate([H.hash_batch([view_image(a, v) for v in range(len(VIEWS))]).codes for _, a, _ in frames]).reshape(len(frames), len(VIEWS), -1)
 inner_codes = H.hash_batch([inner(a) for _, a, _ in frames]).codes
@@ -55,7 +40,7 @@ for i, (ci, active, grey) in enumerate(frames):
     cut = cv2.resize(grey[y0:y0+ch, x0:x0+cw], (ww, hh), interpolation=cv2.INTER_AREA)
     sus = active_picture(cut)[0]
     q_cur = H.hash_batch([view_image(sus, 0)] + [zoomed_image(sus, 0.85, at=at) for at in ZOOMS]).codes
-    q_in = H.hash_batch(subcrops(sus, SCALES, STEP)).codes
+    q_in = H.hash_batch(grid_images(sus, step=STEP)).codes
     others = [j for j, (cj, _, _) in enumerate(frames) if cj != ci]
     cur_true.append(int(popcount_distances(q_cur, stored[i]).min()))
     un_true.append(int(popcount_distances(q_cur[:1], stored[i]).min()))

@@ -1,0 +1,81 @@
+"""The inner-view check (index/inner_check.py, MatchConfig.inner_check): deep crops of shots where
+little moves, refused by the hashes, found from the pixels of both files; unrelated crops not."""
+from __future__ import annotations
+
+import pytest
+
+from fp.fingerprint.decode import iter_frames
+from fp.fingerprint.hashers import get_hasher
+from fp.fingerprint.inner import DEPTHS, grid_images, inner_image
+from fp.fingerprint.normalise import active_picture
+from fp.fingerprint.types import INNER_VIEW
+from fp.index import inner_check
+from fp.index.hamming import popcount_distances
+from fp.index.library import Library
+from fp.index.matcher import MatchConfig, Matcher
+
+from ..conftest import clip, write_video
+from ..fingerprint.test_turned import crop
+from .test_matcher_scenes import _frames
+
+
+@pytest.mark.parametrize("depth", [DEPTHS[0], DEPTHS[-1]])
+@pytest.mark.parametrize("x, y", [(0.0, 0.0), (1.0, 0.3), (0.5, 1.0)])
+def test_the_grid_finds_the_inner_view_in_a_crop_wherever_it_was_cut(depth, x, y):
+    """Every crop of 30 % or less holds the central 40 %; one of its sub-crops is that region."""
+    hasher = get_hasher("phash64")
+    grey = next(iter(iter_frames(clip("cockatoo.mp4"), 1.0, 1, False, 3))).luma.copy()
+    want = hasher.hash_batch([inner_image(active_picture(grey)[0])]).codes
+    cut = active_picture(crop(grey, depth, x, y))[0]
+    got = popcount_distances(hasher.hash_batch(grid_images(cut)).codes, want).min()
+    whole = popcount_distances(hasher.hash_batch([inner_image(cut)]).codes, want).min()  # the crop's own centre
+    assert got <= 6 and got < whole, (got, whole)
+
+
+@pytest.mark.parametrize("name, start, end, frac, x, y", [
+    ("flower.mp4", 0.0, 4.9, 0.27, 0.06, 0.68),
+    ("friday.mp4", 0.5, 5.5, 0.25, 0.36, 0.83),
+])
+def test_a_deep_crop_of_a_still_shot_is_refused_by_the_hashes_and_found_by_the_inner_check(session_library, tmp_path, name, start, end, frac, x, y):
+    """A flower in wind and a dark room: every moment hashes alike, so the crop's aligned hits
+    prove no moment (refused at chance 2.6 / 8.0 when written); its inner view is 4 bits from its
+    own moment and 4-6 bits nearer than any other."""
+    suspect = write_video(tmp_path / "crop.mp4", _frames(name, start, end, fps=30, edit=lambda img: crop(img, frac, x, y)), fps=30)
+    title = name.rsplit(".", 1)[0]
+    with Library(session_library) as lib:
+        plain = Matcher(lib).match_file(suspect)
+        checked = Matcher(lib, MatchConfig(inner_check=True)).match_file(suspect)
+    assert plain.verdict == "no_match" and plain.nearest["title"] == title, plain.nearest
+    assert checked.verdict == "match" and [m.title for m in checked.matches] == [title], checked.nearest
+    found = checked.matches[0]
+    assert found.view == INNER_VIEW and found.seen_as.startswith("centre of the picture")
+    assert found.chance == inner_check.FALSE_PASS and found.mean_distance <= inner_check.DISTANCE
+    lo, hi = max(found.ref_span[0], start), min(found.ref_span[1], end)
+    assert hi - lo >= 3.0, found.ref_span
+    assert any("inner-view check" in w for w in checked.warnings)
+
+
+@pytest.mark.parametrize("name, start, end, frac, x, y", [
+    ("frog.mp4", 1.0, 6.0, 0.27, 0.1, 0.7),
+    ("chroma-keying-video.mp4", 2.0, 7.0, 0.27, 0.8, 0.2),
+    ("stream-of-water.mp4", 0.0, 2.9, 0.25, 0.5, 0.5),
+])
+def test_a_deep_crop_of_footage_not_in_the_library_stays_unmatched(session_library, tmp_path, name, start, end, frac, x, y):
+    suspect = write_video(tmp_path / "other.mp4", _frames(name, start, end, fps=30, edit=lambda img: crop(img, frac, x, y)), fps=30)
+    with Library(session_library) as lib:
+        checked = Matcher(lib, MatchConfig(inner_check=True)).match_file(suspect)
+    assert checked.verdict == "no_match", [(m.title, m.chance) for m in checked.matches]
+
+
+def test_the_check_reads_nothing_of_a_long_suspect_or_a_missing_file(tmp_path):
+    assert inner_check.check(clip("flower.mp4"), inner_check.MAX_SUSPECT + 1, clip("flower.mp4"), 5.0, 1.0, 0.0, False) is None
+    assert inner_check.check(tmp_path / "gone.mp4", 5.0, clip("flower.mp4"), 5.0, 1.0, 0.0, False) is None
+    assert inner_check.check(clip("flower.mp4"), 5.0, tmp_path / "gone.mp4", 5.0, 1.0, 0.0, False) is None
+
+
+def test_passes_needs_a_near_moment_far_from_the_others():
+    ok = inner_check.InnerCheck(0.0, 1.0, distance=6, margin=5, frames=10)
+    assert ok.passes
+    assert not inner_check.InnerCheck(0.0, 1.0, distance=12, margin=5, frames=10).passes  # too far from its moment
+    assert not inner_check.InnerCheck(0.0, 1.0, distance=6, margin=2, frames=10).passes  # other moments as near
+    assert not inner_check.InnerCheck(0.0, 1.0, distance=6, margin=5, frames=2).passes  # too few frames
