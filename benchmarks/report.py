@@ -121,14 +121,28 @@ def write_report(results: dict, outcomes, out: Path) -> Path:
     keys = ["queries", "copies", "negatives", "precision", "recall", "false_matches", "extra_wrong_titles", "false_match_rate",
             "false_match_rate_upper95", "short_copies", "recall_short", "average_precision",
             "recall_at_zero_false_matches", "query_span_iou", "ref_span_iou", "errors"]
+    plain = results.get("fp_without_inner_check")
+    extra = " fp without the inner-view check |" if plain else ""
     lines = ["# fp benchmark", "", f"truth: `{results['truth']}`  refs: `{results['refs_dir']}`  seed: {results['seed']}", "",
-             "## Accuracy at the default threshold", "", "| figure | fp | baseline |", "|---|---|---|"]
+             "## Accuracy at the default threshold", "", f"| figure | fp |{extra} baseline |",
+             "|---|---|---|" + ("---|" if plain else "")]
     for k in keys:
-        lines.append(f"| {k} | {_fmt(fp.get(k))} | {_fmt(base.get(k)) if base else ''} |")
-    lines += ["", "## Recall per edit", "", "| edit | n | fp | baseline |", "|---|---|---|---|"]
+        mid = f" {_fmt(plain.get(k))} |" if plain else ""
+        lines.append(f"| {k} | {_fmt(fp.get(k))} |{mid} {_fmt(base.get(k)) if base else ''} |")
+    lines += ["", "## Recall per edit", "", f"| edit | n | fp |{extra} baseline |", "|---|---|---|---|" + ("---|" if plain else "")]
     for name, row in fp["recall_by_edit"].items():
         b = base["recall_by_edit"].get(name, {}).get("recall") if base else None
-        lines.append(f"| {name} | {row['n']} | {_fmt(row['recall'])} | {_fmt(b)} |")
+        mid = f" {_fmt(plain['recall_by_edit'].get(name, {}).get('recall'))} |" if plain else ""
+        lines.append(f"| {name} | {row['n']} | {_fmt(row['recall'])} |{mid} {_fmt(b)} |")
+    if "inner_check" in results:
+        c = results["inner_check"]
+        lines += ["", "## The inner-view check", "",
+                  f"Read {c['read']} queries that matched nothing ({c['unrelated_read']} unrelated); {c['passed']} passed: "
+                  f"{len(c['rescued'])} copies rescued, {len(c['unrelated_passed'])} unrelated passed, "
+                  f"{len(c['wrong_title'])} copies given a wrong title. {c['seconds']} s in all "
+                  f"(median {c['median_seconds']} s a query)."]
+        lines += [f"- unrelated, passed: `{q}`" for q in c["unrelated_passed"]]
+        lines += [f"- wrong title: `{q}`" for q in c["wrong_title"]]
     lines += negatives_table(fp, base)
     lines += references_table(fp, results.get("titles", []))
     lines += ["", "## Speed (same files, same run)", "", "| figure | value |", "|---|---|"]

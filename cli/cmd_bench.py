@@ -73,12 +73,15 @@ def _generate(refs: Path, out: Path, seed: int, edits, quick: bool, widened: boo
 @click.option("--calibration-windows", type=click.IntRange(min=10), default=CalibrationConfig().windows, show_default=True,
               help="Suspect windows per fold (each matched against two libraries).")
 @click.option("--no-baseline", is_flag=True, help="Skip the naive baseline.")
+@click.option("--inner-check/--no-inner-check", default=None,
+              help="Match with the inner-view check (as `fp match --inner-check`); the figures without it "
+                   "come from the same run. Default: fp match's default.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_scale_options
 @json_option
 def bench(refs, queries, truth, out, seed, edits, quick, widened, calibrate, calibration_windows, no_baseline,
-          workers, quiet, as_json, **scale_options):
+          inner_check, workers, quiet, as_json, **scale_options):
     """Measure match accuracy and speed on disguised copies and unrelated clips."""
     if scale_options["scale"] is not None:
         return _bench_scale(refs, out, seed, quiet, as_json, **scale_options)
@@ -102,7 +105,8 @@ def bench(refs, queries, truth, out, seed, edits, quick, widened, calibrate, cal
             if refs is None:
                 raise InputError(f"{truth}: no refs_dir recorded; pass --refs")
         if run_bench:
-            results = run_benchmark(truth, refs, out, workers=workers, baseline=not no_baseline, progress=progress)
+            results = run_benchmark(truth, refs, out, workers=workers, baseline=not no_baseline, progress=progress,
+                                    inner_check=inner_check)
         if calibrate or widened:
             cal = run_calibration(refs or SAMPLE_CLIPS, CalibrationConfig(windows=calibration_windows, seed=seed),
                                   workers=workers, progress=progress)

@@ -475,8 +475,8 @@ class Matcher:
         streams = moving_streams(path)
         if len(streams) == 1:
             result = self.match_fingerprint(fingerprint_video(path, self.query_config, progress), query=str(path))
-            if self.config.inner_check and result.verdict == "no_match":
-                result = self._inner_rescue(path, result)
+            if self.config.inner_check:
+                result = self.inner_rescue(path, result)
         else:
             result = _merged([self.match_fingerprint(fingerprint_video(path, self.query_config, progress, stream=s), query=str(path))
                               for s in streams], streams)
@@ -792,11 +792,13 @@ class Matcher:
         return ((q0, q1), (r0, r1), (q1 - q0) / fpr.duration if fpr.duration else 0.0,
                 (r1 - r0) / ref_duration if ref_duration else 0.0)
 
-    def _inner_rescue(self, path: str | os.PathLike, result: MatchResult) -> MatchResult:
-        """The result again with its strongest refused line checked by the inner view (MatchConfig.inner_check)."""
+    def inner_rescue(self, path: str | os.PathLike, result: MatchResult) -> MatchResult:
+        """`result` (of the file `path`, one video stream) again with its strongest refused line
+        checked by the inner view (MatchConfig.inner_check); a match or a file of several
+        streams comes back as it was."""
         near = result.nearest
         video = self.videos.get(near["video_id"]) if near and "offset" in near else None
-        if video is None:
+        if video is None or result.verdict != "no_match" or len(moving_streams(path)) != 1:
             return result
         found = inner_check.check(path, result.duration, video.path, video.duration, near["speed"], near["offset"], near["mirrored"])
         if found is None or not found.passes:

@@ -262,8 +262,11 @@ def test_the_harness_finds_titles_in_the_recorded_refs_folder(widened):
     refs, out, truth = widened
     paths = reference_paths(out / "truth.json", truth, refs)  # titles are not under refs
     assert all(p.exists() for p in paths)
-    res = run_benchmark(out / "truth.json", refs, out / "run", workers=2, baseline=False)
-    fp = res["fp"]
+    res = run_benchmark(out / "truth.json", refs, out / "run", workers=2, baseline=False, inner_check=True)
+    fp, plain, check = res["fp"], res["fp_without_inner_check"], res["inner_check"]
+    assert 0 < check["read"] <= plain["queries"] - plain["true_matches"] and check["unrelated_read"] <= fp["negatives"]
+    assert fp["true_matches"] == plain["true_matches"] + len(check["rescued"]) and not check["wrong_title"]
+    assert "## The inner-view check" in (out / "run" / "report.md").read_text()
     assert fp["errors"] == 0 and fp["negatives"] == 14 and fp["short_copies"] == len(truth.references)
     assert set(fp["negatives_by_group"]) >= {"same_set", "card", "static", "all"}
     assert fp["negatives_by_group"]["all"]["upper95"] == pytest.approx(1 - 0.05 ** (1 / 14)) \
