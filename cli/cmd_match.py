@@ -37,10 +37,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--search-zooms", is_flag=True,
               help="Also search each suspect's zoomed-out pictures: finds more deep crops (25-30 %), tried on fewer "
                    "unseen suspects than the default (benchmarks/RESULTS.md, ninth pass).")
-@click.option("--inner-check", is_flag=True,
-              help="Read a suspect of 30 s or less that matched nothing again: its strongest refused alignment is checked "
-                   "on the centre of both pictures (deep crops of still shots; 2-4 s of CPU each; its false-pass rate is "
-                   "measured, not modelled: benchmarks/RESULTS.md, twenty-first pass). Not with --ray or --hashes.")
+@click.option("--inner-check/--no-inner-check", default=MatchConfig.inner_check, show_default=True,
+              help="Read a suspect file of 30 s or less that matched nothing again: its strongest refused alignment is "
+                   "checked on the centre of both pictures (deep crops of still shots; 2-4 s of CPU each; its false-pass "
+                   "rate is measured, not modelled: benchmarks/RESULTS.md). Not for --hashes (no pixels).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
 @click.option("--triage", is_flag=True,
@@ -71,8 +71,6 @@ def match(paths, library_dir, hash_files, listings_csv, evidence_dir, as_csv, ma
     """
     if not paths and not hash_files:
         raise click.UsageError("give at least one PATH or --hashes FILE")
-    if inner_check and ray_address is not None:
-        raise click.UsageError("--inner-check reads the references' files: not with --ray")
     listings = read_listings(listings_csv) if listings_csv else {}
     suspects = [*paths, *(HashFile(h) for h in hash_files)]
     start = time.perf_counter()

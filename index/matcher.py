@@ -90,10 +90,11 @@ class MatchConfig:
     # Search the suspect's zoomed-out pictures (normalise.ZOOMS) too, not only verify with them: more
     # deep crops found; its rules were read off the draws and the calibration (RESULTS.md "Ninth pass"); off.
     search_zooms: bool = False
-    # Read a suspect of 30 s or less again when it matched nothing: its strongest refused line is
-    # checked with the inner view from the pixels of both files (index/inner_check.py: deep crops of
-    # shots where little moves); its false-pass rate is measured (RESULTS.md "Twenty-first pass"); off.
-    inner_check: bool = False
+    # Read a suspect file of 30 s or less again when it matched nothing: its strongest refused line
+    # is checked with the inner view from the pixels of both files (index/inner_check.py: deep crops
+    # of shots where little moves); its false-pass rate is measured, not modelled (RESULTS.md
+    # "Twenty-first pass", "Twenty-second pass"). Needs the reference's file where the library says.
+    inner_check: bool = True
     # A line whose hits average this share of the hash's bits or more (10 of 64) is look-alike level:
     # footage of one set, one style, frames that all sit near the radius. Held-out calibration draws
     # found such lines from unrelated footage at chance 1e-4 to 3e-3 (RESULTS.md "Tenth pass"), so
@@ -794,12 +795,14 @@ class Matcher:
 
     def inner_rescue(self, path: str | os.PathLike, result: MatchResult) -> MatchResult:
         """`result` (of the file `path`, one video stream) again with its strongest refused line
-        checked by the inner view (MatchConfig.inner_check); a match or a file of several
-        streams comes back as it was."""
+        checked by the inner view (MatchConfig.inner_check); a match, a file of several streams, a
+        line above inner_check.MAX_LINE_CHANCE or a max_chance below the check's measured
+        false-pass rate gives `result` back."""
         near = result.nearest
         video = self.videos.get(near["video_id"]) if near and "offset" in near else None
-        if video is None or result.verdict != "no_match" or len(moving_streams(path)) != 1:
-            return result
+        if video is None or result.verdict != "no_match" or near["chance"] > inner_check.MAX_LINE_CHANCE \
+                or inner_check.FALSE_PASS > self.config.max_chance or len(moving_streams(path)) != 1:
+            return result  # (a pass is worth its measured false-pass rate: not under a stricter max_chance)
         found = inner_check.check(path, result.duration, video.path, video.duration, near["speed"], near["offset"], near["mirrored"])
         if found is None or not found.passes:
             return result

@@ -222,6 +222,8 @@ class RayMatcher(Matcher):
         if kind == "error":
             raise FpError(value)
         result = self.match_fingerprint(value, query=str(path))
+        if self.config.inner_check:  # here, on the driver: it reads the suspect's and the reference's files
+            result = self.inner_rescue(path, result)
         return replace(result, elapsed=time.perf_counter() - start)
 
     def check_hypotheses(self, part: QueryPart, todo: list[tuple[int, Hypothesis]]) -> Iterator[Check]:

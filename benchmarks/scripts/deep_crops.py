@@ -2,7 +2,8 @@
 
 Draws `--draws` crops (fraction 0.20-0.30 of the side, window anywhere, 3-8 s excerpts) of the
 videos under `--refs`, encodes them (H.264 CRF 23), indexes the references into `--out/library`
-and matches each copy with the default MatchConfig, with `search_zooms` and with `inner_check`. Printed: found /
+and matches each copy with the hashes alone (MatchConfig without `inner_check`), with `search_zooms` and with
+`inner_check` (the default since the twenty-second pass). Printed: found /
 drawn by place (corner: both offsets within 0.2 of an end; edge: one; centre: neither) and by
 depth, and each miss with its nearest rejected alignment. The copies and the library are kept in
 `--out`, so a second run only matches. With `--hold-out`, the named references are left out of
@@ -77,8 +78,9 @@ def main() -> None:
     with Library(args.out / name) as lib:
         if not lib.videos():
             index_paths(lib, [r[0] for r in refs if r[0].name not in held])
-        for label, config in (("default", MatchConfig()), ("search_zooms", replace(MatchConfig(), search_zooms=True)),
-                              ("inner_check", replace(MatchConfig(), inner_check=True))):
+        hashes = replace(MatchConfig(), inner_check=False)  # the hashes alone (the default until the 22nd pass)
+        for label, config in (("hashes", hashes), ("search_zooms", replace(hashes, search_zooms=True)),
+                              ("inner_check", replace(hashes, inner_check=True))):
             matcher = Matcher(lib, config)
             by_place: dict[str, list[int]] = {}
             by_depth: dict[str, list[int]] = {}

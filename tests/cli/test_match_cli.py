@@ -304,16 +304,17 @@ def test_search_zooms_flag_finds_a_deep_crop_the_default_does_not(runner, sessio
     assert "picture zoomed out" in r.stdout, r.stdout  # the table says what proved it
 
 
-def test_inner_check_flag_finds_a_deep_crop_of_a_still_shot(runner, session_library, tmp_path):
+def test_the_inner_check_finds_a_deep_crop_of_a_still_shot_unless_turned_off(runner, session_library, tmp_path):
     from ..fingerprint.test_turned import crop
     from ..index.test_matcher_scenes import _frames
 
     frames = _frames("flower.mp4", 0.0, 4.9, fps=30, edit=lambda img: crop(img, 0.27, 0.06, 0.68))
     suspect = write_video(tmp_path / "still_crop.mp4", frames, fps=30)
-    r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "--json", "-q", "--inner-check"])
+    r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "--json", "-q"])
     assert r.exit_code == 0, r.output
     (result,), _ = _lines(r.stdout)
     assert result["verdict"] == "match" and [m["title"] for m in result["matches"]] == ["flower"]
     assert any("inner-view check" in w for w in result["warnings"])
-    r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "--inner-check", "--ray", "127.0.0.1:1"])
-    assert r.exit_code == 2 and "not with --ray" in r.output
+    r = runner.invoke(cli, ["match", str(suspect), "--library", str(session_library), "--json", "-q", "--no-inner-check"])
+    (result,), _ = _lines(r.stdout)
+    assert r.exit_code == 0 and result["verdict"] == "no_match", r.output

@@ -43,8 +43,10 @@ def test_a_deep_crop_of_a_still_shot_is_refused_by_the_hashes_and_found_by_the_i
     suspect = write_video(tmp_path / "crop.mp4", _frames(name, start, end, fps=30, edit=lambda img: crop(img, frac, x, y)), fps=30)
     title = name.rsplit(".", 1)[0]
     with Library(session_library) as lib:
-        plain = Matcher(lib).match_file(suspect)
-        checked = Matcher(lib, MatchConfig(inner_check=True)).match_file(suspect)
+        plain = Matcher(lib, MatchConfig(inner_check=False)).match_file(suspect)
+        checked = Matcher(lib).match_file(suspect)
+        stricter = Matcher(lib, MatchConfig(max_chance=inner_check.FALSE_PASS / 2)).match_file(suspect)
+    assert stricter.verdict == "no_match"  # a pass is worth its measured rate, not less
     assert plain.verdict == "no_match" and plain.nearest["title"] == title, plain.nearest
     assert checked.verdict == "match" and [m.title for m in checked.matches] == [title], checked.nearest
     found = checked.matches[0]
@@ -63,7 +65,7 @@ def test_a_deep_crop_of_a_still_shot_is_refused_by_the_hashes_and_found_by_the_i
 def test_a_deep_crop_of_footage_not_in_the_library_stays_unmatched(session_library, tmp_path, name, start, end, frac, x, y):
     suspect = write_video(tmp_path / "other.mp4", _frames(name, start, end, fps=30, edit=lambda img: crop(img, frac, x, y)), fps=30)
     with Library(session_library) as lib:
-        checked = Matcher(lib, MatchConfig(inner_check=True)).match_file(suspect)
+        checked = Matcher(lib).match_file(suspect)
     assert checked.verdict == "no_match", [(m.title, m.chance) for m in checked.matches]
 
 
@@ -79,3 +81,12 @@ def test_passes_needs_a_near_moment_far_from_the_others():
     assert not inner_check.InnerCheck(0.0, 1.0, distance=12, margin=5, frames=10).passes  # too far from its moment
     assert not inner_check.InnerCheck(0.0, 1.0, distance=6, margin=2, frames=10).passes  # other moments as near
     assert not inner_check.InnerCheck(0.0, 1.0, distance=6, margin=5, frames=2).passes  # too few frames
+
+
+def test_unrelated_footage_stops_after_its_first_frames_and_fails_either_way(monkeypatch):
+    """The early stop spares the grid on footage far from the reference; the whole grid fails too."""
+    early = inner_check.check(clip("frog.mp4"), 8.0, clip("elf.mp4"), 8.0, 1.0, 0.0, False)
+    assert early.stopped and not early.passes and early.frames <= inner_check.EARLY_FRAMES
+    monkeypatch.setattr(inner_check, "EARLY_FROM", 10 ** 9)
+    whole = inner_check.check(clip("frog.mp4"), 8.0, clip("elf.mp4"), 8.0, 1.0, 0.0, False)
+    assert not whole.stopped and not whole.passes and whole.frames >= inner_check.MIN_FRAMES
