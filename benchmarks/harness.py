@@ -18,6 +18,7 @@ from typing import Callable
 from fp.fingerprint.decode import decode_all, stream_duration
 from fp.fingerprint.errors import FpError
 from fp.index.indexer import index_paths
+from fp.index.inner_check import MAX_LINE_CHANCE
 from fp.index.library import Library
 from fp.index.matcher import MatchConfig, Matcher
 
@@ -197,14 +198,17 @@ def _figures(outcomes: list[metrics.Outcome]) -> dict:
 
 
 def _check_report(checks: list[dict], outcomes: list[metrics.Outcome], seconds: float) -> dict:
-    """What the inner-view check read (the queries that matched nothing), what passed, and the
-    unrelated ones that passed: the measured false-pass count behind inner_check.FALSE_PASS."""
+    """What the inner-view check was given (the queries that matched nothing), the lines it read
+    (at chance MAX_LINE_CHANCE or below), what passed, and the unrelated ones that passed: the
+    measured false-pass count behind inner_check.FALSE_PASS."""
     by_query = {o.query: o for o in outcomes}
     unrelated = [c for c in checks if c["truth"] is None]
+    read = [c for c in checks if c["line_chance"] is not None and c["line_chance"] <= MAX_LINE_CHANCE]
     return {
-        "read": len(checks), "passed": sum(c["passed"] for c in checks),
+        "unmatched": len(checks), "read": len(read), "unrelated_lines_read": sum(c["truth"] is None for c in read),
+        "passed": sum(c["passed"] for c in checks),
         "rescued": [c["query"] for c in checks if c["passed"] and by_query[c["query"]].correct],
-        "unrelated_read": len(unrelated), "unrelated_passed": [c["query"] for c in unrelated if c["passed"]],
+        "unrelated_unmatched": len(unrelated), "unrelated_passed": [c["query"] for c in unrelated if c["passed"]],
         "wrong_title": [c["query"] for c in checks if c["passed"] and c["truth"] and not by_query[c["query"]].correct],
         "seconds": round(seconds, 3), "checks": checks,
         "median_seconds": round(sorted(c["seconds"] for c in checks)[len(checks) // 2], 3) if checks else None,

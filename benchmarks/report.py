@@ -137,7 +137,8 @@ def write_report(results: dict, outcomes, out: Path) -> Path:
     if "inner_check" in results:
         c = results["inner_check"]
         lines += ["", "## The inner-view check", "",
-                  f"Read {c['read']} queries that matched nothing ({c['unrelated_read']} unrelated); {c['passed']} passed: "
+                  f"Given {c['unmatched']} queries that matched nothing ({c['unrelated_unmatched']} unrelated), it read the lines "
+                  f"of {c['read']} ({c['unrelated_lines_read']} unrelated); {c['passed']} passed: "
                   f"{len(c['rescued'])} copies rescued, {len(c['unrelated_passed'])} unrelated passed, "
                   f"{len(c['wrong_title'])} copies given a wrong title. {c['seconds']} s in all "
                   f"(median {c['median_seconds']} s a query)."]

@@ -264,7 +264,8 @@ def test_the_harness_finds_titles_in_the_recorded_refs_folder(widened):
     assert all(p.exists() for p in paths)
     res = run_benchmark(out / "truth.json", refs, out / "run", workers=2, baseline=False, inner_check=True)
     fp, plain, check = res["fp"], res["fp_without_inner_check"], res["inner_check"]
-    assert 0 < check["read"] <= plain["queries"] - plain["true_matches"] and check["unrelated_read"] <= fp["negatives"]
+    assert 0 < check["unmatched"] <= plain["queries"] - plain["true_matches"] and check["unrelated_unmatched"] <= fp["negatives"]
+    assert check["read"] <= check["unmatched"] and check["unrelated_lines_read"] <= check["unrelated_unmatched"]
     assert fp["true_matches"] == plain["true_matches"] + len(check["rescued"]) and not check["wrong_title"]
     assert "## The inner-view check" in (out / "run" / "report.md").read_text()
     assert fp["errors"] == 0 and fp["negatives"] == 14 and fp["short_copies"] == len(truth.references)
