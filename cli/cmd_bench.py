@@ -74,8 +74,8 @@ def _generate(refs: Path, out: Path, seed: int, edits, quick: bool, widened: boo
               help="Suspect windows per fold (each matched against two libraries).")
 @click.option("--no-baseline", is_flag=True, help="Skip the naive baseline.")
 @click.option("--inner-check/--no-inner-check", default=None,
-              help="Match with the inner-view check (as `fp match --inner-check`); the figures without it "
-                   "come from the same run. Default: fp match's default.")
+              help="Match with the inner-view check (fp match's default) or without; with it, the figures "
+                   "without it come from the same run.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_scale_options

@@ -11,8 +11,10 @@ as far from all of them (benchmarks/RESULTS.md, "Twenty-first pass").
 around the line, scans the moment (offsets within `WINDOW` of the line's, at its speed: a still
 shot's votes may land off it), and returns the best moment's medians over the frames: the
 distance at the moment and the margin to the nearest other moment `APART` or more away.
-`passes` holds it to `DISTANCE` and `MARGIN`; footage far from the reference stops early (EARLY_NEAR). Opt-in (MatchConfig.inner_check): it decodes
-both files again (about 2-4 s of CPU a suspect) and its false-pass rate is measured, not modelled.
+`passes` holds it to `DISTANCE` and `MARGIN`; footage far from the reference stops early
+(EARLY_NEAR). The matcher reads only lines at `MAX_LINE_CHANCE` or below (MatchConfig.inner_check,
+on by default): it decodes both files again (1-2 s of CPU a line) and its false-pass rate is
+measured, not modelled (`FALSE_PASS`).
 """
 from __future__ import annotations
 
