@@ -108,6 +108,7 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
                 result = checked
             outcomes.append(outcome(q, result, error, rel_of))
             rows.append({"query": q.query, "truth": q.to_dict(), "result": result.to_dict() if result else {"error": error}})
+    match_seconds += check_seconds
     note("decoding queries", 0, 1)
     query_decode = decode_seconds(query_paths, 1)
     query_seconds = sum(clip_duration(p) for p in query_paths)
@@ -135,7 +136,7 @@ def run_benchmark(truth_path: str | os.PathLike, refs_dir: str | os.PathLike, ou
             "reference_decode_seconds": round(ref_decode, 3),
             "index_vs_decode": round(ref_decode / index_seconds, 3) if index_seconds else None,
             "query_video_seconds": round(query_seconds, 2),
-            "match_seconds": round(match_seconds + check_seconds, 3),
+            "match_seconds": round(match_seconds, 3),  # with the inner check's, when it ran
             "match_realtime_multiple": round(query_seconds / match_seconds, 2) if match_seconds else None,
             "query_decode_seconds": round(query_decode, 3),
             "match_vs_decode": round(query_decode / match_seconds, 3) if match_seconds else None,
