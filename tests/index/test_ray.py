@@ -164,3 +164,21 @@ def test_cli_index_and_match_on_the_cluster(cluster, ray_library, one_process_li
     for a, b in zip(lines[:2], plain[:2]):
         a.pop("elapsed"), b.pop("elapsed")
         assert a == b
+
+
+def test_the_inner_check_runs_on_the_driver_with_the_one_process_result(one_process_library, ray_library, tmp_path):
+    """A deep crop of a dark still shot: refused by the hashes, found by the inner-view check
+    reading both files where `fp match` runs; the same result as in one process."""
+    from fp.fingerprint.types import INNER_VIEW
+
+    from ..conftest import write_video
+    from ..fingerprint.test_turned import crop
+    from .test_matcher_scenes import _frames
+
+    frames = _frames("friday.mp4", 0.5, 5.5, fps=30, edit=lambda img: crop(img, 0.25, 0.36, 0.83))
+    suspect = write_video(tmp_path / "crop.mp4", frames, fps=30)
+    with Library(one_process_library, create=False, readonly=True) as one:
+        want = _plain(Matcher(one).match_file(suspect))
+    assert want["verdict"] == "match" and want["matches"][0]["view"] == INNER_VIEW, want
+    with ray_matcher(ray_library) as matcher:
+        assert _plain(matcher.match_file(suspect)) == want
