@@ -212,7 +212,8 @@ def _check_report(checks: list[dict], outcomes: list[metrics.Outcome], seconds: 
         "unrelated_unmatched": len(unrelated), "unrelated_passed": [c["query"] for c in unrelated if c["passed"]],
         "wrong_title": [c["query"] for c in checks if c["passed"] and c["truth"] and not by_query[c["query"]].correct],
         "seconds": round(seconds, 3), "checks": checks,
-        "median_seconds": round(sorted(c["seconds"] for c in checks)[len(checks) // 2], 3) if checks else None,
+        # over the lines read: the gated ones cost nothing, and made this median 0 on most draws
+        "median_seconds": round(sorted(c["seconds"] for c in read)[len(read) // 2], 3) if read else None,
     }
 
 

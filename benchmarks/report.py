@@ -141,7 +141,7 @@ def write_report(results: dict, outcomes, out: Path) -> Path:
                   f"of {c['read']} ({c['unrelated_lines_read']} unrelated); {c['passed']} passed: "
                   f"{len(c['rescued'])} copies rescued, {len(c['unrelated_passed'])} unrelated passed, "
                   f"{len(c['wrong_title'])} copies given a wrong title. {c['seconds']} s in all "
-                  f"(median {c['median_seconds']} s a query)."]
+                  f"(median {c['median_seconds']} s a line read)."]
         lines += [f"- unrelated, passed: `{q}`" for q in c["unrelated_passed"]]
         lines += [f"- wrong title: `{q}`" for q in c["wrong_title"]]
     lines += negatives_table(fp, base)
