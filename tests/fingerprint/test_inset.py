@@ -251,12 +251,15 @@ def test_ordinary_footage_is_not_its_own_blurred_fill(name):
     assert not any(fits(ActiveArea(m, n, 1 - m, 1 - n)) for m in (0.25, 0.3, 0.35) for n in (0.25, 0.3, 0.35))
 
 
-@pytest.mark.parametrize("inset, background, every, area, x_pos, y_pos", [("friday.mp4", "flower.mp4", 5, 0.25, 0.8, 0.8),
+@pytest.mark.parametrize("inset, background, every, area, x_pos, y_pos", [("friday.mp4", "flower.mp4", 5, 0.25, 0.8, 0.5),
                                                                           ("flower.mp4", "elf.mp4", 3, 0.54, 0.12, 0.7)])
 def test_a_line_inside_the_picture_that_outscores_its_side_leaves_the_picture_a_rival(inset, background, every, area, x_pos, y_pos):
     # A straight line inside the picture (the office's desk, a leaf's edge) scores higher
-    # than one of the picture's sides, so the best rectangle is cut there (IoU 0.70 / 0.76
-    # before rivals); the rectangle one side off it, scoring nearly as well, is kept too.
+    # than one of the picture's sides, so the best rectangle is cut there (IoU 0.38 / 0.76
+    # before rivals); the rectangle one side off it, scoring nearly as well (0.010 below the
+    # first pick, RIVAL_MARGIN 0.05), is kept too. (The office at (0.8, 0.8), tested here
+    # before, scored 0.059 below on a fresh AMD EPYC machine of 2026-12-02 with any OpenCV,
+    # NumPy or PyAV tried, at or under 0.05 before: a knife-edge, not a case of the rule.)
     from fp.benchmarks.transforms import picture_in_picture
 
     frames = real_frames(inset, every=every, limit=24)
