@@ -142,6 +142,9 @@ def write_report(results: dict, outcomes, out: Path) -> Path:
                   f"{len(c['rescued'])} copies rescued, {len(c['unrelated_passed'])} unrelated passed, "
                   f"{len(c['wrong_title'])} copies given a wrong title. {c['seconds']} s in all "
                   f"(median {c['median_seconds']} s a line read)."]
+        if "by_pixels" in c:
+            lines.append(f"By the pixels (pixel_moment.py): {len(c['by_pixels'])} copies passed, "
+                         f"{len(c['unrelated_by_pixels'])} unrelated (counted in the figures only where fp match gives it).")
         lines += [f"- unrelated, passed: `{q}`" for q in c["unrelated_passed"]]
         lines += [f"- wrong title: `{q}`" for q in c["wrong_title"]]
     lines += negatives_table(fp, base)

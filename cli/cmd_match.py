@@ -40,8 +40,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell 
 @click.option("--inner-check/--no-inner-check", default=MatchConfig.inner_check, show_default=True,
               help="Read a suspect file of 30 s or less that matched nothing again: its strongest refused alignment, if "
                    "the hashes nearly proved it (chance <= 10), is checked on the centre of both pictures (deep crops of "
-                   "still shots; 1-2 s of CPU a line read; its false-pass rate is measured, not modelled: "
-                   "benchmarks/RESULTS.md). Not for --hashes (no pixels).")
+                   "still shots) and, where every moment hashes alike (a fixed camera), by its pixels registered on the "
+                   "reference; 1-2 s of CPU a line read; each way's false-pass rate is measured, not modelled, and a "
+                   "pass is given only under a --max-chance at or above it: benchmarks/RESULTS.md). Not for --hashes (no pixels).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes matching in parallel, each with the library open once (output stays in input order).")
 @click.option("--triage", is_flag=True,

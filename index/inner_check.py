@@ -11,15 +11,17 @@ as far from all of them (benchmarks/RESULTS.md, "Twenty-first pass").
 around the line, scans the moment (offsets within `WINDOW` of the line's, at its speed: a still
 shot's votes may land off it), and returns the best moment's medians over the frames: the
 distance at the moment and the margin to the nearest other moment `APART` or more away.
-`passes` holds it to `DISTANCE` and `MARGIN`; footage far from the reference stops early
-(EARLY_NEAR). The matcher reads only lines at `MAX_LINE_CHANCE` or below (MatchConfig.inner_check,
+`passes` holds it to `DISTANCE` and `MARGIN`, or, where the margin fails (a fixed camera: every
+moment of the room hashes alike), to the pixels (pixel_moment.py: registered on the reference,
+the moment's error `RATIO` times smaller than any other's); footage far from the reference stops
+early (EARLY_NEAR). The matcher reads only lines at `MAX_LINE_CHANCE` or below (MatchConfig.inner_check,
 on by default): it decodes both files again (1-2 s of CPU a line) and its false-pass rate is
 measured, not modelled (`FALSE_PASS`).
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,6 +30,7 @@ from fp.fingerprint.hashers import get_hasher
 from fp.fingerprint.inner import grid_images, inner_image
 from fp.fingerprint.normalise import active_picture
 
+from . import pixel_moment
 from .hamming import popcount_distances
 
 WINDOW = 6.0  # s either side of the line's moment scanned, and read as other moments
@@ -40,6 +43,11 @@ WIDTH = 480  # pixels the frames are read at
 DISTANCE = 10  # of 64 bits: the moment's median distance at most ...
 MARGIN = 4  # ... and the nearest other moment's at least this much farther (median over the frames)
 MIN_FRAMES = 3
+# A moment the hashes find (DISTANCE) but do not tell from others (MARGIN) is compared by the
+# pixels (pixel_moment.py): registered at REGISTERED or better, the moment's error RATIO times
+# smaller than any other's, on at least half the frames read.
+REGISTERED = 0.8
+RATIO = 2.0
 # Only a line the hashes nearly proved is read: one whose chance is at most this (so many lines as
 # strong expected by accident). Above it the hashes saw nothing of the reference, the check would
 # search an arbitrary moment, and seed 14's two false passes (title cards against a near-black end
@@ -61,6 +69,12 @@ HASHER = "phash64"
 # gate 2 of its 320 passed: 2 of 2,611 in all, bound 0.0024).
 FALSE_PASS_TRIED = 2291
 FALSE_PASS = 1.0 - 0.05 ** (1.0 / FALSE_PASS_TRIED)
+# A pass by the pixels (InnerCheck.by_pixels: the margin failed) is worth its own measured bound,
+# none of PIXEL_FALSE_PASS_TRIED unrelated suspects read with it having passed (RESULTS.md
+# "Twenty-third pass"); the matcher gives it only under a max_chance at or above it.
+PIXEL_FALSE_PASS_TRIED = 706  # seeds 19, 20 (319 each) and 68 same-shot windows next to a reference (2026-12-02)
+PIXEL_FALSE_PASS = 1.0 - 0.05 ** (1.0 / PIXEL_FALSE_PASS_TRIED)
+PIXELS_NOTE = "its pixels"  # in the warning of a match passed by the pixels
 
 
 @dataclass(frozen=True)
@@ -72,10 +86,21 @@ class InnerCheck:
     frames: int  # suspect frames read on the line
     pairs: tuple = ()  # (query_t, ref_t, distance) per frame
     stopped: bool = False  # failed on the first frames (EARLY_NEAR), the rest not hashed
+    read: int = 0  # suspect frames read
+    pixels: pixel_moment.PixelMoment | None = None  # the moment by the pixels (only where the margin fails)
 
     @property
     def passes(self) -> bool:
-        return self.frames >= MIN_FRAMES and self.distance <= DISTANCE and self.margin >= MARGIN
+        if self.frames < MIN_FRAMES or self.distance > DISTANCE:
+            return False
+        return self.margin >= MARGIN or self.by_pixels
+
+    @property
+    def by_pixels(self) -> bool:
+        """The margin failed and the pixels told the moment."""
+        p = self.pixels
+        return (self.margin < MARGIN and p is not None and p.frames >= max(MIN_FRAMES, (self.read + 1) // 2)
+                and p.registered >= REGISTERED and p.ratio >= RATIO)
 
 
 def _grey(rgb: np.ndarray | None, mirrored: bool = False) -> np.ndarray | None:
@@ -123,7 +148,7 @@ def check(suspect: str | os.PathLike, duration: float, reference: str | os.PathL
         for i in range(0, len(frames), 3)[:EARLY_FRAMES]:
             rows[i] = nearest(i)
         if sum(int(r.min()) <= DISTANCE for r in rows.values()) < EARLY_NEAR:
-            return InnerCheck(offset, speed, float("inf"), float("-inf"), len(rows), stopped=True)
+            return InnerCheck(offset, speed, float("inf"), float("-inf"), len(rows), stopped=True, read=len(frames))
     near = np.stack([rows[i] if i in rows else nearest(i) for i in range(len(frames))])
     query_t = np.array([t for t, _ in frames])
     best = None
@@ -131,6 +156,11 @@ def check(suspect: str | os.PathLike, duration: float, reference: str | os.PathL
         found = _at(near, query_t, ref_t, speed, offset + shift)
         if found is not None and (best is None or (found.distance, -found.margin) < (best.distance, -best.margin)):
             best = found
+    if best is None:
+        return None
+    best = replace(best, read=len(frames))
+    if best.distance <= DISTANCE and best.margin < MARGIN:
+        best = replace(best, pixels=pixel_moment.measure(frames, ref, speed, best.offset))
     return best
 
 

@@ -793,23 +793,26 @@ class Matcher:
         return ((q0, q1), (r0, r1), (q1 - q0) / fpr.duration if fpr.duration else 0.0,
                 (r1 - r0) / ref_duration if ref_duration else 0.0)
 
-    def inner_rescue(self, path: str | os.PathLike, result: MatchResult) -> MatchResult:
+    def inner_rescue(self, path: str | os.PathLike, result: MatchResult, unbounded: bool = False) -> MatchResult:
         """`result` (of the file `path`, one video stream) again with its strongest refused line
         checked by the inner view (MatchConfig.inner_check); a match, a file of several streams, a
-        line above inner_check.MAX_LINE_CHANCE or a max_chance below the check's measured
-        false-pass rate gives `result` back."""
+        line above inner_check.MAX_LINE_CHANCE or a max_chance below the measured false-pass rate
+        of the way it passed (FALSE_PASS, or PIXEL_FALSE_PASS by the pixels) gives `result` back.
+        `unbounded`: give a pass whatever its bound (the bench, measuring the bounds)."""
         near = result.nearest
         video = self.videos.get(near["video_id"]) if near and "offset" in near else None
         if video is None or result.verdict != "no_match" or near["chance"] > inner_check.MAX_LINE_CHANCE \
-                or inner_check.FALSE_PASS > self.config.max_chance or len(moving_streams(path)) != 1:
+                or (inner_check.FALSE_PASS > self.config.max_chance and not unbounded) or len(moving_streams(path)) != 1:
             return result  # (a pass is worth its measured false-pass rate: not under a stricter max_chance)
         found = inner_check.check(path, result.duration, video.path, video.duration, near["speed"], near["offset"], near["mirrored"])
         if found is None or not found.passes:
             return result
+        chance = inner_check.PIXEL_FALSE_PASS if found.by_pixels else inner_check.FALSE_PASS
+        if chance > self.config.max_chance and not unbounded:
+            return result
         q = [t for t, _, _ in found.pairs]
         q0, q1 = min(q), min(max(q) + inner_check.SPACING, result.duration)
         r0, r1 = (float(np.clip(found.offset + found.speed * t, 0, video.duration)) for t in (q0, q1))
-        chance = inner_check.FALSE_PASS
         match = Match(
             title=video.title, ref_path=video.path, video_id=video.id, score=-math.log10(chance), confidence=1.0 - chance,
             chance=chance, query_span=(q0, q1), ref_span=(r0, r1), speed=found.speed, offset=found.offset,
@@ -817,7 +820,9 @@ class Matcher:
             query_coverage=(q1 - q0) / result.duration if result.duration else 0.0,
             ref_coverage=(r1 - r0) / video.duration if video.duration else 0.0, mean_distance=found.distance,
             metadata=video.metadata, pairs=found.pairs, view=INNER_VIEW)
-        note = (f"matched by the inner-view check (its moment {found.distance:g} bits, others {found.margin:g} farther;"
+        how = (f"{inner_check.PIXELS_NOTE} {found.pixels.ratio:.1f}x nearer its moment than any other, registered at {found.pixels.registered:.2f}"
+               if found.by_pixels else f"others {found.margin:g} farther")
+        note = (f"matched by the inner-view check (its moment {found.distance:g} bits, {how};"
                 f" the line alone was refused at chance {near['chance']:g}): chance is the check's measured false-pass bound")
         return replace(result, verdict="match", matches=(match,), nearest=None, warnings=result.warnings + (note,))
 

@@ -90,3 +90,42 @@ def test_unrelated_footage_stops_after_its_first_frames_and_fails_either_way(mon
     monkeypatch.setattr(inner_check, "EARLY_FROM", 10 ** 9)
     whole = inner_check.check(clip("frog.mp4"), 8.0, clip("elf.mp4"), 8.0, 1.0, 0.0, False)
     assert not whole.stopped and not whole.passes and whole.frames >= inner_check.MIN_FRAMES
+
+
+@pytest.mark.parametrize("frac, x, y", [(0.22, 0.76, 0.57), (0.27, 0.73, 0.29)])
+def test_a_crop_of_a_fixed_camera_shot_is_told_by_its_pixels_where_the_hashes_tell_no_moment(session_library, tmp_path, frac, x, y):
+    """friday: one fixed-camera shot. The crop's inner view is within DISTANCE of its moment but
+    of every other moment too (margin under MARGIN); registered on the reference, its pixels are
+    RATIO times or more nearer its own moment than any other a second or more away."""
+    suspect = write_video(tmp_path / "crop.mp4", _frames("friday.mp4", 0.0, 5.9, fps=30, edit=lambda img: crop(img, frac, x, y)), fps=30)
+    default = MatchConfig()
+    with Library(session_library) as lib:
+        plain = Matcher(lib, MatchConfig(inner_check=False)).match_file(suspect)
+        near = plain.nearest
+        video = Matcher(lib).videos[near["video_id"]]
+        found = inner_check.check(suspect, plain.duration, video.path, video.duration, near["speed"], near["offset"], near["mirrored"])
+        loose = Matcher(lib).inner_rescue(suspect, plain, unbounded=True)  # as the bench reads it
+        checked = Matcher(lib).match_file(suspect)
+    assert plain.verdict == "no_match" and near["title"] == "friday", near
+    assert found.distance <= inner_check.DISTANCE and found.margin < inner_check.MARGIN, found  # the hashes alone fail
+    px = found.pixels
+    assert px.ratio >= inner_check.RATIO and px.registered >= inner_check.REGISTERED and abs(px.depth - frac) <= 0.03, px
+    assert found.passes and found.by_pixels
+    assert loose.verdict == "match" and [m.title for m in loose.matches] == ["friday"]
+    assert loose.matches[0].chance == inner_check.PIXEL_FALSE_PASS
+    assert any(inner_check.PIXELS_NOTE in w for w in loose.warnings), loose.warnings
+    # by default only once its measured bound is under the threshold
+    assert (checked.verdict == "match") == (inner_check.PIXEL_FALSE_PASS <= default.max_chance), checked.verdict
+
+
+def test_the_pixels_of_another_moment_of_the_same_shot_do_not_pass():
+    """The same crop put on the line 2.5 s off its moment (another moment of the same room): its
+    own moment is among the others, so no moment is nearer than the rest."""
+    from fp.index import pixel_moment
+
+    suspect = [(t, crop(g, 0.2, 0.5, 0.5)) for t, g in inner_check._read(clip("friday.mp4"), [1.2, 1.6, 2.0, 2.4, 2.8])]
+    reference = inner_check._read(clip("friday.mp4"), [round(0.2 * i, 1) for i in range(31)])
+    right = pixel_moment.measure(suspect, reference, 1.0, 0.0)
+    wrong = pixel_moment.measure(suspect, reference, 1.0, 2.5)
+    assert right.ratio >= inner_check.RATIO and right.frames == 5 and abs(right.depth - 0.2) <= 0.03, right
+    assert wrong.ratio < 1.0, wrong
